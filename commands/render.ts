@@ -1,0 +1,86 @@
+/**
+ * `npm run render -- --stack <name> [--out <dir>] [--format json|yaml]`
+ *
+ * Shows what `pulumi up` would deploy for a stack, without the Pulumi CLI and without Docker: the real
+ * program runs under Pulumi's mocks and every resource it declares is printed with its inputs, plus the
+ * generated files (the LiteLLM config of each router). `--out` also writes those files to a directory.
+ * Secrets are shown as `[secret]`. The same input always gives byte-identical output.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { DeclaredResource, evaluateProgram, hideSecrets } from "./evaluate";
+import { listStacks, readStackFile } from "./stackFile";
+
+const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--format json|yaml]";
+
+export interface Rendered {
+    /** Every resource `pulumi up` would create, with its inputs. */
+    resources: Pick<DeclaredResource, "type" | "name" | "provider" | "dependsOn" | "inputs">[];
+    /** Generated files by name (`<container>/<file>`), with their content. */
+    files: Record<string, string>;
+}
+
+/** Evaluates the stack's program and keeps what an operator reviews: custom resources and files. */
+export async function renderStack(stack: string): Promise<Rendered> {
+    const { config, secretKeys } = readStackFile(stack);
+    const { resources } = await evaluateProgram(config, { stack, secretKeys });
+    const custom = resources.filter((r) => r.custom);
+    const files: Record<string, string> = {};
+    for (const resource of custom) {
+        const uploads = (resource.inputs.uploads ?? []) as { file: string; content: string }[];
+        for (const upload of uploads) files[`${resource.inputs.name}/${path.posix.basename(upload.file)}`] = upload.content;
+    }
+    return hideSecrets({
+        resources: custom.map(({ type, name, provider, dependsOn, inputs }) => ({ type, name, provider, dependsOn, inputs })),
+        files,
+    });
+}
+
+export function formatRendered(rendered: Rendered, format: "json" | "yaml"): string {
+    return format === "json" ? `${JSON.stringify(rendered, null, 2)}\n` : stringify(rendered, { lineWidth: 0 });
+}
+
+/** Writes each generated file under `dir`, returning the paths written. */
+export function writeFiles(rendered: Rendered, dir: string): string[] {
+    return Object.entries(rendered.files).map(([name, content]) => {
+        const target = path.join(dir, name);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, content);
+        return target;
+    });
+}
+
+async function main(argv: string[]): Promise<number> {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { stack: { type: "string" }, out: { type: "string" }, format: { type: "string", default: "json" } },
+        }));
+    } catch (err) {
+        console.error(`render: ${(err as Error).message}\n${USAGE}`);
+        return 2;
+    }
+    if (!values.stack) {
+        console.error(`render: --stack is required (stacks here: ${listStacks().join(", ")})\n${USAGE}`);
+        return 2;
+    }
+    if (values.format !== "json" && values.format !== "yaml") {
+        console.error(`render: --format ${values.format} is not json or yaml\n${USAGE}`);
+        return 2;
+    }
+    try {
+        const rendered = await renderStack(values.stack);
+        process.stdout.write(formatRendered(rendered, values.format));
+        if (values.out) for (const file of writeFiles(rendered, values.out)) console.error(`wrote ${file}`);
+        return 0;
+    } catch (err) {
+        // Config problems and a missing stack file are the user's to fix: their message, no stack trace.
+        console.error(`render: ${(err as Error).message}`);
+        return 1;
+    }
+}
+
+if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,46 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { NETWORK_NAME } from "../config/containers";
+import { HostConfig } from "../config/schema";
+
+/** The images a host may run, by the service that uses them. */
+export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant";
+
+export interface GatewayHostArgs {
+    /** The host's validated config: its Docker endpoint above all. */
+    host: HostConfig;
+    /** Pinned image references of the services this host runs; only these are pulled onto it. */
+    images: Partial<Record<ImageRole, string>>;
+}
+
+/**
+ * One Docker host: the provider every resource of the host is created through, the network its
+ * containers share, and the images they run. The services are created with this host's provider.
+ */
+export class GatewayHost extends pulumi.ComponentResource {
+    /** Docker provider of this host; pass it as `providers: { docker }` to the services on it. */
+    public readonly provider: docker.Provider;
+    /** Name of the user-defined network the host's containers join. */
+    public readonly networkName: pulumi.Output<string>;
+    /** Image id per role, for `image:` of containers (an id, so an unchanged image never replaces them). */
+    public readonly imageIds: Partial<Record<ImageRole, pulumi.Output<string>>>;
+
+    constructor(name: string, args: GatewayHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aigateway:host:GatewayHost", name, {}, opts);
+        this.provider = new docker.Provider(name, { host: args.host.docker }, { parent: this });
+        const childOpts = { parent: this, provider: this.provider };
+        const network = new docker.Network(
+            `${name}-network`,
+            { name: NETWORK_NAME, driver: "bridge", attachable: false },
+            childOpts,
+        );
+        this.networkName = network.name;
+        this.imageIds = {};
+        for (const [role, ref] of Object.entries(args.images) as [ImageRole, string][]) {
+            // keepLocally: destroying the stack should not throw away multi-GB images a re-deploy needs again.
+            const image = new docker.RemoteImage(`${name}-${role}-image`, { name: ref, keepLocally: true }, childOpts);
+            this.imageIds[role] = image.imageId;
+        }
+        this.registerOutputs({ networkName: this.networkName, imageIds: this.imageIds });
+    }
+}

@@ -1,0 +1,103 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { commonContainerArgs, containerHealthchecks, publish, serviceUrl } from "../config/containers";
+import {
+    CLOUD_API_KEY_ENV,
+    LITELLM_CONFIG_PATH,
+    LITELLM_CONTAINER_PORT,
+    MASTER_KEY_ENV,
+} from "../config/litellm";
+import { HostConfig } from "../config/schema";
+import { HealthCheck } from "../providers/healthCheck";
+import { PortGuard } from "../providers/portGuard";
+
+export interface LiteLLMRouterArgs {
+    /** Container name: `litellm` for the local router, `litellm-cloud` for the cloud-fallback one. */
+    containerName: string;
+    /** The host that runs it. */
+    host: HostConfig;
+    /** Published port. */
+    port: number;
+    /** Config key of that port, named when the port is taken. */
+    portConfigKey: string;
+    /** The rendered LiteLLM config file (it holds no key: keys come from the environment). */
+    configText: string;
+    /** Image id of the pinned LiteLLM image on this host. */
+    imageId: pulumi.Input<string>;
+    /** The host's Docker network. */
+    networkName: pulumi.Input<string>;
+    /** The cloud provider's key; only the cloud-fallback router gets one. */
+    cloudApiKey?: pulumi.Input<string>;
+    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    waitFor?: pulumi.Resource[];
+}
+
+/**
+ * A LiteLLM proxy serving the rendered config, behind a generated master key, checked ready with
+ * `/health/readiness` (never `/health`, which sends a request to every model).
+ */
+export class LiteLLMRouter extends pulumi.ComponentResource {
+    /** `sk-...` key clients must send; a secret. */
+    public readonly masterKey: pulumi.Output<string>;
+    /** URL of the router from the machine running `pulumi up`. */
+    public readonly url: string;
+    /** URL of the router's OpenAI-compatible API for containers on the same host. */
+    public readonly internalUrl: string;
+    /** Passes once the router answers; later services depend on it. */
+    public readonly healthy: HealthCheck;
+
+    constructor(name: string, args: LiteLLMRouterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aigateway:router:LiteLLMRouter", name, {}, opts);
+        const { host, containerName } = args;
+
+        const keyBody = new random.RandomPassword(`${name}-master-key`, { length: 48, special: false }, { parent: this });
+        // LiteLLM refuses master keys that do not start with "sk-".
+        this.masterKey = pulumi.secret(pulumi.interpolate`sk-${keyBody.result}`);
+
+        const envs: pulumi.Input<string>[] = [
+            pulumi.interpolate`${MASTER_KEY_ENV}=${this.masterKey}`,
+            // Use the cost map shipped in the image instead of fetching it from the internet at start.
+            "LITELLM_LOCAL_MODEL_COST_MAP=True",
+        ];
+        if (args.cloudApiKey !== undefined)
+            envs.push(pulumi.interpolate`${CLOUD_API_KEY_ENV}=${pulumi.secret(args.cloudApiKey)}`);
+
+        const guard = new PortGuard(
+            `${name}-port`,
+            {
+                bindAddress: host.bindAddress,
+                port: args.port,
+                service: `router ${containerName}`,
+                configKey: args.portConfigKey,
+            },
+            { parent: this },
+        );
+        const container = new docker.Container(
+            containerName,
+            {
+                ...commonContainerArgs(containerName, args.networkName),
+                image: args.imageId,
+                command: ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_CONTAINER_PORT)],
+                envs,
+                uploads: [{ file: LITELLM_CONFIG_PATH, content: args.configText }],
+                ports: [publish(host, LITELLM_CONTAINER_PORT, args.port)],
+                healthcheck: containerHealthchecks.litellm,
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
+        );
+
+        this.url = serviceUrl(host, args.port);
+        this.internalUrl = `http://${containerName}:${LITELLM_CONTAINER_PORT}`;
+        this.healthy = new HealthCheck(
+            `${name}-healthy`,
+            {
+                url: `${this.url}/health/readiness`,
+                triggers: [container.id],
+                containerName,
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ masterKey: this.masterKey, url: this.url });
+    }
+}

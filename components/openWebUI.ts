@@ -1,0 +1,106 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import {
+    OPEN_WEBUI_CONTAINER_PORT,
+    commonContainerArgs,
+    containerHealthchecks,
+    dataDirs,
+    publish,
+    serviceUrl,
+} from "../config/containers";
+import { HostConfig, StackConfig } from "../config/schema";
+import { HealthCheck } from "../providers/healthCheck";
+import { PortGuard } from "../providers/portGuard";
+
+export interface OpenWebUIArgs {
+    /** The host that runs it. */
+    host: HostConfig;
+    /** Its settings from the stack config. */
+    settings: StackConfig["openWebUI"];
+    /** Base URL of the local router as this host reaches it (no `/v1`). */
+    routerUrl: pulumi.Input<string>;
+    /** The local router's master key. */
+    routerKey: pulumi.Input<string>;
+    /** Qdrant to use as the vector store, when deployed. */
+    qdrant?: { url: pulumi.Input<string>; apiKey: pulumi.Input<string> };
+    /** Image id of the pinned Open WebUI image on this host. */
+    imageId: pulumi.Input<string>;
+    /** The host's Docker network. */
+    networkName: pulumi.Input<string>;
+    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    waitFor?: pulumi.Resource[];
+}
+
+/**
+ * Open WebUI, talking only to the local router (its Ollama connection is off, so every answer goes
+ * through the router and its logs say which model answered). Auth is on and the first admin account
+ * is created at start with a generated password: there is no window in which a stranger signs up first.
+ */
+export class OpenWebUI extends pulumi.ComponentResource {
+    /** URL of the UI from the machine running `pulumi up`. */
+    public readonly url: string;
+    /** Email of the admin account. */
+    public readonly adminEmail: string;
+    /** Generated password of the admin account; a secret. */
+    public readonly adminPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: OpenWebUIArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aigateway:webui:OpenWebUI", name, {}, opts);
+        const { host, settings } = args;
+        const containerName = "open-webui";
+
+        // Stable across container replacements: a new key would log every user out on each up.
+        const sessionKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, { parent: this });
+        const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 24 }, { parent: this });
+        this.adminPassword = adminPassword.result;
+        this.adminEmail = settings.adminEmail;
+
+        const envs: pulumi.Input<string>[] = [
+            pulumi.interpolate`OPENAI_API_BASE_URL=${args.routerUrl}/v1`,
+            pulumi.interpolate`OPENAI_API_KEY=${args.routerKey}`,
+            "ENABLE_OLLAMA_API=False",
+            pulumi.interpolate`WEBUI_SECRET_KEY=${sessionKey.result}`,
+            "WEBUI_AUTH=True",
+            `ENABLE_SIGNUP=${settings.enableSignup ? "True" : "False"}`,
+            `WEBUI_ADMIN_EMAIL=${settings.adminEmail}`,
+            pulumi.interpolate`WEBUI_ADMIN_PASSWORD=${adminPassword.result}`,
+            // The stack config is the source of truth: without this, Open WebUI keeps the values of its first
+            // start in its database and ignores what a later `pulumi up` sets. Settings changed in the admin
+            // UI then last until the next restart only; change them in the stack config instead.
+            "ENABLE_PERSISTENT_CONFIG=False",
+        ];
+        if (args.qdrant) {
+            envs.push(
+                "VECTOR_DB=qdrant",
+                pulumi.interpolate`QDRANT_URI=${args.qdrant.url}`,
+                pulumi.interpolate`QDRANT_API_KEY=${args.qdrant.apiKey}`,
+            );
+        }
+
+        const guard = new PortGuard(
+            `${name}-port`,
+            { bindAddress: host.bindAddress, port: settings.port, service: "Open WebUI", configKey: "ai-gateway:openWebUI.port" },
+            { parent: this },
+        );
+        const container = new docker.Container(
+            containerName,
+            {
+                ...commonContainerArgs(containerName, args.networkName),
+                image: args.imageId,
+                envs,
+                ports: [publish(host, OPEN_WEBUI_CONTAINER_PORT, settings.port)],
+                volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: "/app/backend/data" }],
+                healthcheck: containerHealthchecks.openWebUI,
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
+        );
+        this.url = serviceUrl(host, settings.port);
+        new HealthCheck(
+            `${name}-healthy`,
+            { url: `${this.url}/health`, expectJsonField: "status", triggers: [container.id], containerName },
+            { parent: this },
+        );
+        this.registerOutputs({ url: this.url, adminEmail: this.adminEmail, adminPassword: this.adminPassword });
+    }
+}

@@ -1,0 +1,118 @@
+/**
+ * Container specs computed from the validated config. Pure, so what each container gets (ports, GPU,
+ * env, volumes, health checks) is tested without Pulumi or Docker; the components add only the
+ * values that exist at deploy time (image ids, generated keys).
+ */
+import { HostConfig, GpuRequest, OllamaInstanceConfig, OllamaTuning } from "./schema";
+import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, urlHost } from "./litellm";
+
+export const OPEN_WEBUI_CONTAINER_PORT = 8080;
+export const QDRANT_HTTP_PORT = 6333;
+/** The Docker network every container of a host joins; containers find each other by name on it. */
+export const NETWORK_NAME = "ai-gateway";
+
+/** A published port: always on an explicit address, never Docker's implicit 0.0.0.0. */
+export interface PortSpec {
+    /** Port inside the container. */
+    internal: number;
+    /** Port on the host. */
+    external: number;
+    /** Host address the port binds to. */
+    ip: string;
+    /** Transport protocol. */
+    protocol: "tcp";
+}
+
+export function publish(host: HostConfig, internal: number, external: number): PortSpec {
+    return { internal, external, ip: host.bindAddress, protocol: "tcp" };
+}
+
+/** Docker `deviceRequests` for a GPU request; `none` asks for nothing, so the container runs on CPU. */
+export function gpuDeviceRequests(gpu: GpuRequest) {
+    if (gpu === "none") return undefined;
+    const base = { driver: "nvidia", capabilities: ["gpu"] };
+    if (gpu === "all") return [{ ...base, count: -1 }];
+    if (typeof gpu === "number") return [{ ...base, count: gpu }];
+    return [{ ...base, deviceIds: gpu }];
+}
+
+/** Ollama's environment: listen on all container interfaces (the host publishes one address), plus tuning. */
+export function ollamaEnv(tuning: OllamaTuning): string[] {
+    const env: [string, string | number | boolean | undefined][] = [
+        ["OLLAMA_HOST", `0.0.0.0:${OLLAMA_CONTAINER_PORT}`],
+        ["OLLAMA_KEEP_ALIVE", tuning.keepAlive],
+        ["OLLAMA_NUM_PARALLEL", tuning.numParallel],
+        ["OLLAMA_MAX_LOADED_MODELS", tuning.maxLoadedModels],
+        ["OLLAMA_MAX_QUEUE", tuning.maxQueue],
+        ["OLLAMA_FLASH_ATTENTION", tuning.flashAttention ? "1" : "0"],
+        ["OLLAMA_KV_CACHE_TYPE", tuning.kvCacheType],
+        ["OLLAMA_CONTEXT_LENGTH", tuning.contextLength],
+    ];
+    return env.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`);
+}
+
+/** Where an instance keeps its models on the host: its own directory, so two instances never race on a pull. */
+export function ollamaModelsDir(host: HostConfig, instance: OllamaInstanceConfig): string {
+    return `${host.dataDir}/${instance.name}`;
+}
+
+export const dataDirs = {
+    openWebUI: (host: HostConfig) => `${host.dataDir}/openwebui`,
+    qdrant: (host: HostConfig) => `${host.dataDir}/qdrant/data`,
+};
+
+/** A Docker healthcheck: what `docker ps` shows, and what restarts and `docker logs` hints rely on. */
+export interface HealthcheckSpec {
+    /** The probe command, in Docker's CMD / CMD-SHELL form. */
+    tests: string[];
+    /** Time between probes. */
+    interval: string;
+    /** Time one probe may take. */
+    timeout: string;
+    /** Failed probes before the container is unhealthy. */
+    retries: number;
+    /** Grace period after start during which failures do not count. */
+    startPeriod: string;
+}
+
+function healthcheck(tests: string[], startPeriod: string): HealthcheckSpec {
+    return { tests, interval: "10s", timeout: "5s", retries: 5, startPeriod };
+}
+
+/** Each image's probe uses only what that image ships (the Ollama and Qdrant images have no curl). */
+export const containerHealthchecks = {
+    ollama: healthcheck(["CMD", "ollama", "list"], "20s"),
+    litellm: healthcheck(
+        [
+            "CMD",
+            "python",
+            "-c",
+            `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${LITELLM_CONTAINER_PORT}/health/liveliness')`,
+        ],
+        "60s",
+    ),
+    openWebUI: healthcheck(["CMD-SHELL", `curl --silent --fail http://127.0.0.1:${OPEN_WEBUI_CONTAINER_PORT}/health`], "120s"),
+    qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], "10s"),
+};
+
+/** What every container of the stack shares: restart policy, bounded logs, the host's network. */
+export function commonContainerArgs<N>(containerName: string, networkName: N) {
+    return {
+        name: containerName,
+        restart: "unless-stopped",
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+        // Set explicitly: left unset, Docker reports the network name and every up shows a diff.
+        networkMode: networkName,
+        networksAdvanced: [{ name: networkName, aliases: [containerName] }],
+    };
+}
+
+/**
+ * The URL the machine running `pulumi up` uses for health checks and pulls: the published port on the
+ * bind address (on the loopback when the bind address is a wildcard).
+ */
+export function serviceUrl(host: HostConfig, port: number, path = ""): string {
+    const address = host.bindAddress === "0.0.0.0" ? "127.0.0.1" : host.bindAddress === "::" ? "::1" : host.bindAddress;
+    return `http://${urlHost(address)}:${port}${path}`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Renders the LiteLLM proxy config of each router from the validated stack config. Pure: the same
+ * config always gives the same text, so it is tested without Pulumi or Docker and shown by `render`.
+ */
+import { stringify } from "yaml";
+import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, placements } from "./schema";
+
+/** The port Ollama listens on inside its container, whatever port the host publishes. */
+export const OLLAMA_CONTAINER_PORT = 11434;
+/** The port LiteLLM listens on inside its container. */
+export const LITELLM_CONTAINER_PORT = 4000;
+/** Where the rendered config is uploaded inside the router container. */
+export const LITELLM_CONFIG_PATH = "/app/config.yaml";
+/** Environment variables the rendered config refers to; the keys never appear in the file itself. */
+export const MASTER_KEY_ENV = "LITELLM_MASTER_KEY";
+export const CLOUD_API_KEY_ENV = "CLOUD_API_KEY";
+
+/**
+ * `local` is the router on 4000: Ollama only, whatever the config says.
+ * `cloud` is the router on 4001, deployed only when cloud fallback is enabled: the same groups, each
+ * falling back to the cloud model after its local fallbacks.
+ */
+export type RouterVariant = "local" | "cloud";
+
+/** One Ollama instance as seen from the router: who it is and the URL the router uses for it. */
+export interface OllamaEndpoint {
+    /** The host that runs the instance. */
+    host: HostConfig;
+    /** The instance itself. */
+    instance: OllamaInstanceConfig;
+    /** Base URL the router uses: the container name on the same host, the host's address elsewhere. */
+    apiBase: string;
+}
+
+/** Every Ollama instance of the stack, addressed from the host that runs `fromHost`. */
+export function ollamaEndpoints(config: StackConfig, fromHost: string): OllamaEndpoint[] {
+    return config.hosts.flatMap((host) =>
+        host.ollama.map((instance) => ({
+            host,
+            instance,
+            apiBase:
+                host.name === fromHost
+                    ? `http://${instance.name}:${OLLAMA_CONTAINER_PORT}`
+                    : `http://${urlHost(host.bindAddress)}:${instance.port}`,
+        })),
+    );
+}
+
+/** IPv6 literals need brackets inside a URL. */
+export function urlHost(address: string): string {
+    return address.includes(":") ? `[${address}]` : address;
+}
+
+interface Deployment {
+    model_name: string;
+    litellm_params: Record<string, string | number>;
+    model_info: { id: string };
+}
+
+/** The deployments of every group: one per (model, instance that pulls it), so a group balances over them. */
+export function groupDeployments(config: StackConfig): Deployment[] {
+    const endpoints = ollamaEndpoints(config, placements(config).router);
+    return Object.entries(config.groups).flatMap(([group, models]) =>
+        models.flatMap((model) =>
+            endpoints
+                .filter((e) => e.instance.models.includes(model))
+                .map((e) => ({
+                    model_name: group,
+                    litellm_params: { model: `ollama_chat/${model}`, api_base: e.apiBase },
+                    model_info: { id: `${group}/${e.host.name}/${e.instance.name}/${model}` },
+                })),
+        ),
+    );
+}
+
+/** The LiteLLM config document of one router, as a plain object. */
+export function routerConfig(config: StackConfig, variant: RouterVariant): Record<string, unknown> {
+    const local = groupDeployments(config);
+    const groups = Object.keys(config.groups);
+    const fallbacks =
+        variant === "cloud"
+            ? groups.map((group) => ({ [group]: [...(config.router.fallbacks[group] ?? []), CLOUD_GROUP] }))
+            : Object.entries(config.router.fallbacks).map(([group, targets]) => ({ [group]: targets }));
+    const cloud: Deployment[] =
+        variant === "cloud"
+            ? [
+                  {
+                      model_name: CLOUD_GROUP,
+                      litellm_params: { model: config.cloud.model, api_key: `os.environ/${CLOUD_API_KEY_ENV}` },
+                      model_info: { id: `${CLOUD_GROUP}/${config.cloud.model}` },
+                  },
+              ]
+            : [];
+    const doc = {
+        model_list: [...local, ...cloud],
+        router_settings: {
+            routing_strategy: config.router.strategy,
+            num_retries: config.router.numRetries,
+            timeout: config.router.timeoutSeconds,
+            allowed_fails: config.router.allowedFails,
+            cooldown_time: config.router.cooldownSeconds,
+            ...(fallbacks.length > 0 ? { fallbacks } : {}),
+        },
+        litellm_settings: {
+            // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
+            drop_params: true,
+            request_timeout: config.router.timeoutSeconds,
+        },
+        general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
+    };
+    if (variant === "local") assertLocalOnly(doc.model_list);
+    return doc;
+}
+
+/**
+ * The rule behind `FINAL_CHECK=1`: the local router never holds a deployment that could leave the host.
+ * Checked on the rendered document itself, so no future change to the renderer can slip one in.
+ */
+export function assertLocalOnly(modelList: Deployment[]): void {
+    for (const d of modelList) {
+        const params = d.litellm_params;
+        if (!String(params.model).startsWith("ollama_chat/") || params.api_key !== undefined)
+            throw new Error(`the local router may only serve Ollama models, got ${JSON.stringify(d)}`);
+    }
+}
+
+const HEADER =
+    "# LiteLLM proxy config generated by ai-gateway from the stack config.\n" +
+    "# Do not edit: change Pulumi.<stack>.yaml and run pulumi up. Keys come from the environment.\n";
+
+/** The config file text of one router. */
+export function renderRouterConfig(config: StackConfig, variant: RouterVariant): string {
+    return HEADER + stringify(routerConfig(config, variant), { lineWidth: 0 });
+}

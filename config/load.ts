@@ -1,0 +1,132 @@
+/**
+ * Turns the raw stack config (what `pulumi.runtime.allConfig()` returns, or a `Pulumi.<stack>.yaml`)
+ * into a validated `StackConfig`, or into one readable line per problem.
+ */
+import { z } from "zod";
+import { PROJECT, SECRET_KEYS, StackConfig, formatPath, stackSchema } from "./schema";
+
+/** A config that failed validation; `problems` holds one line per problem, ready to print. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid stack config:\n${problems.join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Validates the `ai-gateway:*` keys of a flat Pulumi config map (`"ai-gateway:router" -> "{...}"`).
+ * Keys of other namespaces (`docker:*`, `pulumi:*`) are not ours and are ignored.
+ * Throws `ConfigError` listing every problem at once.
+ */
+export function loadStackConfig(flat: Record<string, string>): StackConfig {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(flat)) {
+        if (!key.startsWith(`${PROJECT}:`)) continue;
+        const name = key.slice(PROJECT.length + 1);
+        raw[name] = SECRET_KEYS.includes(name) ? value : parseValue(value);
+    }
+    return validateStackConfig(raw);
+}
+
+/** Validates an already structured config object (the `ai-gateway:` prefix removed from its keys). */
+export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
+    const result = stackSchema.safeParse(raw, { error: describeIssue, reportInput: true });
+    if (result.success) return result.data;
+    throw new ConfigError(result.error.issues.flatMap((issue) => formatIssue(issue, raw)));
+}
+
+/** Structured values arrive as JSON text; scalars as plain text that may be a number or a boolean. */
+function parseValue(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/** Messages for the issues the schema does not word itself; each follows the offending value. */
+function describeIssue(issue: z.core.$ZodRawIssue): string {
+    switch (issue.code) {
+        case "invalid_type":
+            return issue.input === undefined ? "is required" : `is not ${article(issue.expected)}`;
+        case "invalid_value":
+            return `is not one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
+        case "too_small":
+            return `is too small (minimum ${issue.minimum})`;
+        case "too_big":
+            return `is too big (maximum ${issue.maximum})`;
+        default:
+            return "is not allowed here";
+    }
+}
+
+function article(type: string): string {
+    if (type === "record" || type === "object") return "a map of keys to values";
+    if (type === "array") return "a list";
+    return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
+    if (issue.code === "unrecognized_keys") {
+        const allowed = allowedKeysAt(issue.path);
+        return issue.keys.map(
+            (key) => `${fullKey([...issue.path, key])}: unknown key${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`,
+        );
+    }
+    // Record keys that fail their own pattern are reported on the key, not on a value.
+    if (issue.code === "invalid_key") {
+        return [`${fullKey(issue.path)}: ${JSON.stringify(issue.path[issue.path.length - 1])} ${issue.issues[0]?.message ?? "is not a valid key"}`];
+    }
+    const value = valueAt(raw, issue.path) ?? (issue as { input?: unknown }).input;
+    const shown = isSecretPath(issue.path) ? "[secret]" : show(value);
+    return [value === undefined ? `${fullKey(issue.path)}: ${issue.message}` : `${fullKey(issue.path)}: ${shown} ${issue.message}`];
+}
+
+function fullKey(path: readonly PropertyKey[]): string {
+    return path.length === 0 ? `${PROJECT}:<root>` : `${PROJECT}:${formatPath(path)}`;
+}
+
+function isSecretPath(path: readonly PropertyKey[]): boolean {
+    return SECRET_KEYS.includes(String(path[0]));
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+    let node: unknown = raw;
+    for (const part of path) {
+        if (node === null || typeof node !== "object") return undefined;
+        node = (node as Record<PropertyKey, unknown>)[part];
+    }
+    return node;
+}
+
+function show(value: unknown): string {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The keys an object in the schema accepts at `path`, for "unknown key" messages. */
+function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+    let node: z.core.$ZodType = stackSchema;
+    for (const part of path) {
+        node = unwrap(node);
+        const def = node._zod.def as unknown as Record<string, unknown>;
+        if (def.type === "object") node = (def.shape as Record<string, z.core.$ZodType>)[String(part)];
+        else if (def.type === "array") node = def.element as z.core.$ZodType;
+        else if (def.type === "record") node = def.valueType as z.core.$ZodType;
+        else return undefined;
+        if (!node) return undefined;
+    }
+    node = unwrap(node);
+    const def = node._zod.def as unknown as Record<string, unknown>;
+    return def.type === "object" ? Object.keys(def.shape as object) : undefined;
+}
+
+/** Looks through defaults, optionals and refinements to the schema underneath. */
+function unwrap(node: z.core.$ZodType): z.core.$ZodType {
+    for (;;) {
+        const def = node._zod.def as unknown as Record<string, unknown>;
+        if (def.innerType) node = def.innerType as z.core.$ZodType;
+        else if (def.type === "pipe") node = def.in as z.core.$ZodType;
+        else return node;
+    }
+}

@@ -1,0 +1,40 @@
+/**
+ * The Pulumi program: validates the stack config once, before any resource is declared, then creates
+ * the stack. This is the only file that reads the Pulumi config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AiGateway } from "./components/aiGateway";
+import { ConfigError, loadStackConfig } from "./config/load";
+import { PROJECT } from "./config/schema";
+
+function validatedConfig() {
+    try {
+        return loadStackConfig(pulumi.runtime.allConfig());
+    } catch (err) {
+        // RunError prints its message without a stack trace: a config mistake is not a crash.
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}
+
+const config = validatedConfig();
+const gateway = new AiGateway(PROJECT, {
+    config,
+    cloudApiKey: config.cloud.enabled ? new pulumi.Config().requireSecret("cloudApiKey") : undefined,
+});
+
+/** URL of every service on the machine that ran `pulumi up`. */
+export const urls = gateway.urls;
+/** Key of the local router (`Authorization: Bearer <key>`): `pulumi stack output --show-secrets masterKey`. */
+export const masterKey = gateway.masterKey;
+/** Key of the cloud-fallback router, when deployed. */
+export const cloudMasterKey = gateway.cloudMasterKey;
+/** Model groups the routers serve. */
+export const models = gateway.models;
+/** The rendered LiteLLM configs, by container name. */
+export const routerConfigs = gateway.routerConfigs;
+/** Open WebUI admin login. */
+export const openWebUIAdminEmail = gateway.openWebUIAdmin?.email;
+export const openWebUIAdminPassword = gateway.openWebUIAdmin?.password;
+/** Qdrant API key (clients send it as the `api-key` header). */
+export const qdrantApiKey = gateway.qdrantApiKey;
