@@ -24,6 +24,8 @@ export interface DeclaredResource {
     parent?: string;
     /** Names of the resources it waits for: its `dependsOn` and those its inputs come from. */
     dependsOn: string[];
+    /** Whether a replacement deletes the old resource first (containers with fixed names and ports must). */
+    deleteBeforeReplace: boolean;
     /** Its inputs, resolved. */
     inputs: Record<string, unknown>;
 }
@@ -61,6 +63,7 @@ export async function evaluateProgram(
                     custom: args.custom ?? true,
                     provider: args.provider ? providerName(args.provider) : undefined,
                     dependsOn: [],
+                    deleteBeforeReplace: false,
                     inputs,
                 });
                 return { id: args.custom ? `${args.name}-id` : undefined, state: mockedState(args.type, args.inputs) };
@@ -130,8 +133,8 @@ function urnName(type: string, name: string): string {
 }
 
 /**
- * Mocks hand `newResource` neither the parent nor the dependencies of a resource; the registration
- * request carries both, so the mock monitor's registration is wrapped to read them.
+ * Mocks hand `newResource` neither the parent, the dependencies nor the replacement order of a resource;
+ * the registration request carries them, so the mock monitor's registration is wrapped to read them.
  */
 function recordParentsAndDependencies(
     pulumi: typeof import("@pulumi/pulumi"),
@@ -150,6 +153,7 @@ function recordParentsAndDependencies(
                 resource.dependsOn = (request.getDependenciesList() as string[])
                     .map((urn) => urn.slice(urn.lastIndexOf("::") + 2))
                     .sort();
+                resource.deleteBeforeReplace = request.getDeletebeforereplace();
             }
             callback(err, response);
         });

@@ -90,8 +90,8 @@ const ollamaInstance = z
         gpu: gpuRequest.default("all").describe('NVIDIA GPUs: "all", "none" (CPU), a count, or device ids ["0","1"].'),
         models: z
             .array(modelTag)
-            .default([])
-            .describe("Models pulled into this instance during `pulumi up` (e.g. qwen2.5-coder:7b)."),
+            .optional()
+            .describe("Models pulled into this instance during `pulumi up`. Unset: every model the groups name."),
     })
     .describe("One Ollama container.");
 
@@ -161,7 +161,7 @@ export const DEFAULT_IMAGES = {
     ollama: "ollama/ollama:0.17.4",
     litellm: "ghcr.io/berriai/litellm:1.87.0",
     openWebUI: "ghcr.io/open-webui/open-webui:v0.12.4",
-    qdrant: "qdrant/qdrant:v1.15.5",
+    qdrant: "qdrant/qdrant:v1.16.1",
 };
 
 const images = z
@@ -268,7 +268,22 @@ export const stackSchema = z
         openWebUI: openWebUI.prefault({}),
         qdrant: qdrant.prefault({}),
     })
+    .transform(withDefaultModels)
     .superRefine(checkCrossReferences);
+
+/** An instance that lists no models serves every model of every group: the one-instance stack needs no list. */
+function withDefaultModels<C extends { groups: Record<string, string[]>; hosts: { ollama: { models?: string[] }[] }[] }>(
+    config: C,
+) {
+    const groupModels = [...new Set(Object.values(config.groups).flat())];
+    return {
+        ...config,
+        hosts: config.hosts.map((host) => ({
+            ...host,
+            ollama: host.ollama.map((instance) => ({ ...instance, models: instance.models ?? groupModels })),
+        })),
+    };
+}
 
 export type StackConfigInput = z.input<typeof stackSchema>;
 export type StackConfig = z.output<typeof stackSchema>;
@@ -282,8 +297,10 @@ export const SECRET_KEYS = ["cloudApiKey"];
 
 /** Rules that span several keys: names, ports, groups, fallbacks, hosts and reachability. */
 function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
-    const problem = (path: (string | number)[], message: string, input: unknown) =>
-        ctx.addIssue({ code: "custom", path, message, input });
+    const problem: Problem = (path, message, input) => ctx.addIssue({ code: "custom", path, message, input });
+    /** A problem with a key itself rather than its value: the message names it. */
+    const keyProblem = (path: (string | number)[], message: string) =>
+        ctx.addIssue({ code: "custom", path, message, params: { aboutKey: true } });
 
     const hostNames = config.hosts.map((h) => h.name);
     config.hosts.forEach((h, i) => {
@@ -302,13 +319,16 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
         }),
     );
 
+    let placedOnUnknownHost = false;
     for (const [key, placement] of [
         ["router", config.router.host],
         ["openWebUI", config.openWebUI.host],
         ["qdrant", config.qdrant.host],
     ] as const) {
-        if (placement !== undefined && !hostNames.includes(placement))
+        if (placement !== undefined && !hostNames.includes(placement)) {
             problem([key, "host"], `is not one of the hosts (${hostNames.join(", ")})`, placement);
+            placedOnUnknownHost = true;
+        }
     }
 
     const served = new Set(config.hosts.flatMap((h) => h.ollama.flatMap((o) => o.models)));
@@ -321,7 +341,7 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
         );
     for (const [group, models] of Object.entries(config.groups)) {
         if (RESERVED_GROUPS.includes(group))
-            problem(["groups", group], `uses a reserved group name (${RESERVED_GROUPS.join(", ")})`, group);
+            keyProblem(["groups", group], `is a name the router reserves for itself (${RESERVED_GROUPS.join(", ")})`);
         models.forEach((model, i) => {
             if (!served.has(model))
                 problem(
@@ -348,6 +368,8 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             undefined,
         );
 
+    // Ports and reachability are judged per host: they mean nothing while a service has no host.
+    if (placedOnUnknownHost) return;
     checkPorts(config, problem);
     checkReachability(config, problem);
 }

@@ -1,0 +1,79 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { PROJECT_DIR } from "../../commands/stackFile";
+
+/** Runs `npm run render -- <args>` as an operator would, in a separate process. */
+function render(...args: string[]) {
+    const result = spawnSync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "commands", "render.ts"), ...args],
+        { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 },
+    );
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("npm run render", () => {
+    it("prints every resource and the generated files, identically on every run", () => {
+        const first = render("--stack", "dev");
+        const second = render("--stack", "dev");
+        expect(first.code).toBe(0);
+        expect(second.stdout).toBe(first.stdout);
+        const rendered = JSON.parse(first.stdout);
+        const containers = rendered.resources.filter((r: { type: string }) => r.type === "docker:index/container:Container");
+        expect(containers.map((c: { name: string }) => c.name).sort()).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
+        expect(Object.keys(rendered.files)).toEqual(["litellm/config.yaml"]);
+        expect(parse(rendered.files["litellm/config.yaml"]).general_settings).toEqual({
+            master_key: "os.environ/LITELLM_MASTER_KEY",
+        });
+    });
+
+    it("shows secrets as [secret] and never the placeholder or provider code", () => {
+        const { stdout } = render("--stack", "dev");
+        expect(stdout).toContain('"LITELLM_MASTER_KEY=sk-[secret]"');
+        expect(stdout).toContain('"WEBUI_ADMIN_PASSWORD=[secret]"');
+        expect(stdout).not.toContain("__ai_gateway_secret__");
+        expect(stdout).not.toContain("__provider");
+    });
+
+    it("writes the generated router configs with --out, and prints YAML with --format yaml", () => {
+        const out = mkdtempSync(path.join(tmpdir(), "render-"));
+        try {
+            const { code, stdout, stderr } = render("--stack", "cpu", "--out", out, "--format", "yaml");
+            expect(code).toBe(0);
+            expect(parse(stdout).resources.length).toBeGreaterThan(10);
+            expect(stderr).toContain(`wrote ${path.join(out, "litellm", "config.yaml")}`);
+            const config = parse(readFileSync(path.join(out, "litellm", "config.yaml"), "utf8"));
+            expect(config.model_list.map((d: { model_name: string }) => d.model_name)).toEqual(["fast", "fast", "code"]);
+        } finally {
+            rmSync(out, { recursive: true, force: true });
+        }
+    });
+
+    it("exits non-zero with the config's problems and no stack trace", () => {
+        const stackFile = path.join(PROJECT_DIR, "Pulumi.render-test-bad.yaml");
+        writeFileSync(stackFile, "config:\n  ai-gateway:router:\n    port: 70000\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n");
+        try {
+            const { code, stderr } = render("--stack", "render-test-bad");
+            expect(code).toBe(1);
+            expect(stderr).toContain("ai-gateway:router.port: 70000 is not a port (1-65535)");
+            expect(stderr).not.toMatch(/\n\s+at /);
+        } finally {
+            rmSync(stackFile);
+        }
+    });
+
+    it("names the stacks that exist when asked for one that does not", () => {
+        const { code, stderr } = render("--stack", "nope");
+        expect(code).toBe(1);
+        expect(stderr).toContain("no stack config Pulumi.nope.yaml (stacks here: cpu, dev");
+    });
+
+    it("explains its usage when --stack is missing", () => {
+        const { code, stderr } = render();
+        expect(code).toBe(2);
+        expect(stderr).toContain("usage: npm run render -- --stack <name>");
+    });
+});

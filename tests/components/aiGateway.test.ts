@@ -1,0 +1,237 @@
+import { parse } from "yaml";
+import { SECRET_PLACEHOLDER } from "../../commands/evaluate";
+import { validateStackConfig } from "../../config/load";
+import { renderRouterConfig } from "../../config/litellm";
+import { minimalConfig, evaluate, evaluateStackFile, Program } from "../support/stack";
+
+type Port = { internal: number; external: number; ip: string };
+const portsOf = (p: Program, name: string) => p.container(name).inputs.ports as Port[];
+
+describe("the dev stack (RTX 4090 host)", () => {
+    let p: Program;
+    beforeAll(async () => {
+        p = await evaluateStackFile("dev");
+    });
+
+    it("runs Ollama, the router, Open WebUI and Qdrant, and no cloud router", () => {
+        expect(p.containers().map((c) => c.inputs.name).sort()).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
+    });
+
+    it("publishes every port on 127.0.0.1 only, Qdrant's HTTP port alone", () => {
+        expect(portsOf(p, "ollama")).toEqual([{ internal: 11434, external: 11434, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "litellm")).toEqual([{ internal: 4000, external: 4000, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "open-webui")).toEqual([{ internal: 8080, external: 3000, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "qdrant")).toEqual([{ internal: 6333, external: 6333, ip: "127.0.0.1", protocol: "tcp" }]);
+    });
+
+    it("gives Ollama every GPU and nothing else a GPU", () => {
+        expect(p.container("ollama").inputs.deviceRequests).toEqual([{ driver: "nvidia", capabilities: ["gpu"], count: -1 }]);
+        for (const name of ["litellm", "open-webui", "qdrant"]) expect(p.container(name).inputs.deviceRequests).toBeUndefined();
+    });
+
+    it("keeps data under /data", () => {
+        const volumes = (name: string) => p.container(name).inputs.volumes;
+        expect(volumes("ollama")).toEqual([{ hostPath: "/data/ollama", containerPath: "/root/.ollama" }]);
+        expect(volumes("open-webui")).toEqual([{ hostPath: "/data/openwebui", containerPath: "/app/backend/data" }]);
+        expect(volumes("qdrant")).toEqual([{ hostPath: "/data/qdrant/data", containerPath: "/qdrant/storage" }]);
+    });
+
+    it("puts every container on the shared network under its own name, restarting, with bounded logs", () => {
+        for (const c of p.containers()) {
+            expect(c.inputs).toMatchObject({
+                networkMode: "ai-gateway",
+                networksAdvanced: [{ name: "ai-gateway", aliases: [c.inputs.name] }],
+                restart: "unless-stopped",
+                logDriver: "json-file",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+            });
+            expect(c.deleteBeforeReplace).toBe(true);
+            expect((c.inputs.healthcheck as { tests: string[] }).tests.length).toBeGreaterThan(0);
+        }
+    });
+
+    it("runs each container from the pinned image of its host", () => {
+        expect(p.container("ollama").inputs.image).toBe("ollama/ollama:0.17.4");
+        expect(p.container("litellm").inputs.image).toBe("ghcr.io/berriai/litellm:1.87.0");
+        expect(p.ofType(":RemoteImage").every((i) => i.inputs.keepLocally === true)).toBe(true);
+    });
+
+    it("tunes Ollama as the stack config says and binds it inside the container", () => {
+        expect(p.env("ollama")).toEqual({
+            OLLAMA_HOST: "0.0.0.0:11434",
+            OLLAMA_KEEP_ALIVE: "30m",
+            OLLAMA_NUM_PARALLEL: "2",
+            OLLAMA_MAX_LOADED_MODELS: "2",
+            OLLAMA_FLASH_ATTENTION: "1",
+            OLLAMA_KV_CACHE_TYPE: "q8_0",
+            OLLAMA_CONTEXT_LENGTH: "16384",
+        });
+    });
+
+    it("ships the rendered router config into the router and keeps the key in the environment", () => {
+        expect(p.container("litellm").inputs.uploads).toEqual([
+            { file: "/app/config.yaml", content: expect.stringContaining("model_list:") },
+        ]);
+        expect(p.container("litellm").inputs.command).toEqual(["--config", "/app/config.yaml", "--port", "4000"]);
+        expect(p.env("litellm").LITELLM_MASTER_KEY).toBe(`sk-${SECRET_PLACEHOLDER}`);
+        expect(p.upload("litellm")).not.toContain(SECRET_PLACEHOLDER);
+    });
+
+    it("wires Open WebUI to the router by container name with the router's key, Ollama API off, auth on", () => {
+        const env = p.env("open-webui");
+        expect(env).toMatchObject({
+            OPENAI_API_BASE_URL: "http://litellm:4000/v1",
+            OPENAI_API_KEY: p.env("litellm").LITELLM_MASTER_KEY,
+            ENABLE_OLLAMA_API: "False",
+            WEBUI_AUTH: "True",
+            ENABLE_SIGNUP: "False",
+            ENABLE_PERSISTENT_CONFIG: "False",
+            WEBUI_ADMIN_EMAIL: "admin@ai-gateway.local",
+            VECTOR_DB: "qdrant",
+            QDRANT_URI: "http://qdrant:6333",
+        });
+        expect(env.WEBUI_SECRET_KEY).toBe(SECRET_PLACEHOLDER);
+        expect(env.WEBUI_ADMIN_PASSWORD).toBe(SECRET_PLACEHOLDER);
+        expect(p.env("qdrant").QDRANT__SERVICE__API_KEY).toBe(SECRET_PLACEHOLDER);
+        expect(env.QDRANT_API_KEY).toBe(SECRET_PLACEHOLDER);
+    });
+
+    it("generates every key and password with @pulumi/random: no default credential", () => {
+        expect(p.ofType(":RandomPassword").map((r) => r.name).sort()).toEqual([
+            "open-webui-admin-password",
+            "open-webui-secret-key",
+            "qdrant-api-key",
+            "router-master-key",
+        ]);
+        expect(p.byName("litellm").dependsOn).toContain("router-master-key");
+        expect(p.byName("open-webui").dependsOn).toEqual(expect.arrayContaining(["open-webui-admin-password", "open-webui-secret-key", "router-master-key"]));
+        expect(p.byName("qdrant").dependsOn).toContain("qdrant-api-key");
+    });
+
+    it("pulls every model of the host once Ollama is healthy", () => {
+        const pulls = p.ofType(":OllamaModel");
+        expect(pulls.map((m) => m.inputs.model).sort()).toEqual(
+            ["gpt-oss:20b", "llama3.2:3b", "nomic-embed-text:v1.5", "qwen2.5-coder:14b", "qwen3:8b"],
+        );
+        for (const pull of pulls) {
+            expect(pull.inputs.ollamaUrl).toBe("http://127.0.0.1:11434");
+            expect(pull.dependsOn).toContain("ollama-healthy");
+        }
+    });
+
+    it("orders start-up: Ollama healthy, models pulled, router healthy, Open WebUI healthy", () => {
+        expect(p.byName("ollama-healthy").dependsOn).toContain("ollama");
+        expect(p.byName("ollama-healthy").inputs).toMatchObject({ url: "http://127.0.0.1:11434/api/version", expectJsonField: "version" });
+        expect(p.byName("litellm").dependsOn).toEqual(expect.arrayContaining(p.ofType(":OllamaModel").map((m) => m.name)));
+        expect(p.byName("router-healthy").dependsOn).toContain("litellm");
+        expect(p.byName("router-healthy").inputs.url).toBe("http://127.0.0.1:4000/health/readiness");
+        expect(p.byName("open-webui").dependsOn).toEqual(expect.arrayContaining(["router-healthy", "qdrant-healthy"]));
+        expect(p.byName("open-webui-healthy").dependsOn).toContain("open-webui");
+        expect(p.byName("open-webui-healthy").inputs.url).toBe("http://127.0.0.1:3000/health");
+        expect(p.byName("qdrant-healthy").inputs.url).toBe("http://127.0.0.1:6333/readyz");
+    });
+
+    it("checks every published port before its container is created", () => {
+        const guards = p.ofType(":PortGuard");
+        expect(guards.map((g) => [g.inputs.port, g.inputs.configKey]).sort()).toEqual([
+            [11434, "ai-gateway:hosts[0].ollama[0].port"],
+            [3000, "ai-gateway:openWebUI.port"],
+            [4000, "ai-gateway:router.port"],
+            [6333, "ai-gateway:qdrant.port"],
+        ]);
+        for (const c of p.containers()) expect(c.dependsOn.some((d) => d.endsWith("-port"))).toBe(true);
+    });
+
+    it("creates every Docker resource through the host's provider and every resource under a parent", () => {
+        for (const r of p.resources.filter((r) => r.type.startsWith("docker:"))) expect(r.provider).toBe("gpu");
+        const roots = p.resources.filter((r) => !r.parent || r.parent.endsWith("pulumi:pulumi:Stack"));
+        expect(roots.map((r) => r.type)).toEqual(["aigateway:index:AiGateway"]);
+    });
+
+    it("exports the URLs, the model list and the rendered router config", () => {
+        const outputs = p.evaluated.outputs;
+        expect(outputs.urls).toEqual({
+            router: "http://127.0.0.1:4000",
+            openWebUI: "http://127.0.0.1:3000",
+            qdrant: "http://127.0.0.1:6333",
+        });
+        expect(outputs.models).toEqual(["fast", "light", "heavy", "code", "docs", "search"]);
+        expect((outputs.routerConfigs as Record<string, string>).litellm).toBe(p.upload("litellm"));
+        expect(outputs.masterKey).toBe(`sk-${SECRET_PLACEHOLDER}`);
+    });
+});
+
+describe("the CPU stack", () => {
+    let p: Program;
+    beforeAll(async () => {
+        p = await evaluateStackFile("cpu");
+    });
+
+    it("requests no GPU and runs two Ollama instances on 11434 and 11435 with their own model directories", () => {
+        for (const name of ["ollama", "ollama-2"]) expect(p.container(name).inputs.deviceRequests).toBeUndefined();
+        expect(portsOf(p, "ollama-2")).toEqual([{ internal: 11434, external: 11435, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(p.container("ollama-2").inputs.volumes).toEqual([
+            { hostPath: "/var/lib/ai-gateway/ollama-2", containerPath: "/root/.ollama" },
+        ]);
+    });
+
+    it("load-balances the fast group over both instances", () => {
+        const doc = parse(p.upload("litellm")) as { model_list: { model_name: string; litellm_params: { api_base: string } }[] };
+        expect(doc.model_list.filter((d) => d.model_name === "fast").map((d) => d.litellm_params.api_base)).toEqual([
+            "http://ollama:11434",
+            "http://ollama-2:11434",
+        ]);
+    });
+
+    it("deploys no Qdrant by default", () => {
+        expect(p.containers().map((c) => c.inputs.name)).not.toContain("qdrant");
+        expect(p.env("open-webui").VECTOR_DB).toBeUndefined();
+    });
+});
+
+describe("cloud fallback", () => {
+    const cloudConfig = { ...minimalConfig({ cloud: { enabled: true, port: 4001 } }), cloudApiKey: SECRET_PLACEHOLDER };
+
+    it("deploys a second router on 4001, the only container that holds the cloud key", async () => {
+        const p = await evaluate(cloudConfig);
+        expect(portsOf(p, "litellm-cloud")).toEqual([{ internal: 4000, external: 4001, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(p.env("litellm-cloud").CLOUD_API_KEY).toBe(SECRET_PLACEHOLDER);
+        for (const c of p.containers().filter((c) => c.inputs.name !== "litellm-cloud"))
+            expect(Object.keys(p.env(c.inputs.name as string))).not.toContain("CLOUD_API_KEY");
+        expect(p.byName("litellm-cloud").dependsOn).toContain("cloud-router-master-key");
+        expect(p.evaluated.outputs.urls).toMatchObject({ cloudRouter: "http://127.0.0.1:4001" });
+    });
+
+    it("never puts a cloud deployment on the 4000 router, for any config", async () => {
+        const configs = [
+            cloudConfig,
+            { ...cloudConfig, cloud: { enabled: true, model: "anthropic/claude-sonnet-4" } },
+            { ...cloudConfig, router: { port: 4100, fallbacks: {} } },
+            minimalConfig(),
+        ];
+        for (const config of configs) {
+            const p = await evaluate(config);
+            const doc = parse(p.upload("litellm")) as { model_list: { litellm_params: Record<string, string> }[] };
+            for (const d of doc.model_list) {
+                expect(d.litellm_params.model).toMatch(/^ollama_chat\//);
+                expect(d.litellm_params.api_base).toMatch(/^http:\/\/ollama/);
+                expect(d.litellm_params.api_key).toBeUndefined();
+            }
+            expect(p.env("litellm").CLOUD_API_KEY).toBeUndefined();
+            expect(p.upload("litellm")).toBe(renderRouterConfig(validateStackConfig(config), "local"));
+        }
+    });
+
+    it("deploys no cloud router while cloud fallback is off, even with a key set", async () => {
+        const p = await evaluate({ ...minimalConfig(), cloudApiKey: SECRET_PLACEHOLDER });
+        expect(p.containers().map((c) => c.inputs.name)).not.toContain("litellm-cloud");
+    });
+});
+
+describe("a bad config", () => {
+    it("stops the program before any resource is declared, listing every problem", async () => {
+        await expect(evaluate(minimalConfig({ router: { port: 70000 }, qdrant: { port: 0 } }))).rejects.toThrow(
+            "invalid stack config:\nai-gateway:router.port: 70000 is not a port (1-65535)\nai-gateway:qdrant.port: 0 is not a port (1-65535)",
+        );
+    });
+});

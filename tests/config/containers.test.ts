@@ -1,0 +1,55 @@
+import { validateStackConfig } from "../../config/load";
+import { gpuDeviceRequests, ollamaEnv, serviceUrl } from "../../config/containers";
+import { minimalConfig } from "../support/stack";
+
+describe("GPU requests", () => {
+    it.each([
+        ["all", [{ driver: "nvidia", capabilities: ["gpu"], count: -1 }]],
+        [2, [{ driver: "nvidia", capabilities: ["gpu"], count: 2 }]],
+        [["0", "3"], [{ driver: "nvidia", capabilities: ["gpu"], deviceIds: ["0", "3"] }]],
+        ["none", undefined],
+    ] as const)("%j", (gpu, expected) => {
+        expect(gpuDeviceRequests(gpu as never)).toEqual(expected);
+    });
+});
+
+describe("Ollama's environment", () => {
+    it("binds inside the container and sets only the tuning given", () => {
+        const { ollama } = validateStackConfig(minimalConfig({ ollama: { keepAlive: "30m", kvCacheType: "q8_0" } }));
+        expect(ollamaEnv(ollama)).toEqual([
+            "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_KEEP_ALIVE=30m",
+            "OLLAMA_FLASH_ATTENTION=1",
+            "OLLAMA_KV_CACHE_TYPE=q8_0",
+        ]);
+    });
+
+    it("passes every knob", () => {
+        const { ollama } = validateStackConfig(
+            minimalConfig({
+                ollama: { keepAlive: "-1", numParallel: 4, maxLoadedModels: 2, maxQueue: 64, flashAttention: false, contextLength: 8192 },
+            }),
+        );
+        expect(ollamaEnv(ollama)).toEqual([
+            "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_KEEP_ALIVE=-1",
+            "OLLAMA_NUM_PARALLEL=4",
+            "OLLAMA_MAX_LOADED_MODELS=2",
+            "OLLAMA_MAX_QUEUE=64",
+            "OLLAMA_FLASH_ATTENTION=0",
+            "OLLAMA_CONTEXT_LENGTH=8192",
+        ]);
+    });
+});
+
+describe("service URLs used by pulumi up", () => {
+    const host = (bindAddress: string) => validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress }] })).hosts[0];
+    it.each([
+        ["127.0.0.1", "http://127.0.0.1:4000/x"],
+        ["0.0.0.0", "http://127.0.0.1:4000/x"],
+        ["::", "http://[::1]:4000/x"],
+        ["192.168.1.20", "http://192.168.1.20:4000/x"],
+    ])("bind %s is probed at %s", (bind, url) => {
+        expect(serviceUrl(host(bind), 4000, "/x")).toBe(url);
+    });
+});

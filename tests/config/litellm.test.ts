@@ -1,0 +1,114 @@
+import { parse } from "yaml";
+import { validateStackConfig } from "../../config/load";
+import { assertLocalOnly, ollamaEndpoints, renderRouterConfig, routerConfig } from "../../config/litellm";
+import { StackConfigInput } from "../../config/schema";
+import { minimalConfig } from "../support/stack";
+
+const twoInstances = (extra: Partial<StackConfigInput> = {}) =>
+    validateStackConfig(
+        minimalConfig({
+            hosts: [
+                {
+                    name: "box",
+                    ollama: [
+                        { name: "ollama", port: 11434, models: ["llama3.2:3b", "qwen2.5-coder:7b"] },
+                        { name: "ollama-2", port: 11435, models: ["llama3.2:3b"] },
+                    ],
+                },
+            ],
+            groups: { fast: ["llama3.2:3b"], code: ["qwen2.5-coder:7b"] },
+            router: { fallbacks: { code: ["fast"] } },
+            ...extra,
+        }),
+    );
+
+type Doc = {
+    model_list: { model_name: string; litellm_params: Record<string, string> }[];
+    router_settings: Record<string, unknown>;
+    general_settings: Record<string, string>;
+};
+const rendered = (config = twoInstances(), variant: "local" | "cloud" = "local") =>
+    parse(renderRouterConfig(config, variant)) as Doc;
+
+describe("the local router config", () => {
+    it("balances a group over every instance that pulls its model, over the Docker network", () => {
+        const fast = rendered().model_list.filter((d) => d.model_name === "fast");
+        expect(fast.map((d) => d.litellm_params)).toEqual([
+            { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama:11434" },
+            { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama-2:11434" },
+        ]);
+    });
+
+    it("serves a group only from the instances that have its model", () => {
+        const code = rendered().model_list.filter((d) => d.model_name === "code");
+        expect(code.map((d) => d.litellm_params.api_base)).toEqual(["http://ollama:11434"]);
+    });
+
+    it("takes strategy, retries, timeouts, cooldown and fallbacks from the config", () => {
+        const config = twoInstances({
+            router: { strategy: "least-busy", numRetries: 4, timeoutSeconds: 120, allowedFails: 2, cooldownSeconds: 15, fallbacks: { code: ["fast"] } },
+        });
+        expect(rendered(config).router_settings).toEqual({
+            routing_strategy: "least-busy",
+            num_retries: 4,
+            timeout: 120,
+            allowed_fails: 2,
+            cooldown_time: 15,
+            fallbacks: [{ code: ["fast"] }],
+        });
+    });
+
+    it("refers to the master key by environment variable, never by value", () => {
+        const text = renderRouterConfig(twoInstances(), "local");
+        expect(rendered().general_settings).toEqual({ master_key: "os.environ/LITELLM_MASTER_KEY" });
+        expect(text).not.toMatch(/sk-[A-Za-z0-9]/);
+    });
+
+    it("is the same text for the same config", () => {
+        expect(renderRouterConfig(twoInstances(), "local")).toBe(renderRouterConfig(twoInstances(), "local"));
+    });
+
+    it("reaches instances of other hosts through their address and published port", () => {
+        const config = validateStackConfig({
+            hosts: [
+                { name: "gpu1", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434 }] },
+                { name: "gpu2", bindAddress: "10.0.0.2", ollama: [{ name: "ollama-2", port: 11500 }] },
+            ],
+            groups: { fast: ["llama3.2:3b"] },
+        });
+        expect(ollamaEndpoints(config, "gpu1").map((e) => e.apiBase)).toEqual([
+            "http://ollama:11434",
+            "http://10.0.0.2:11500",
+        ]);
+    });
+});
+
+describe("the cloud rule", () => {
+    const withCloud = () => twoInstances({ cloud: { enabled: true, model: "openai/gpt-5" }, cloudApiKey: "sk-cloud" });
+
+    it("keeps every cloud deployment and key out of the local router, whatever the config says", () => {
+        const local = rendered(withCloud(), "local");
+        for (const d of local.model_list) {
+            expect(d.litellm_params.model).toMatch(/^ollama_chat\//);
+            expect(d.litellm_params.api_key).toBeUndefined();
+        }
+        expect(renderRouterConfig(withCloud(), "local")).not.toMatch(/gpt-5|CLOUD_API_KEY|sk-cloud/);
+    });
+
+    it("lets every group of the cloud router fall back to the cloud model after its local fallbacks", () => {
+        const cloud = rendered(withCloud(), "cloud");
+        expect(cloud.model_list.filter((d) => d.model_name === "cloud").map((d) => d.litellm_params)).toEqual([
+            { model: "openai/gpt-5", api_key: "os.environ/CLOUD_API_KEY" },
+        ]);
+        expect(cloud.router_settings.fallbacks).toEqual([{ fast: ["cloud"] }, { code: ["fast", "cloud"] }]);
+    });
+
+    it("never writes the cloud key itself into any file", () => {
+        expect(renderRouterConfig(withCloud(), "cloud")).not.toContain("sk-cloud");
+    });
+
+    it("rejects a rendered local config that holds a non-Ollama deployment", () => {
+        const list = routerConfig(withCloud(), "cloud").model_list as Parameters<typeof assertLocalOnly>[0];
+        expect(() => assertLocalOnly(list)).toThrow(/the local router may only serve Ollama models/);
+    });
+});

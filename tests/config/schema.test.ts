@@ -1,0 +1,234 @@
+import { readStackFile } from "../../commands/stackFile";
+import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
+import { DEFAULT_IMAGES, isPinnedImage } from "../../config/schema";
+import { flatConfig, minimalConfig } from "../support/stack";
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        validateStackConfig(raw);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+    }
+    throw new Error("the config was accepted");
+}
+
+describe("the example stacks", () => {
+    it.each(["dev", "cpu"])("Pulumi.%s.yaml validates", (stack) => {
+        expect(() => loadStackConfig(readStackFile(stack).config)).not.toThrow();
+    });
+
+    it("dev is the RTX 4090 host: all GPUs, ports 11434/4000/3000/6333, data under /data", () => {
+        const config = loadStackConfig(readStackFile("dev").config);
+        const [host] = config.hosts;
+        expect(host.ollama.map((o) => [o.port, o.gpu])).toEqual([[11434, "all"]]);
+        expect([config.router.port, config.openWebUI.port, config.qdrant.port]).toEqual([4000, 3000, 6333]);
+        expect(config.qdrant.enabled).toBe(true);
+        expect(host.dataDir).toBe("/data");
+        expect(host.bindAddress).toBe("127.0.0.1");
+    });
+
+    it("cpu requests no GPU and runs two instances on 11434 and 11435", () => {
+        const config = loadStackConfig(readStackFile("cpu").config);
+        const instances = config.hosts.flatMap((h) => h.ollama);
+        expect(instances.map((o) => [o.port, o.gpu])).toEqual([
+            [11434, "none"],
+            [11435, "none"],
+        ]);
+    });
+});
+
+describe("defaults", () => {
+    const config = validateStackConfig({ groups: { fast: ["m"] }, hosts: [{ name: "h", ollama: [{ name: "ollama", port: 11434, models: ["m"] }] }] });
+
+    it("are secure and local", () => {
+        expect(config.hosts[0].bindAddress).toBe("127.0.0.1");
+        expect(config.hosts[0].docker).toBe("unix:///var/run/docker.sock");
+        expect(config.cloud.enabled).toBe(false);
+        expect(config.cloud.model).toBe("openai/gpt-5");
+        expect(config.openWebUI).toMatchObject({ enabled: true, port: 3000, enableSignup: false });
+        expect(config.qdrant).toMatchObject({ enabled: false, port: 6333 });
+        expect(config.router.port).toBe(4000);
+    });
+
+    it("pin every image", () => {
+        expect(config.images).toEqual(DEFAULT_IMAGES);
+        for (const ref of Object.values(config.images)) expect(isPinnedImage(ref)).toBe(true);
+    });
+
+    it("give one GPU-backed Ollama instance on 11434 pulling every group's model", () => {
+        const smallest = validateStackConfig({ groups: { fast: ["llama3.2:3b"], code: ["qwen2.5-coder:7b", "llama3.2:3b"] } });
+        expect(smallest.hosts).toEqual([
+            {
+                name: "local",
+                docker: "unix:///var/run/docker.sock",
+                bindAddress: "127.0.0.1",
+                dataDir: "/data",
+                ollama: [{ name: "ollama", port: 11434, gpu: "all", models: ["llama3.2:3b", "qwen2.5-coder:7b"] }],
+            },
+        ]);
+    });
+});
+
+describe("a wrong value fails with one line naming the key, the value and what is allowed", () => {
+    it.each<[string, Record<string, unknown>, string[]]>([
+        ["a port out of range", minimalConfig({ router: { port: 70000 } }), ["ai-gateway:router.port: 70000 is not a port (1-65535)"]],
+        ["a port that is not a number", minimalConfig({ openWebUI: { port: "3000" as never } }), ['ai-gateway:openWebUI.port: "3000" is not a port (1-65535)']],
+        [
+            "an unknown top-level key",
+            { ...minimalConfig(), grups: {} },
+            ["ai-gateway:grups: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant)"],
+        ],
+        [
+            "an unknown nested key",
+            minimalConfig({ router: { prot: 4000 } as never }),
+            ["ai-gateway:router.prot: unknown key (allowed: host, port, strategy, numRetries, timeoutSeconds, allowedFails, cooldownSeconds, fallbacks)"],
+        ],
+        [
+            "an unknown key in a list item",
+            minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpus: 1 }] }] as never }),
+            ["ai-gateway:hosts[0].ollama[0].gpus: unknown key (allowed: name, port, gpu, models)"],
+        ],
+        [
+            "an unpinned image",
+            minimalConfig({ images: { ollama: "ollama/ollama:latest" } }),
+            ['ai-gateway:images.ollama: "ollama/ollama:latest" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)'],
+        ],
+        [
+            "an image without a tag",
+            minimalConfig({ images: { qdrant: "qdrant/qdrant" } }),
+            ['ai-gateway:images.qdrant: "qdrant/qdrant" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)'],
+        ],
+        [
+            "a bad GPU request",
+            minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpu: "some" as never }] }] }),
+            ['ai-gateway:hosts[0].ollama[0].gpu: "some" is not a GPU request ("all", "none", a GPU count, or a list of device ids like ["0","1"])'],
+        ],
+        [
+            "a bind address that is not an address",
+            minimalConfig({ hosts: [{ name: "box", bindAddress: "localhost" }] }),
+            ['ai-gateway:hosts[0].bindAddress: "localhost" is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)'],
+        ],
+        [
+            "a plain tcp Docker endpoint",
+            minimalConfig({ hosts: [{ name: "box", docker: "tcp://10.0.0.5:2375" }] }),
+            ['ai-gateway:hosts[0].docker: "tcp://10.0.0.5:2375" is not a Docker endpoint (unix:///var/run/docker.sock or ssh://user@host)'],
+        ],
+        [
+            "an unknown routing strategy",
+            minimalConfig({ router: { strategy: "round-robin" as never } }),
+            ['ai-gateway:router.strategy: "round-robin" is not a routing strategy (simple-shuffle | least-busy | usage-based-routing-v2 | latency-based-routing)'],
+        ],
+        [
+            "a quantized KV cache without flash attention",
+            minimalConfig({ ollama: { flashAttention: false, kvCacheType: "q8_0" } }),
+            ['ai-gateway:ollama.kvCacheType: "q8_0" needs flashAttention: true (Ollama ignores a quantized KV cache without it)'],
+        ],
+        [
+            "a keep-alive that is not a duration",
+            minimalConfig({ ollama: { keepAlive: "forever" } }),
+            ['ai-gateway:ollama.keepAlive: "forever" is not a duration (e.g. "5m", "1h", "-1" to keep loaded forever)'],
+        ],
+        [
+            "a group whose model no instance pulls",
+            minimalConfig({ groups: { fast: ["llama3.2:3b"], heavy: ["gpt-oss:20b"] } }),
+            ['ai-gateway:groups.heavy[0]: "gpt-oss:20b" is not pulled by any Ollama instance (add it to an instance\'s models)'],
+        ],
+        [
+            "no group at all",
+            minimalConfig({ groups: {} }),
+            ["ai-gateway:groups: {} defines no model group (define at least one, e.g. fast: [llama3.2:3b], and list its model under an Ollama instance's models)"],
+        ],
+        [
+            "a reserved group name",
+            minimalConfig({ groups: { fast: ["llama3.2:3b"], cloud: ["llama3.2:3b"] } }),
+            ["ai-gateway:groups.cloud: is a name the router reserves for itself (cloud, auto)"],
+        ],
+        [
+            "a fallback to a group that does not exist",
+            minimalConfig({ router: { fallbacks: { fast: ["heavy"] } } }),
+            ['ai-gateway:router.fallbacks.fast[0]: "heavy" is not a group (groups: fast)'],
+        ],
+        [
+            "a group falling back to itself",
+            minimalConfig({ router: { fallbacks: { fast: ["fast"] } } }),
+            ['ai-gateway:router.fallbacks.fast[0]: "fast" is the group itself'],
+        ],
+        [
+            "cloud fallback without its key",
+            minimalConfig({ cloud: { enabled: true } }),
+            ["ai-gateway:cloudApiKey: is required when cloud.enabled is true (pulumi config set --secret cloudApiKey <key>)"],
+        ],
+        [
+            "two services on one port",
+            minimalConfig({ openWebUI: { port: 4000 } }),
+            ["ai-gateway:openWebUI.port: 4000 is already used by ai-gateway:router.port on host box"],
+        ],
+        [
+            "two instances with one name",
+            minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }, { name: "ollama", port: 11435 }] }],
+            }),
+            ['ai-gateway:hosts[0].ollama[1].name: "ollama" is already the name of hosts[0].ollama[0].name'],
+        ],
+        [
+            "an instance named like another service",
+            minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "litellm", port: 11434 }] }] }),
+            ['ai-gateway:hosts[0].ollama[0].name: "litellm" is the name of another service\'s container'],
+        ],
+        [
+            "a service placed on a host that does not exist",
+            minimalConfig({ router: { host: "gpu9" } }),
+            ['ai-gateway:router.host: "gpu9" is not one of the hosts (box)'],
+        ],
+    ])("%s", (_, raw, expected) => {
+        expect(problemsOf(raw)).toEqual(expected);
+    });
+
+    it("reports every problem at once", () => {
+        const problems = problemsOf(minimalConfig({ router: { port: 0, strategy: "x" as never }, qdrant: { port: -1 } }));
+        expect(problems).toHaveLength(3);
+    });
+
+    it("never prints a secret value", () => {
+        const problems = problemsOf({ ...minimalConfig(), cloudApiKey: 12345 as never });
+        expect(problems).toEqual(["ai-gateway:cloudApiKey: [secret] is not a string"]);
+    });
+
+    it("reads Pulumi's flat config and ignores other namespaces", () => {
+        const flat = { ...flatConfig(minimalConfig({ router: { port: 4100 } })), "docker:host": "x", "pulumi:tags": "{}" };
+        expect(loadStackConfig(flat).router.port).toBe(4100);
+    });
+
+    it("keeps a secret config value as text, even one that looks like a number", () => {
+        const flat = { ...flatConfig(minimalConfig({ cloud: { enabled: true } })), "ai-gateway:cloudApiKey": "12345" };
+        expect(loadStackConfig(flat).cloudApiKey).toBe("12345");
+    });
+});
+
+describe("several hosts", () => {
+    const threeHosts = (bind2: string) => ({
+        hosts: [
+            { name: "gpu1", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434 }] },
+            { name: "gpu2", bindAddress: bind2, ollama: [{ name: "ollama-2", port: 11434 }] },
+        ],
+        groups: { fast: ["llama3.2:3b"] },
+    });
+
+    it("accept the same port on different hosts", () => {
+        expect(() => validateStackConfig(threeHosts("10.0.0.2"))).not.toThrow();
+    });
+
+    it.each(["127.0.0.1", "0.0.0.0"])("refuse %s for a host whose instances serve a router elsewhere", (address) => {
+        expect(problemsOf(threeHosts(address))).toEqual([
+            `ai-gateway:hosts[1].bindAddress: "${address}" cannot be reached from other machines (the router on host gpu1 uses its Ollama instances): set this host's LAN or VPN address`,
+        ]);
+    });
+
+    it("refuse a loopback bind address on a host reached over SSH", () => {
+        const raw = minimalConfig({ hosts: [{ name: "box", docker: "ssh://me@box" }] });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:hosts[0].bindAddress: "127.0.0.1" cannot be reached from other machines (health checks and model pulls run on the machine that runs pulumi up): set this host\'s LAN or VPN address',
+        ]);
+    });
+});

@@ -1,0 +1,78 @@
+/** Builds stack configs for tests and evaluates the real program on them under Pulumi's mocks. */
+import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
+import { readStackFile } from "../../commands/stackFile";
+import { StackConfigInput } from "../../config/schema";
+
+/** A small valid stack: one host, one instance serving one group. Tests override what they examine. */
+export function minimalConfig(overrides: Partial<StackConfigInput> = {}): StackConfigInput {
+    return {
+        hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpu: "all", models: ["llama3.2:3b"] }] }],
+        groups: { fast: ["llama3.2:3b"] },
+        ...overrides,
+    };
+}
+
+/** The flat `ai-gateway:<key>` map the Pulumi engine hands to the program. */
+export function flatConfig(config: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [
+            `ai-gateway:${key}`,
+            typeof value === "string" ? value : JSON.stringify(value),
+        ]),
+    );
+}
+
+/** Runs index.ts on a config, in a fresh module registry so each evaluation starts from nothing. */
+export async function evaluate(config: Record<string, unknown>): Promise<Program> {
+    jest.resetModules();
+    const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
+    return new Program(await evaluateFresh(flatConfig(config), { secretKeys: ["ai-gateway:cloudApiKey"] }));
+}
+
+/** Runs index.ts on one of the project's stack files. */
+export async function evaluateStackFile(stack: string): Promise<Program> {
+    jest.resetModules();
+    const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
+    const { config, secretKeys } = readStackFile(stack);
+    return new Program(await evaluateFresh(config, { stack, secretKeys }));
+}
+
+/** Queries over an evaluated program. */
+export class Program {
+    constructor(public readonly evaluated: EvaluatedProgram) {}
+
+    get resources(): DeclaredResource[] {
+        return this.evaluated.resources;
+    }
+
+    ofType(typeSuffix: string): DeclaredResource[] {
+        return this.resources.filter((r) => r.type.endsWith(typeSuffix));
+    }
+
+    containers(): DeclaredResource[] {
+        return this.ofType(":Container");
+    }
+
+    container(name: string): DeclaredResource {
+        const found = this.containers().find((c) => c.inputs.name === name);
+        if (!found) throw new Error(`no container ${name} (have ${this.containers().map((c) => c.inputs.name)})`);
+        return found;
+    }
+
+    /** The custom resource of that name (a component may share its name with its main container). */
+    byName(name: string): DeclaredResource {
+        const found = this.resources.find((r) => r.custom && r.name === name);
+        if (!found) throw new Error(`no resource named ${name}`);
+        return found;
+    }
+
+    env(containerName: string): Record<string, string> {
+        const envs = this.container(containerName).inputs.envs as string[];
+        return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    }
+
+    upload(containerName: string): string {
+        const uploads = this.container(containerName).inputs.uploads as { content: string }[];
+        return uploads[0].content;
+    }
+}
