@@ -79,7 +79,7 @@ export async function evaluateProgram(
 
     const program = require(PROGRAM) as Record<string, unknown>;
     const outputs = await resolveOutputs(pulumi, program);
-    await pulumi.runtime.waitForRPCs();
+    await pulumi.runtime.disconnect();
 
     const resources = [...declared.values()].sort((a, b) =>
         a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type),

@@ -30,10 +30,17 @@ export async function renderStack(stack: string): Promise<Rendered> {
     const files: Record<string, string> = {};
     for (const resource of custom) {
         const uploads = (resource.inputs.uploads ?? []) as { file: string; content: string }[];
-        for (const upload of uploads) files[`${resource.inputs.name}/${path.posix.basename(upload.file)}`] = upload.content;
+        for (const upload of uploads)
+            files[`${resource.inputs.name}/${path.posix.basename(upload.file)}`] = upload.content;
     }
     return hideSecrets({
-        resources: custom.map(({ type, name, provider, dependsOn, inputs }) => ({ type, name, provider, dependsOn, inputs })),
+        resources: custom.map(({ type, name, provider, dependsOn, inputs }) => ({
+            type,
+            name,
+            provider,
+            dependsOn,
+            inputs,
+        })),
         files,
     });
 }
@@ -57,7 +64,11 @@ async function main(argv: string[]): Promise<number> {
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { stack: { type: "string" }, out: { type: "string" }, format: { type: "string", default: "json" } },
+            options: {
+                stack: { type: "string" },
+                out: { type: "string" },
+                format: { type: "string", default: "json" },
+            },
         }));
     } catch (err) {
         console.error(`render: ${(err as Error).message}\n${USAGE}`);

@@ -30,7 +30,9 @@ export function listStacks(dir = PROJECT_DIR): string[] {
 export function readStackFile(stack: string, dir = PROJECT_DIR): StackFile {
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
     if (!existsSync(file))
-        throw new Error(`no stack config ${path.basename(file)} (stacks here: ${listStacks(dir).join(", ") || "none"})`);
+        throw new Error(
+            `no stack config ${path.basename(file)} (stacks here: ${listStacks(dir).join(", ") || "none"})`,
+        );
     const document = (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];

@@ -2,12 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { commonContainerArgs, containerHealthchecks, publish, serviceUrl } from "../config/containers";
-import {
-    CLOUD_API_KEY_ENV,
-    LITELLM_CONFIG_PATH,
-    LITELLM_CONTAINER_PORT,
-    MASTER_KEY_ENV,
-} from "../config/litellm";
+import { CLOUD_API_KEY_ENV, LITELLM_CONFIG_PATH, LITELLM_CONTAINER_PORT, MASTER_KEY_ENV } from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
 import { PortGuard } from "../providers/portGuard";
@@ -51,7 +46,11 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
         super("aigateway:router:LiteLLMRouter", name, {}, opts);
         const { host, containerName } = args;
 
-        const keyBody = new random.RandomPassword(`${name}-master-key`, { length: 48, special: false }, { parent: this });
+        const keyBody = new random.RandomPassword(
+            `${name}-master-key`,
+            { length: 48, special: false },
+            { parent: this },
+        );
         // LiteLLM refuses master keys that do not start with "sk-".
         this.masterKey = pulumi.secret(pulumi.interpolate`sk-${keyBody.result}`);
 

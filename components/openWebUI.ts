@@ -51,7 +51,11 @@ export class OpenWebUI extends pulumi.ComponentResource {
         const containerName = "open-webui";
 
         // Stable across container replacements: a new key would log every user out on each up.
-        const sessionKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, { parent: this });
+        const sessionKey = new random.RandomPassword(
+            `${name}-secret-key`,
+            { length: 64, special: false },
+            { parent: this },
+        );
         const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 24 }, { parent: this });
         this.adminPassword = adminPassword.result;
         this.adminEmail = settings.adminEmail;
@@ -80,7 +84,12 @@ export class OpenWebUI extends pulumi.ComponentResource {
 
         const guard = new PortGuard(
             `${name}-port`,
-            { bindAddress: host.bindAddress, port: settings.port, service: "Open WebUI", configKey: "ai-gateway:openWebUI.port" },
+            {
+                bindAddress: host.bindAddress,
+                port: settings.port,
+                service: "Open WebUI",
+                configKey: "ai-gateway:openWebUI.port",
+            },
             { parent: this },
         );
         const container = new docker.Container(

@@ -91,7 +91,10 @@ export const containerHealthchecks = {
         ],
         "60s",
     ),
-    openWebUI: healthcheck(["CMD-SHELL", `curl --silent --fail http://127.0.0.1:${OPEN_WEBUI_CONTAINER_PORT}/health`], "120s"),
+    openWebUI: healthcheck(
+        ["CMD-SHELL", `curl --silent --fail http://127.0.0.1:${OPEN_WEBUI_CONTAINER_PORT}/health`],
+        "120s",
+    ),
     qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], "10s"),
 };
 

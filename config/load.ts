@@ -70,17 +70,24 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeysAt(issue.path);
         return issue.keys.map(
-            (key) => `${fullKey([...issue.path, key])}: unknown key${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`,
+            (key) =>
+                `${fullKey([...issue.path, key])}: unknown key${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`,
         );
     }
     // Record keys that fail their own pattern are reported on the key, not on a value.
     if (issue.code === "invalid_key") {
-        return [`${fullKey(issue.path)}: ${JSON.stringify(issue.path[issue.path.length - 1])} ${issue.issues[0]?.message ?? "is not a valid key"}`];
+        return [
+            `${fullKey(issue.path)}: ${JSON.stringify(issue.path[issue.path.length - 1])} ${issue.issues[0]?.message ?? "is not a valid key"}`,
+        ];
     }
     if (issue.code === "custom" && issue.params?.aboutKey) return [`${fullKey(issue.path)}: ${issue.message}`];
     const value = valueAt(raw, issue.path) ?? (issue as { input?: unknown }).input;
     const shown = isSecretPath(issue.path) ? "[secret]" : show(value);
-    return [value === undefined ? `${fullKey(issue.path)}: ${issue.message}` : `${fullKey(issue.path)}: ${shown} ${issue.message}`];
+    return [
+        value === undefined
+            ? `${fullKey(issue.path)}: ${issue.message}`
+            : `${fullKey(issue.path)}: ${shown} ${issue.message}`,
+    ];
 }
 
 function fullKey(path: readonly PropertyKey[]): string {

@@ -19,12 +19,14 @@ const port = z
     .max(65535, { error: PORT_MESSAGE });
 
 const positiveInt = (what: string) =>
-    z.number({ error: `is not ${what} (a whole number, 1 or more)` })
+    z
+        .number({ error: `is not ${what} (a whole number, 1 or more)` })
         .int({ error: `is not ${what} (a whole number, 1 or more)` })
         .min(1, { error: `is not ${what} (a whole number, 1 or more)` });
 
 const nonNegativeInt = (what: string) =>
-    z.number({ error: `is not ${what} (a whole number, 0 or more)` })
+    z
+        .number({ error: `is not ${what} (a whole number, 0 or more)` })
         .int({ error: `is not ${what} (a whole number, 0 or more)` })
         .min(0, { error: `is not ${what} (a whole number, 0 or more)` });
 
@@ -59,21 +61,14 @@ export function isPinnedImage(ref: string): boolean {
 }
 
 /** Docker endpoints we accept: the local socket, or a remote engine over SSH. Plain tcp:// has no auth. */
-const dockerEndpoint = z
-    .string({ error: "is not a Docker endpoint" })
-    .regex(/^(unix:\/\/\/\S+|ssh:\/\/\S+)$/, {
-        error: "is not a Docker endpoint (unix:///var/run/docker.sock or ssh://user@host)",
-    });
+const dockerEndpoint = z.string({ error: "is not a Docker endpoint" }).regex(/^(unix:\/\/\/\S+|ssh:\/\/\S+)$/, {
+    error: "is not a Docker endpoint (unix:///var/run/docker.sock or ssh://user@host)",
+});
 
 const GPU_MESSAGE = 'is not a GPU request ("all", "none", a GPU count, or a list of device ids like ["0","1"])';
 /** How many NVIDIA GPUs an Ollama instance gets. */
 const gpuRequest = z.union(
-    [
-        z.literal("all"),
-        z.literal("none"),
-        z.number().int().min(1),
-        z.array(z.string().regex(/^[A-Za-z0-9-]+$/)).min(1),
-    ],
+    [z.literal("all"), z.literal("none"), z.number().int().min(1), z.array(z.string().regex(/^[A-Za-z0-9-]+$/)).min(1)],
     { error: GPU_MESSAGE },
 );
 
@@ -228,7 +223,9 @@ const openWebUI = z
         adminEmail: z
             .email({ error: "is not an email address" })
             .default("admin@ai-gateway.local")
-            .describe("Login of the admin account created on first start (password: the `openWebUIAdminPassword` output)."),
+            .describe(
+                "Login of the admin account created on first start (password: the `openWebUIAdminPassword` output).",
+            ),
         enableSignup: z
             .boolean({ error: "is not true or false" })
             .default(false)
@@ -244,37 +241,35 @@ const qdrant = z
     })
     .describe("Qdrant vector store; Open WebUI uses it when enabled.");
 
+/** The keys of the `ai-gateway:*` namespace, before defaults that depend on each other are filled in. */
+const stackKeys = z.strictObject({
+    hosts: z
+        .array(host)
+        .min(1, { error: "lists no host (give at least one)" })
+        .prefault(DEFAULT_HOSTS)
+        .describe("The Docker hosts of the stack; a single-host stack lists one."),
+    ollama: tuning.prefault({}),
+    images: images.prefault({}),
+    groups: z
+        .record(name("group"), z.array(modelTag).min(1, { error: "lists no model" }))
+        .default({})
+        .describe("Router model groups (fast, light, heavy, code, docs, search, ...): the models that serve each."),
+    router: router.prefault({}),
+    cloud: cloud.prefault({}),
+    cloudApiKey: z
+        .string()
+        .min(1, { error: "is empty" })
+        .optional()
+        .describe("Secret: API key of the cloud provider. Set with `pulumi config set --secret cloudApiKey`."),
+    openWebUI: openWebUI.prefault({}),
+    qdrant: qdrant.prefault({}),
+});
+
 /** The whole `ai-gateway:*` namespace of a stack config. */
-export const stackSchema = z
-    .strictObject({
-        hosts: z
-            .array(host)
-            .min(1, { error: "lists no host (give at least one)" })
-            .prefault(DEFAULT_HOSTS)
-            .describe("The Docker hosts of the stack; a single-host stack lists one."),
-        ollama: tuning.prefault({}),
-        images: images.prefault({}),
-        groups: z
-            .record(name("group"), z.array(modelTag).min(1, { error: "lists no model" }))
-            .default({})
-            .describe("Router model groups (fast, light, heavy, code, docs, search, ...): the models that serve each."),
-        router: router.prefault({}),
-        cloud: cloud.prefault({}),
-        cloudApiKey: z
-            .string()
-            .min(1, { error: "is empty" })
-            .optional()
-            .describe("Secret: API key of the cloud provider. Set with `pulumi config set --secret cloudApiKey`."),
-        openWebUI: openWebUI.prefault({}),
-        qdrant: qdrant.prefault({}),
-    })
-    .transform(withDefaultModels)
-    .superRefine(checkCrossReferences);
+export const stackSchema = stackKeys.transform(withDefaultModels).superRefine(checkCrossReferences);
 
 /** An instance that lists no models serves every model of every group: the one-instance stack needs no list. */
-function withDefaultModels<C extends { groups: Record<string, string[]>; hosts: { ollama: { models?: string[] }[] }[] }>(
-    config: C,
-) {
+function withDefaultModels(config: z.output<typeof stackKeys>) {
     const groupModels = [...new Set(Object.values(config.groups).flat())];
     return {
         ...config,
@@ -353,7 +348,11 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
     }
     for (const [group, targets] of Object.entries(config.router.fallbacks)) {
         if (!groupNames.includes(group))
-            problem(["router", "fallbacks", group], `falls back from a group that does not exist (groups: ${groupNames.join(", ")})`, group);
+            problem(
+                ["router", "fallbacks", group],
+                `falls back from a group that does not exist (groups: ${groupNames.join(", ")})`,
+                group,
+            );
         targets.forEach((target, i) => {
             if (target === group) problem(["router", "fallbacks", group, i], "is the group itself", target);
             else if (!groupNames.includes(target))
@@ -395,7 +394,8 @@ function checkPorts(config: StackConfig, problem: Problem): void {
             claim(["router", "port"], config.router.port);
             if (config.cloud.enabled) claim(["cloud", "port"], config.cloud.port);
         }
-        if (config.openWebUI.enabled && placed.openWebUI === h.name) claim(["openWebUI", "port"], config.openWebUI.port);
+        if (config.openWebUI.enabled && placed.openWebUI === h.name)
+            claim(["openWebUI", "port"], config.openWebUI.port);
         if (config.qdrant.enabled && placed.qdrant === h.name) claim(["qdrant", "port"], config.qdrant.port);
     });
 }
@@ -417,7 +417,12 @@ function checkReachability(config: StackConfig, problem: Problem): void {
         if (placed.router !== h.name) reasons.push(`the router on host ${placed.router} uses its Ollama instances`);
         if (placed.router === h.name && config.openWebUI.enabled && placed.openWebUI !== h.name)
             reasons.push(`Open WebUI on host ${placed.openWebUI} uses its router`);
-        if (placed.qdrant === h.name && config.qdrant.enabled && config.openWebUI.enabled && placed.openWebUI !== h.name)
+        if (
+            placed.qdrant === h.name &&
+            config.qdrant.enabled &&
+            config.openWebUI.enabled &&
+            placed.openWebUI !== h.name
+        )
             reasons.push(`Open WebUI on host ${placed.openWebUI} uses its Qdrant`);
         if (reasons.length > 0 && (LOOPBACK.test(h.bindAddress) || WILDCARD.includes(h.bindAddress)))
             problem(

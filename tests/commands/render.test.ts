@@ -22,8 +22,15 @@ describe("npm run render", () => {
         expect(first.code).toBe(0);
         expect(second.stdout).toBe(first.stdout);
         const rendered = JSON.parse(first.stdout);
-        const containers = rendered.resources.filter((r: { type: string }) => r.type === "docker:index/container:Container");
-        expect(containers.map((c: { name: string }) => c.name).sort()).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
+        const containers = rendered.resources.filter(
+            (r: { type: string }) => r.type === "docker:index/container:Container",
+        );
+        expect(containers.map((c: { name: string }) => c.name).sort()).toEqual([
+            "litellm",
+            "ollama",
+            "open-webui",
+            "qdrant",
+        ]);
         expect(Object.keys(rendered.files)).toEqual(["litellm/config.yaml"]);
         expect(parse(rendered.files["litellm/config.yaml"]).general_settings).toEqual({
             master_key: "os.environ/LITELLM_MASTER_KEY",
@@ -46,7 +53,11 @@ describe("npm run render", () => {
             expect(parse(stdout).resources.length).toBeGreaterThan(10);
             expect(stderr).toContain(`wrote ${path.join(out, "litellm", "config.yaml")}`);
             const config = parse(readFileSync(path.join(out, "litellm", "config.yaml"), "utf8"));
-            expect(config.model_list.map((d: { model_name: string }) => d.model_name)).toEqual(["fast", "fast", "code"]);
+            expect(config.model_list.map((d: { model_name: string }) => d.model_name)).toEqual([
+                "fast",
+                "fast",
+                "code",
+            ]);
         } finally {
             rmSync(out, { recursive: true, force: true });
         }
@@ -54,7 +65,10 @@ describe("npm run render", () => {
 
     it("exits non-zero with the config's problems and no stack trace", () => {
         const stackFile = path.join(PROJECT_DIR, "Pulumi.render-test-bad.yaml");
-        writeFileSync(stackFile, "config:\n  ai-gateway:router:\n    port: 70000\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n");
+        writeFileSync(
+            stackFile,
+            "config:\n  ai-gateway:router:\n    port: 70000\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n",
+        );
         try {
             const { code, stderr } = render("--stack", "render-test-bad");
             expect(code).toBe(1);

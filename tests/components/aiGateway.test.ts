@@ -14,19 +14,29 @@ describe("the dev stack (RTX 4090 host)", () => {
     });
 
     it("runs Ollama, the router, Open WebUI and Qdrant, and no cloud router", () => {
-        expect(p.containers().map((c) => c.inputs.name).sort()).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
+        expect(
+            p
+                .containers()
+                .map((c) => c.inputs.name)
+                .sort(),
+        ).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
     });
 
     it("publishes every port on 127.0.0.1 only, Qdrant's HTTP port alone", () => {
         expect(portsOf(p, "ollama")).toEqual([{ internal: 11434, external: 11434, ip: "127.0.0.1", protocol: "tcp" }]);
         expect(portsOf(p, "litellm")).toEqual([{ internal: 4000, external: 4000, ip: "127.0.0.1", protocol: "tcp" }]);
-        expect(portsOf(p, "open-webui")).toEqual([{ internal: 8080, external: 3000, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "open-webui")).toEqual([
+            { internal: 8080, external: 3000, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
         expect(portsOf(p, "qdrant")).toEqual([{ internal: 6333, external: 6333, ip: "127.0.0.1", protocol: "tcp" }]);
     });
 
     it("gives Ollama every GPU and nothing else a GPU", () => {
-        expect(p.container("ollama").inputs.deviceRequests).toEqual([{ driver: "nvidia", capabilities: ["gpu"], count: -1 }]);
-        for (const name of ["litellm", "open-webui", "qdrant"]) expect(p.container(name).inputs.deviceRequests).toBeUndefined();
+        expect(p.container("ollama").inputs.deviceRequests).toEqual([
+            { driver: "nvidia", capabilities: ["gpu"], count: -1 },
+        ]);
+        for (const name of ["litellm", "open-webui", "qdrant"])
+            expect(p.container(name).inputs.deviceRequests).toBeUndefined();
     });
 
     it("keeps data under /data", () => {
@@ -97,22 +107,28 @@ describe("the dev stack (RTX 4090 host)", () => {
     });
 
     it("generates every key and password with @pulumi/random: no default credential", () => {
-        expect(p.ofType(":RandomPassword").map((r) => r.name).sort()).toEqual([
-            "open-webui-admin-password",
-            "open-webui-secret-key",
-            "qdrant-api-key",
-            "router-master-key",
-        ]);
+        expect(
+            p
+                .ofType(":RandomPassword")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["open-webui-admin-password", "open-webui-secret-key", "qdrant-api-key", "router-master-key"]);
         expect(p.byName("litellm").dependsOn).toContain("router-master-key");
-        expect(p.byName("open-webui").dependsOn).toEqual(expect.arrayContaining(["open-webui-admin-password", "open-webui-secret-key", "router-master-key"]));
+        expect(p.byName("open-webui").dependsOn).toEqual(
+            expect.arrayContaining(["open-webui-admin-password", "open-webui-secret-key", "router-master-key"]),
+        );
         expect(p.byName("qdrant").dependsOn).toContain("qdrant-api-key");
     });
 
     it("pulls every model of the host once Ollama is healthy", () => {
         const pulls = p.ofType(":OllamaModel");
-        expect(pulls.map((m) => m.inputs.model).sort()).toEqual(
-            ["gpt-oss:20b", "llama3.2:3b", "nomic-embed-text:v1.5", "qwen2.5-coder:14b", "qwen3:8b"],
-        );
+        expect(pulls.map((m) => m.inputs.model).sort()).toEqual([
+            "gpt-oss:20b",
+            "llama3.2:3b",
+            "nomic-embed-text:v1.5",
+            "qwen2.5-coder:14b",
+            "qwen3:8b",
+        ]);
         for (const pull of pulls) {
             expect(pull.inputs.ollamaUrl).toBe("http://127.0.0.1:11434");
             expect(pull.dependsOn).toContain("ollama-healthy");
@@ -121,8 +137,13 @@ describe("the dev stack (RTX 4090 host)", () => {
 
     it("orders start-up: Ollama healthy, models pulled, router healthy, Open WebUI healthy", () => {
         expect(p.byName("ollama-healthy").dependsOn).toContain("ollama");
-        expect(p.byName("ollama-healthy").inputs).toMatchObject({ url: "http://127.0.0.1:11434/api/version", expectJsonField: "version" });
-        expect(p.byName("litellm").dependsOn).toEqual(expect.arrayContaining(p.ofType(":OllamaModel").map((m) => m.name)));
+        expect(p.byName("ollama-healthy").inputs).toMatchObject({
+            url: "http://127.0.0.1:11434/api/version",
+            expectJsonField: "version",
+        });
+        expect(p.byName("litellm").dependsOn).toEqual(
+            expect.arrayContaining(p.ofType(":OllamaModel").map((m) => m.name)),
+        );
         expect(p.byName("router-healthy").dependsOn).toContain("litellm");
         expect(p.byName("router-healthy").inputs.url).toBe("http://127.0.0.1:4000/health/readiness");
         expect(p.byName("open-webui").dependsOn).toEqual(expect.arrayContaining(["router-healthy", "qdrant-healthy"]));
@@ -169,14 +190,18 @@ describe("the CPU stack", () => {
 
     it("requests no GPU and runs two Ollama instances on 11434 and 11435 with their own model directories", () => {
         for (const name of ["ollama", "ollama-2"]) expect(p.container(name).inputs.deviceRequests).toBeUndefined();
-        expect(portsOf(p, "ollama-2")).toEqual([{ internal: 11434, external: 11435, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "ollama-2")).toEqual([
+            { internal: 11434, external: 11435, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
         expect(p.container("ollama-2").inputs.volumes).toEqual([
             { hostPath: "/var/lib/ai-gateway/ollama-2", containerPath: "/root/.ollama" },
         ]);
     });
 
     it("load-balances the fast group over both instances", () => {
-        const doc = parse(p.upload("litellm")) as { model_list: { model_name: string; litellm_params: { api_base: string } }[] };
+        const doc = parse(p.upload("litellm")) as {
+            model_list: { model_name: string; litellm_params: { api_base: string } }[];
+        };
         expect(doc.model_list.filter((d) => d.model_name === "fast").map((d) => d.litellm_params.api_base)).toEqual([
             "http://ollama:11434",
             "http://ollama-2:11434",
@@ -194,7 +219,9 @@ describe("cloud fallback", () => {
 
     it("deploys a second router on 4001, the only container that holds the cloud key", async () => {
         const p = await evaluate(cloudConfig);
-        expect(portsOf(p, "litellm-cloud")).toEqual([{ internal: 4000, external: 4001, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(portsOf(p, "litellm-cloud")).toEqual([
+            { internal: 4000, external: 4001, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
         expect(p.env("litellm-cloud").CLOUD_API_KEY).toBe(SECRET_PLACEHOLDER);
         for (const c of p.containers().filter((c) => c.inputs.name !== "litellm-cloud"))
             expect(Object.keys(p.env(c.inputs.name as string))).not.toContain("CLOUD_API_KEY");

@@ -27,7 +27,14 @@ describe("Ollama's environment", () => {
     it("passes every knob", () => {
         const { ollama } = validateStackConfig(
             minimalConfig({
-                ollama: { keepAlive: "-1", numParallel: 4, maxLoadedModels: 2, maxQueue: 64, flashAttention: false, contextLength: 8192 },
+                ollama: {
+                    keepAlive: "-1",
+                    numParallel: 4,
+                    maxLoadedModels: 2,
+                    maxQueue: 64,
+                    flashAttention: false,
+                    contextLength: 8192,
+                },
             }),
         );
         expect(ollamaEnv(ollama)).toEqual([
@@ -43,7 +50,8 @@ describe("Ollama's environment", () => {
 });
 
 describe("service URLs used by pulumi up", () => {
-    const host = (bindAddress: string) => validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress }] })).hosts[0];
+    const host = (bindAddress: string) =>
+        validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress }] })).hosts[0];
     it.each([
         ["127.0.0.1", "http://127.0.0.1:4000/x"],
         ["0.0.0.0", "http://127.0.0.1:4000/x"],

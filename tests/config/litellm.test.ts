@@ -46,7 +46,14 @@ describe("the local router config", () => {
 
     it("takes strategy, retries, timeouts, cooldown and fallbacks from the config", () => {
         const config = twoInstances({
-            router: { strategy: "least-busy", numRetries: 4, timeoutSeconds: 120, allowedFails: 2, cooldownSeconds: 15, fallbacks: { code: ["fast"] } },
+            router: {
+                strategy: "least-busy",
+                numRetries: 4,
+                timeoutSeconds: 120,
+                allowedFails: 2,
+                cooldownSeconds: 15,
+                fallbacks: { code: ["fast"] },
+            },
         });
         expect(rendered(config).router_settings).toEqual({
             routing_strategy: "least-busy",

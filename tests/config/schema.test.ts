@@ -39,7 +39,10 @@ describe("the example stacks", () => {
 });
 
 describe("defaults", () => {
-    const config = validateStackConfig({ groups: { fast: ["m"] }, hosts: [{ name: "h", ollama: [{ name: "ollama", port: 11434, models: ["m"] }] }] });
+    const config = validateStackConfig({
+        groups: { fast: ["m"] },
+        hosts: [{ name: "h", ollama: [{ name: "ollama", port: 11434, models: ["m"] }] }],
+    });
 
     it("are secure and local", () => {
         expect(config.hosts[0].bindAddress).toBe("127.0.0.1");
@@ -57,7 +60,9 @@ describe("defaults", () => {
     });
 
     it("give one GPU-backed Ollama instance on 11434 pulling every group's model", () => {
-        const smallest = validateStackConfig({ groups: { fast: ["llama3.2:3b"], code: ["qwen2.5-coder:7b", "llama3.2:3b"] } });
+        const smallest = validateStackConfig({
+            groups: { fast: ["llama3.2:3b"], code: ["qwen2.5-coder:7b", "llama3.2:3b"] },
+        });
         expect(smallest.hosts).toEqual([
             {
                 name: "local",
@@ -72,17 +77,29 @@ describe("defaults", () => {
 
 describe("a wrong value fails with one line naming the key, the value and what is allowed", () => {
     it.each<[string, Record<string, unknown>, string[]]>([
-        ["a port out of range", minimalConfig({ router: { port: 70000 } }), ["ai-gateway:router.port: 70000 is not a port (1-65535)"]],
-        ["a port that is not a number", minimalConfig({ openWebUI: { port: "3000" as never } }), ['ai-gateway:openWebUI.port: "3000" is not a port (1-65535)']],
+        [
+            "a port out of range",
+            minimalConfig({ router: { port: 70000 } }),
+            ["ai-gateway:router.port: 70000 is not a port (1-65535)"],
+        ],
+        [
+            "a port that is not a number",
+            minimalConfig({ openWebUI: { port: "3000" as never } }),
+            ['ai-gateway:openWebUI.port: "3000" is not a port (1-65535)'],
+        ],
         [
             "an unknown top-level key",
             { ...minimalConfig(), grups: {} },
-            ["ai-gateway:grups: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant)"],
+            [
+                "ai-gateway:grups: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant)",
+            ],
         ],
         [
             "an unknown nested key",
             minimalConfig({ router: { prot: 4000 } as never }),
-            ["ai-gateway:router.prot: unknown key (allowed: host, port, strategy, numRetries, timeoutSeconds, allowedFails, cooldownSeconds, fallbacks)"],
+            [
+                "ai-gateway:router.prot: unknown key (allowed: host, port, strategy, numRetries, timeoutSeconds, allowedFails, cooldownSeconds, fallbacks)",
+            ],
         ],
         [
             "an unknown key in a list item",
@@ -92,17 +109,25 @@ describe("a wrong value fails with one line naming the key, the value and what i
         [
             "an unpinned image",
             minimalConfig({ images: { ollama: "ollama/ollama:latest" } }),
-            ['ai-gateway:images.ollama: "ollama/ollama:latest" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)'],
+            [
+                'ai-gateway:images.ollama: "ollama/ollama:latest" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)',
+            ],
         ],
         [
             "an image without a tag",
             minimalConfig({ images: { qdrant: "qdrant/qdrant" } }),
-            ['ai-gateway:images.qdrant: "qdrant/qdrant" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)'],
+            [
+                'ai-gateway:images.qdrant: "qdrant/qdrant" is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)',
+            ],
         ],
         [
             "a bad GPU request",
-            minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpu: "some" as never }] }] }),
-            ['ai-gateway:hosts[0].ollama[0].gpu: "some" is not a GPU request ("all", "none", a GPU count, or a list of device ids like ["0","1"])'],
+            minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpu: "some" as never }] }],
+            }),
+            [
+                'ai-gateway:hosts[0].ollama[0].gpu: "some" is not a GPU request ("all", "none", a GPU count, or a list of device ids like ["0","1"])',
+            ],
         ],
         [
             "a bind address that is not an address",
@@ -112,17 +137,23 @@ describe("a wrong value fails with one line naming the key, the value and what i
         [
             "a plain tcp Docker endpoint",
             minimalConfig({ hosts: [{ name: "box", docker: "tcp://10.0.0.5:2375" }] }),
-            ['ai-gateway:hosts[0].docker: "tcp://10.0.0.5:2375" is not a Docker endpoint (unix:///var/run/docker.sock or ssh://user@host)'],
+            [
+                'ai-gateway:hosts[0].docker: "tcp://10.0.0.5:2375" is not a Docker endpoint (unix:///var/run/docker.sock or ssh://user@host)',
+            ],
         ],
         [
             "an unknown routing strategy",
             minimalConfig({ router: { strategy: "round-robin" as never } }),
-            ['ai-gateway:router.strategy: "round-robin" is not a routing strategy (simple-shuffle | least-busy | usage-based-routing-v2 | latency-based-routing)'],
+            [
+                'ai-gateway:router.strategy: "round-robin" is not a routing strategy (simple-shuffle | least-busy | usage-based-routing-v2 | latency-based-routing)',
+            ],
         ],
         [
             "a quantized KV cache without flash attention",
             minimalConfig({ ollama: { flashAttention: false, kvCacheType: "q8_0" } }),
-            ['ai-gateway:ollama.kvCacheType: "q8_0" needs flashAttention: true (Ollama ignores a quantized KV cache without it)'],
+            [
+                'ai-gateway:ollama.kvCacheType: "q8_0" needs flashAttention: true (Ollama ignores a quantized KV cache without it)',
+            ],
         ],
         [
             "a keep-alive that is not a duration",
@@ -132,12 +163,16 @@ describe("a wrong value fails with one line naming the key, the value and what i
         [
             "a group whose model no instance pulls",
             minimalConfig({ groups: { fast: ["llama3.2:3b"], heavy: ["gpt-oss:20b"] } }),
-            ['ai-gateway:groups.heavy[0]: "gpt-oss:20b" is not pulled by any Ollama instance (add it to an instance\'s models)'],
+            [
+                'ai-gateway:groups.heavy[0]: "gpt-oss:20b" is not pulled by any Ollama instance (add it to an instance\'s models)',
+            ],
         ],
         [
             "no group at all",
             minimalConfig({ groups: {} }),
-            ["ai-gateway:groups: {} defines no model group (define at least one, e.g. fast: [llama3.2:3b], and list its model under an Ollama instance's models)"],
+            [
+                "ai-gateway:groups: {} defines no model group (define at least one, e.g. fast: [llama3.2:3b], and list its model under an Ollama instance's models)",
+            ],
         ],
         [
             "a reserved group name",
@@ -157,7 +192,9 @@ describe("a wrong value fails with one line naming the key, the value and what i
         [
             "cloud fallback without its key",
             minimalConfig({ cloud: { enabled: true } }),
-            ["ai-gateway:cloudApiKey: is required when cloud.enabled is true (pulumi config set --secret cloudApiKey <key>)"],
+            [
+                "ai-gateway:cloudApiKey: is required when cloud.enabled is true (pulumi config set --secret cloudApiKey <key>)",
+            ],
         ],
         [
             "two services on one port",
@@ -167,7 +204,15 @@ describe("a wrong value fails with one line naming the key, the value and what i
         [
             "two instances with one name",
             minimalConfig({
-                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }, { name: "ollama", port: 11435 }] }],
+                hosts: [
+                    {
+                        name: "box",
+                        ollama: [
+                            { name: "ollama", port: 11434 },
+                            { name: "ollama", port: 11435 },
+                        ],
+                    },
+                ],
             }),
             ['ai-gateway:hosts[0].ollama[1].name: "ollama" is already the name of hosts[0].ollama[0].name'],
         ],
@@ -186,7 +231,9 @@ describe("a wrong value fails with one line naming the key, the value and what i
     });
 
     it("reports every problem at once", () => {
-        const problems = problemsOf(minimalConfig({ router: { port: 0, strategy: "x" as never }, qdrant: { port: -1 } }));
+        const problems = problemsOf(
+            minimalConfig({ router: { port: 0, strategy: "x" as never }, qdrant: { port: -1 } }),
+        );
         expect(problems).toHaveLength(3);
     });
 
@@ -196,7 +243,11 @@ describe("a wrong value fails with one line naming the key, the value and what i
     });
 
     it("reads Pulumi's flat config and ignores other namespaces", () => {
-        const flat = { ...flatConfig(minimalConfig({ router: { port: 4100 } })), "docker:host": "x", "pulumi:tags": "{}" };
+        const flat = {
+            ...flatConfig(minimalConfig({ router: { port: 4100 } })),
+            "docker:host": "x",
+            "pulumi:tags": "{}",
+        };
         expect(loadStackConfig(flat).router.port).toBe(4100);
     });
 

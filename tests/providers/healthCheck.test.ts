@@ -1,0 +1,185 @@
+import * as http from "node:http";
+import { healthCheckProvider } from "../../providers/healthCheck";
+import { FAKE_OLLAMA_VERSION } from "../support/fakeOllama";
+import { freePort, LocalServer, sendJson, startHttpServer } from "../support/httpServer";
+import { liteLLMTarget, LiteLLMTarget, ollamaTarget, OllamaTarget } from "../support/targets";
+
+const create = (inputs: Record<string, unknown>) => healthCheckProvider.create(inputs);
+
+/** A server that answers 503 until `ready()` is called, then `readyAnswer`. */
+async function startSlowStarter(readyAnswer: (res: http.ServerResponse) => void) {
+    let readyAt: number | undefined;
+    const server = await startHttpServer((_req, res) => {
+        if (readyAt === undefined) sendJson(res, 503, { status: "starting" });
+        else readyAnswer(res);
+    });
+    return { server, ready: () => (readyAt = Date.now()), readyAt: () => readyAt! };
+}
+
+describe("HealthCheck against the stack's probes", () => {
+    let ollama: OllamaTarget;
+    let liteLLM: LiteLLMTarget;
+    beforeAll(async () => {
+        [ollama, liteLLM] = await Promise.all([ollamaTarget(), liteLLMTarget()]);
+    });
+    afterAll(() => Promise.all([ollama.close(), liteLLM.close()]));
+
+    it("reports Ollama's version from GET /api/version", async () => {
+        const { outs } = await create({
+            url: `${ollama.url}/api/version`,
+            expectJsonField: "version",
+            intervalSeconds: 0.1,
+            timeoutSeconds: 5,
+        });
+        expect(outs.lastStatus).toBe(200);
+        expect(outs.reported).toMatch(/^\d+\.\d+\.\d+/);
+        if (ollama.fake) expect(outs.reported).toBe(FAKE_OLLAMA_VERSION);
+    });
+
+    it("accepts LiteLLM's GET /health/readiness", async () => {
+        const { outs } = await create({
+            url: `${liteLLM.url}/health/readiness`,
+            expectJsonField: "status",
+            intervalSeconds: 0.1,
+            timeoutSeconds: 5,
+        });
+        expect(outs.reported).toBe("healthy");
+    });
+});
+
+describe("HealthCheck waiting and failing", () => {
+    const servers: LocalServer[] = [];
+    afterEach(async () => {
+        await Promise.all(servers.splice(0).map((server) => server.close()));
+    });
+
+    it("waits through connection refused and sees readiness within one interval", async () => {
+        const port = await freePort();
+        const intervalSeconds = 0.25;
+        const check = create({ url: `http://127.0.0.1:${port}/readyz`, intervalSeconds, timeoutSeconds: 10 });
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        servers.push(await startHttpServer((_req, res) => res.end("all shards are ready"), port));
+        const listeningAt = Date.now();
+
+        const { outs } = await check;
+        const detectionLatencySeconds = (Date.now() - listeningAt) / 1000;
+        expect(detectionLatencySeconds).toBeLessThanOrEqual(intervalSeconds + 0.1);
+        expect(outs.secondsToHealthy).toBeGreaterThanOrEqual(0.6);
+        expect(outs.reported).toBe("all shards are ready");
+    });
+
+    it("waits through a slow start (503) and sees readiness within one interval", async () => {
+        const slow = await startSlowStarter((res) => sendJson(res, 200, { status: true }));
+        servers.push(slow.server);
+        const intervalSeconds = 0.25;
+        const check = create({
+            url: `${slow.server.url}/health`,
+            expectJsonField: "status",
+            intervalSeconds,
+            timeoutSeconds: 10,
+        });
+        setTimeout(slow.ready, 700);
+
+        const { outs } = await check;
+        const detectionLatencySeconds = (Date.now() - slow.readyAt()) / 1000;
+        expect(detectionLatencySeconds).toBeLessThanOrEqual(intervalSeconds + 0.1);
+        expect(outs.reported).toBe("true");
+        expect(outs.lastStatus).toBe(200);
+    });
+
+    it("times out naming the URL, the elapsed time, the connection error and `docker logs`", async () => {
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}/health/readiness`;
+        const startedAt = Date.now();
+        await expect(
+            create({ url, intervalSeconds: 0.1, timeoutSeconds: 0.5, containerName: "litellm" }),
+        ).rejects.toThrow(
+            new RegExp(
+                `^HealthCheck: ${url} not healthy after 0\\.[5-7]s \\(last: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\. Next: docker logs litellm$`,
+            ),
+        );
+        expect(Date.now() - startedAt).toBeLessThan(1000);
+    });
+
+    it("times out naming the last status and body when the service stays unready", async () => {
+        const slow = await startSlowStarter((res) => res.end());
+        servers.push(slow.server);
+        await expect(
+            create({ url: `${slow.server.url}/readyz`, intervalSeconds: 0.1, timeoutSeconds: 0.3 }),
+        ).rejects.toThrow(
+            /not healthy after 0\.\d+s \(last: HTTP 503 \(expected 200\) "\{\\"status\\":\\"starting\\"\}"\)\. Next: check that the service behind .*\/readyz is running/,
+        );
+    });
+
+    it("gives up on a probe that never answers after probeTimeoutSeconds", async () => {
+        const silent = await startHttpServer(() => undefined);
+        servers.push(silent);
+        await expect(
+            create({ url: silent.url, intervalSeconds: 0.1, timeoutSeconds: 0.4, probeTimeoutSeconds: 0.2 }),
+        ).rejects.toThrow(/\(last: no answer within 0\.2s\)/);
+    });
+
+    it("requires the body substring and the JSON field when asked", async () => {
+        const server = await startHttpServer((_req, res) => sendJson(res, 200, { state: "warming up" }));
+        servers.push(server);
+        const quick = { url: server.url, intervalSeconds: 0.1, timeoutSeconds: 0.2 };
+        await expect(create({ ...quick, expectBodyContains: "all shards are ready" })).rejects.toThrow(
+            /HTTP 200 but body lacks "all shards are ready"/,
+        );
+        await expect(create({ ...quick, expectJsonField: "version" })).rejects.toThrow(
+            /HTTP 200 but JSON has no field "version"/,
+        );
+    });
+
+    it("sends headers (an API key) and never prints them", async () => {
+        const apiKey = "sk-very-secret-key";
+        const server = await startHttpServer((req, res) =>
+            req.headers["api-key"] === apiKey
+                ? res.end("all shards are ready")
+                : sendJson(res, 401, { status: "unauthorized" }),
+        );
+        servers.push(server);
+        const quick = { url: `${server.url}/readyz`, intervalSeconds: 0.1, timeoutSeconds: 0.2 };
+        await expect(create({ ...quick, headers: { "api-key": apiKey } })).resolves.toMatchObject({
+            outs: { lastStatus: 200 },
+        });
+
+        const failure = await create({ ...quick, headers: { "api-key": "sk-wrong-key" } }).catch((err: Error) => err);
+        expect(String(failure)).toMatch(/HTTP 401/);
+        expect(String(failure)).not.toMatch(/sk-/);
+    });
+
+    it("probes again on update", async () => {
+        let probes = 0;
+        const server = await startHttpServer((_req, res) => res.end(`probe ${++probes}`));
+        servers.push(server);
+        const inputs = { url: server.url, intervalSeconds: 0.1, timeoutSeconds: 1, triggers: ["container-a"] };
+        const { id, outs } = await create(inputs);
+        const updated = await healthCheckProvider.update!(id, outs, { ...inputs, triggers: ["container-b"] });
+        expect(updated.outs.reported).toBe("probe 2");
+    });
+});
+
+describe("HealthCheck check and diff", () => {
+    const known = { url: "http://127.0.0.1:6333/readyz", intervalSeconds: 2, timeoutSeconds: 300, triggers: ["c1"] };
+
+    it("rejects a non-HTTP URL and non-positive durations with the property named", async () => {
+        const { failures } = await healthCheckProvider.check!(
+            {},
+            { url: "127.0.0.1:6333", intervalSeconds: 0, expectStatus: 42 },
+        );
+        expect(failures!.map((failure) => failure.property).sort()).toEqual(["expectStatus", "intervalSeconds", "url"]);
+        expect(failures!.find((failure) => failure.property === "url")!.reason).toContain('"127.0.0.1:6333"');
+    });
+
+    it("lets values unknown during preview through", async () => {
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        expect((await healthCheckProvider.check!({}, { url: unknown, timeoutSeconds: unknown })).failures).toEqual([]);
+    });
+
+    it("checks again when a trigger (the container id) changes, and only then", async () => {
+        const olds = { ...known, secondsToHealthy: 3, lastStatus: 200, reported: "ok" };
+        expect(await healthCheckProvider.diff!("id", olds, { ...known })).toEqual({ changes: false });
+        expect(await healthCheckProvider.diff!("id", olds, { ...known, triggers: ["c2"] })).toEqual({ changes: true });
+    });
+});

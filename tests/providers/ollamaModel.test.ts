@@ -1,0 +1,232 @@
+import { ollamaModelProvider } from "../../providers/ollamaModel";
+import { DEFAULT_CATALOG } from "../support/fakeOllama";
+import { freePort } from "../support/httpServer";
+import { describeWithFakeOllama, ollamaTarget, OllamaTarget } from "../support/targets";
+
+let target: OllamaTarget;
+let logged: string[];
+
+beforeAll(async () => {
+    target = await ollamaTarget();
+});
+afterAll(() => target.close());
+beforeEach(() => {
+    logged = [];
+    jest.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
+});
+afterEach(() => jest.restoreAllMocks());
+
+/** Inputs for one model on the target, with backoffs short enough for a test. */
+function modelInputs(model: string, extra: Record<string, unknown> = {}) {
+    return { ollamaUrl: target.url, model, insecure: target.insecure, backoffSeconds: 0.05, stallSeconds: 2, ...extra };
+}
+
+async function removeBehindPulumisBack(model: string): Promise<void> {
+    const response = await fetch(`${target.url}/api/delete`, { method: "DELETE", body: JSON.stringify({ model }) });
+    expect([200, 404]).toContain(response.status);
+}
+
+const linesFor = (model: string) => logged.filter((line) => line.startsWith(`OllamaModel ${model}: `));
+
+describe("OllamaModel pulls", () => {
+    it("pulls a model, printing a line per layer and per ~10%, and reports what was installed", async () => {
+        const [model] = target.models;
+        const { id, outs } = await ollamaModelProvider.create(modelInputs(model));
+
+        expect(id).toBe(model);
+        expect(outs).toMatchObject({ model, ollamaUrl: target.url });
+        expect(outs.digest).toMatch(/^[0-9a-f]{64}$/);
+        expect(outs.size).toBeGreaterThan(0);
+        const lines = linesFor(model);
+        expect(lines[0]).toBe(`OllamaModel ${model}: pulling manifest`);
+        expect(lines).toContain(`OllamaModel ${model}: success`);
+        expect(lines.at(-1)).toMatch(new RegExp(`^OllamaModel ${model}: ready: `));
+        if (target.fake) {
+            const spec = DEFAULT_CATALOG[0];
+            expect(outs).toMatchObject({
+                family: spec.family,
+                parameterSize: spec.parameterSize,
+                quantization: spec.quantization,
+            });
+            expect(lines).toContain(`OllamaModel ${model}: pulling 8eeb52dfb3bb: layer of 4.7 GB, 0% here`);
+            const percentLines = lines.filter((line) => line.includes("pulling 8eeb52dfb3bb "));
+            expect(percentLines.map((line) => line.match(/ (\d+)% /)![1])).toEqual([
+                "10",
+                "20",
+                "30",
+                "40",
+                "50",
+                "60",
+                "70",
+                "80",
+                "90",
+                "100",
+            ]);
+            expect(percentLines[3]).toBe(`OllamaModel ${model}: pulling 8eeb52dfb3bb 40% (1.9 GB of 4.7 GB)`);
+        }
+    });
+
+    it("pulls several models in parallel, each reporting under its own name", async () => {
+        const [first, second] = target.models;
+        const results = await Promise.all(
+            [first, second].map((model) => ollamaModelProvider.create(modelInputs(model))),
+        );
+
+        expect(results.map((result) => result.id)).toEqual([first, second]);
+        for (const model of [first, second]) {
+            expect(linesFor(model)).toContain(`OllamaModel ${model}: success`);
+        }
+        if (target.fake) {
+            const firstSuccess = logged.indexOf(`OllamaModel ${first}: success`);
+            const secondManifest = logged.indexOf(`OllamaModel ${second}: pulling manifest`);
+            expect(secondManifest).toBeLessThan(firstSuccess);
+        }
+    });
+
+    it("fails at once on a model the registry does not have, with the cause and the next step", async () => {
+        const model = target.missingModel;
+        await expect(ollamaModelProvider.create(modelInputs(model, { maxAttempts: 4 }))).rejects.toThrow(
+            new RegExp(
+                `^OllamaModel: pull of ${model} failed after 1 attempt: .*file does not exist.* \\(last status: pulling manifest\\)\\. Next: check the model tag`,
+            ),
+        );
+    });
+});
+
+describe("OllamaModel refresh, destroy and diff", () => {
+    it("read reports the installed model, and an empty id once it was deleted behind Pulumi's back", async () => {
+        const model = target.models[1];
+        const { id, outs } = await ollamaModelProvider.create(modelInputs(model));
+        await expect(ollamaModelProvider.read!(id, outs)).resolves.toEqual({ id, props: outs });
+
+        await removeBehindPulumisBack(model);
+        await expect(ollamaModelProvider.read!(id, outs)).resolves.toEqual({ id: "" });
+        expect(logged.at(-1)).toBe(
+            `OllamaModel ${model}: no longer on ${target.url} (deleted outside Pulumi); the next pulumi up pulls it again.`,
+        );
+    });
+
+    it("read names the server when it does not answer", async () => {
+        const port = await freePort();
+        const outs = { ...modelInputs("tiny:latest"), ollamaUrl: `http://127.0.0.1:${port}` };
+        await expect(ollamaModelProvider.read!("tiny:latest", outs)).rejects.toThrow(
+            `OllamaModel: cannot refresh tiny:latest: http://127.0.0.1:${port} did not answer (connect ECONNREFUSED 127.0.0.1:${port}).`,
+        );
+    });
+
+    it("delete leaves the model by default and removes it only with deleteOnDestroy", async () => {
+        const model = target.models[1];
+        const { id, outs } = await ollamaModelProvider.create(modelInputs(model));
+        const installedNames = async () =>
+            ((await (await fetch(`${target.url}/api/tags`)).json()) as { models: { name: string }[] }).models.map(
+                (m) => m.name,
+            );
+
+        await ollamaModelProvider.delete!(id, outs);
+        expect(await installedNames()).toContain(model);
+        expect(logged.at(-1)).toBe(`OllamaModel ${model}: left on ${target.url} (deleteOnDestroy is false)`);
+
+        await ollamaModelProvider.delete!(id, { ...outs, deleteOnDestroy: true });
+        expect(await installedNames()).not.toContain(model);
+        // Already gone is what delete wants, not an error.
+        await expect(ollamaModelProvider.delete!(id, { ...outs, deleteOnDestroy: true })).resolves.toBeUndefined();
+    });
+
+    it("diff replaces for another tag or server and updates in place for anything else", async () => {
+        const olds = {
+            ...modelInputs("tiny:latest"),
+            digest: "d",
+            size: 1,
+            family: "f",
+            parameterSize: "p",
+            quantization: "q",
+        };
+        const news = modelInputs("tiny:latest");
+        expect(await ollamaModelProvider.diff!("id", olds, news)).toEqual({ changes: false, replaces: [] });
+        expect(await ollamaModelProvider.diff!("id", olds, { ...news, model: "tiny:q8" })).toEqual({
+            changes: true,
+            replaces: ["model"],
+        });
+        expect(await ollamaModelProvider.diff!("id", olds, { ...news, ollamaUrl: "http://gpu2:11434" })).toEqual({
+            changes: true,
+            replaces: ["ollamaUrl"],
+        });
+        expect(await ollamaModelProvider.diff!("id", olds, { ...news, deleteOnDestroy: true })).toEqual({
+            changes: true,
+            replaces: [],
+        });
+        const { outs } = await ollamaModelProvider.update!("id", olds, { ...news, deleteOnDestroy: true });
+        expect(outs).toMatchObject({ deleteOnDestroy: true, digest: "d" });
+    });
+
+    it("check names the property for a bad URL, tag or attempt count", async () => {
+        const { failures } = await ollamaModelProvider.check!(
+            {},
+            { ollamaUrl: "ollama:11434", model: "qwen 7b", maxAttempts: 0 },
+        );
+        expect(failures!.map((failure) => failure.property)).toEqual(["ollamaUrl", "model", "maxAttempts"]);
+    });
+});
+
+describeWithFakeOllama("OllamaModel faults only the fake can cause", () => {
+    const model = "tiny:latest";
+
+    it("treats an error line in a 200 stream as failure, with the last status", async () => {
+        target.fake!.failNextPulls({
+            kind: "errorLine",
+            atPercent: 35,
+            message: "max retries exceeded: unexpected EOF",
+        });
+        await expect(ollamaModelProvider.create(modelInputs(model, { maxAttempts: 1 }))).rejects.toThrow(
+            "OllamaModel: pull of tiny:latest failed after 1 attempt: max retries exceeded: unexpected EOF (last status: pulling 8eeb52dfb3bb 30%). Next: check that",
+        );
+    });
+
+    it("retries a dropped connection with backoff and the next pull resumes", async () => {
+        const fake = target.fake!;
+        const pullsBefore = fake.pullRequests.length;
+        fake.failNextPulls({ kind: "drop", atPercent: 50 }, { kind: "drop", atPercent: 70 });
+
+        const { outs } = await ollamaModelProvider.create(modelInputs(model));
+        expect(outs.family).toBe("qwen2");
+        expect(fake.pullRequests.length - pullsBefore).toBe(3);
+        const [, secondPull, thirdPull] = fake.resumedFrom.slice(pullsBefore);
+        const layer = DEFAULT_CATALOG[0].layers[0];
+        expect(secondPull[layer.digest]).toBeGreaterThanOrEqual(layer.size * 0.5);
+        expect(thirdPull[layer.digest]).toBeGreaterThanOrEqual(layer.size * 0.7);
+
+        const lines = linesFor(model);
+        expect(lines).toContain(
+            "OllamaModel tiny:latest: attempt 1 of 4 failed: connection dropped mid-stream (other side closed); retrying in 0.05s (Ollama resumes partial downloads)",
+        );
+        expect(lines).toContain(
+            "OllamaModel tiny:latest: attempt 2 of 4 failed: connection dropped mid-stream (other side closed); retrying in 0.1s (Ollama resumes partial downloads)",
+        );
+        // A resumed pull continues the progress lines instead of repeating them.
+        const percentLines = lines.filter((line) => / \d+% \(/.test(line) && line.includes("8eeb52dfb3bb"));
+        expect(new Set(percentLines).size).toBe(percentLines.length);
+    });
+
+    it("retries a stalled pull once no data came for stallSeconds", async () => {
+        target.fake!.failNextPulls({ kind: "stall", atPercent: 30 });
+        const startedAt = Date.now();
+        await ollamaModelProvider.create(modelInputs(model, { stallSeconds: 0.3 }));
+        expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
+        expect(linesFor(model)).toContain(
+            "OllamaModel tiny:latest: attempt 1 of 4 failed: no data for 0.3s (stalled); retrying in 0.05s (Ollama resumes partial downloads)",
+        );
+    });
+
+    it("gives up after maxAttempts with the model, the cause and the last status", async () => {
+        target.fake!.failNextPulls(
+            { kind: "stall", atPercent: 20 },
+            { kind: "drop", atPercent: 30 },
+            { kind: "drop", atPercent: 40 },
+        );
+        await expect(
+            ollamaModelProvider.create(modelInputs(model, { stallSeconds: 0.2, maxAttempts: 3 })),
+        ).rejects.toThrow(
+            /^OllamaModel: pull of tiny:latest failed after 3 attempts: connection dropped mid-stream \(other side closed\) \(last status: pulling 8eeb52dfb3bb [34]\d%\)\. Next: check that http:\/\/127\.0\.0\.1:\d+ can reach its registry, then run pulumi up again \(the download resumes\)\.$/,
+        );
+    });
+});
