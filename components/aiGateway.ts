@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderRouterConfig } from "../config/litellm";
+import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
 import { HostConfig, StackConfig, placements } from "../config/schema";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter } from "./liteLLMRouter";
@@ -84,7 +84,7 @@ export class AiGateway extends pulumi.ComponentResource {
                 containerName: "litellm",
                 port: config.router.port,
                 portConfigKey: "ai-gateway:router.port",
-                configText: this.routerConfigs.litellm,
+                files: { [LITELLM_CONFIG_FILE]: this.routerConfigs.litellm },
             },
             onHost(placed.router),
         );
@@ -101,7 +101,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     containerName: "litellm-cloud",
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
-                    configText: this.routerConfigs["litellm-cloud"],
+                    files: { [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"] },
                     cloudApiKey: args.cloudApiKey,
                 },
                 onHost(placed.router),

@@ -2,7 +2,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { commonContainerArgs, containerHealthchecks, publish, serviceUrl } from "../config/containers";
-import { CLOUD_API_KEY_ENV, LITELLM_CONFIG_PATH, LITELLM_CONTAINER_PORT, MASTER_KEY_ENV } from "../config/litellm";
+import {
+    CLOUD_API_KEY_ENV,
+    LITELLM_CONFIG_DIR,
+    LITELLM_CONFIG_PATH,
+    LITELLM_CONTAINER_PORT,
+    MASTER_KEY_ENV,
+} from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
 import { PortGuard } from "../providers/portGuard";
@@ -16,8 +22,8 @@ export interface LiteLLMRouterArgs {
     port: number;
     /** Config key of that port, named when the port is taken. */
     portConfigKey: string;
-    /** The rendered LiteLLM config file (it holds no key: keys come from the environment). */
-    configText: string;
+    /** Files shipped into the router's directory, by name: the rendered `config.yaml` (it holds no key: keys come from the environment) and any hook it loads. */
+    files: Record<string, string>;
     /** Image id of the pinned LiteLLM image on this host. */
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
@@ -79,7 +85,10 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
                 image: args.imageId,
                 command: ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_CONTAINER_PORT)],
                 envs,
-                uploads: [{ file: LITELLM_CONFIG_PATH, content: args.configText }],
+                uploads: Object.entries(args.files).map(([file, content]) => ({
+                    file: `${LITELLM_CONFIG_DIR}/${file}`,
+                    content,
+                })),
                 ports: [publish(host, LITELLM_CONTAINER_PORT, args.port)],
                 healthcheck: containerHealthchecks.litellm,
             },

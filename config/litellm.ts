@@ -9,8 +9,10 @@ import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, placements 
 export const OLLAMA_CONTAINER_PORT = 11434;
 /** The port LiteLLM listens on inside its container. */
 export const LITELLM_CONTAINER_PORT = 4000;
-/** Where the rendered config is uploaded inside the router container. */
-export const LITELLM_CONFIG_PATH = "/app/config.yaml";
+/** Where the rendered config and its hooks are uploaded inside the router container. */
+export const LITELLM_CONFIG_DIR = "/app";
+export const LITELLM_CONFIG_FILE = "config.yaml";
+export const LITELLM_CONFIG_PATH = `${LITELLM_CONFIG_DIR}/${LITELLM_CONFIG_FILE}`;
 /** Environment variables the rendered config refers to; the keys never appear in the file itself. */
 export const MASTER_KEY_ENV = "LITELLM_MASTER_KEY";
 export const CLOUD_API_KEY_ENV = "CLOUD_API_KEY";
