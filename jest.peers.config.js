@@ -1,0 +1,10 @@
+/** The real-services suite (npm run test:peers): real Ollama, LiteLLM and registry processes on loopback. */
+module.exports = {
+    preset: "ts-jest",
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests/peers"],
+    transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+    // The peers listen on fixed loopback ports: one suite at a time.
+    maxWorkers: 1,
+    testTimeout: 300000,
+};
