@@ -82,7 +82,7 @@ describe("npm run render", () => {
     it("names the stacks that exist when asked for one that does not", () => {
         const { code, stderr } = render("--stack", "nope");
         expect(code).toBe(1);
-        expect(stderr).toContain("no stack config Pulumi.nope.yaml (stacks here: cpu, dev");
+        expect(stderr).toContain("no stack config Pulumi.nope.yaml (stacks here: cluster, cpu, dev");
     });
 
     it("explains its usage when --stack is missing", () => {

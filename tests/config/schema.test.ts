@@ -14,7 +14,7 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 }
 
 describe("the example stacks", () => {
-    it.each(["dev", "cpu"])("Pulumi.%s.yaml validates", (stack) => {
+    it.each(["dev", "cpu", "cluster"])("Pulumi.%s.yaml validates", (stack) => {
         expect(() => loadStackConfig(readStackFile(stack).config)).not.toThrow();
     });
 
