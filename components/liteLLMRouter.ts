@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { commonContainerArgs, containerHealthchecks, publish, serviceUrl } from "../config/containers";
+import { containerHealthchecks } from "../config/containers";
 import {
     CLOUD_API_KEY_ENV,
     LITELLM_CONFIG_DIR,
@@ -11,7 +10,7 @@ import {
 } from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
-import { PortGuard } from "../providers/portGuard";
+import { ServiceContainer } from "./serviceContainer";
 
 export interface LiteLLMRouterArgs {
     /** Container name: `litellm` for the local router, `litellm-cloud` for the cloud-fallback one. */
@@ -68,44 +67,30 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
         if (args.cloudApiKey !== undefined)
             envs.push(pulumi.interpolate`${CLOUD_API_KEY_ENV}=${pulumi.secret(args.cloudApiKey)}`);
 
-        const guard = new PortGuard(
-            `${name}-port`,
+        const service = new ServiceContainer(
+            name,
             {
-                bindAddress: host.bindAddress,
-                port: args.port,
+                containerName,
                 service: `router ${containerName}`,
-                configKey: args.portConfigKey,
-            },
-            { parent: this },
-        );
-        const container = new docker.Container(
-            containerName,
-            {
-                ...commonContainerArgs(containerName, args.networkName),
-                image: args.imageId,
+                host,
+                port: { internal: LITELLM_CONTAINER_PORT, external: args.port, configKey: args.portConfigKey },
+                imageId: args.imageId,
+                networkName: args.networkName,
                 command: ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_CONTAINER_PORT)],
                 envs,
                 uploads: Object.entries(args.files).map(([file, content]) => ({
                     file: `${LITELLM_CONFIG_DIR}/${file}`,
                     content,
                 })),
-                ports: [publish(host, LITELLM_CONTAINER_PORT, args.port)],
                 healthcheck: containerHealthchecks.litellm,
-            },
-            { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
-        );
-
-        this.url = serviceUrl(host, args.port);
-        this.internalUrl = `http://${containerName}:${LITELLM_CONTAINER_PORT}`;
-        this.healthy = new HealthCheck(
-            `${name}-healthy`,
-            {
-                url: `${this.url}/health/readiness`,
-                triggers: [container.id],
-                containerName,
+                probe: { path: "/health/readiness" },
+                waitFor: args.waitFor,
             },
             { parent: this },
         );
+        this.url = service.url;
+        this.internalUrl = `http://${containerName}:${LITELLM_CONTAINER_PORT}`;
+        this.healthy = service.healthy;
         this.registerOutputs({ masterKey: this.masterKey, url: this.url });
     }
 }

@@ -1,19 +1,9 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    commonContainerArgs,
-    containerHealthchecks,
-    gpuDeviceRequests,
-    ollamaEnv,
-    ollamaModelsDir,
-    publish,
-    serviceUrl,
-} from "../config/containers";
+import { containerHealthchecks, gpuDeviceRequests, ollamaEnv, ollamaModelsDir } from "../config/containers";
 import { OLLAMA_CONTAINER_PORT } from "../config/litellm";
 import { HostConfig, OllamaTuning } from "../config/schema";
-import { HealthCheck } from "../providers/healthCheck";
 import { OllamaModel } from "../providers/ollamaModel";
-import { PortGuard } from "../providers/portGuard";
+import { ServiceContainer } from "./serviceContainer";
 
 export interface OllamaServiceArgs {
     /** The host and its Ollama instances. */
@@ -47,40 +37,27 @@ export class OllamaService extends pulumi.ComponentResource {
 
     constructor(name: string, args: OllamaServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:ollama:OllamaService", name, {}, opts);
-        const { host, hostIndex, tuning } = args;
+        const { host, hostIndex } = args;
 
         this.instances = host.ollama.map((instance, i) => {
-            const guard = new PortGuard(
-                `${instance.name}-port`,
-                {
-                    bindAddress: host.bindAddress,
-                    port: instance.port,
-                    service: `Ollama instance ${instance.name}`,
-                    configKey: `ai-gateway:hosts[${hostIndex}].ollama[${i}].port`,
-                },
-                { parent: this },
-            );
-            const container = new docker.Container(
+            const service = new ServiceContainer(
                 instance.name,
                 {
-                    ...commonContainerArgs(instance.name, args.networkName),
-                    image: args.imageId,
-                    envs: ollamaEnv(tuning),
-                    ports: [publish(host, OLLAMA_CONTAINER_PORT, instance.port)],
+                    containerName: instance.name,
+                    service: `Ollama instance ${instance.name}`,
+                    host,
+                    port: {
+                        internal: OLLAMA_CONTAINER_PORT,
+                        external: instance.port,
+                        configKey: `ai-gateway:hosts[${hostIndex}].ollama[${i}].port`,
+                    },
+                    imageId: args.imageId,
+                    networkName: args.networkName,
+                    envs: ollamaEnv(args.tuning),
                     volumes: [{ hostPath: ollamaModelsDir(host, instance), containerPath: "/root/.ollama" }],
                     deviceRequests: gpuDeviceRequests(instance.gpu),
                     healthcheck: containerHealthchecks.ollama,
-                },
-                { parent: this, deleteBeforeReplace: true, dependsOn: [guard] },
-            );
-            const url = serviceUrl(host, instance.port);
-            const healthy = new HealthCheck(
-                `${instance.name}-healthy`,
-                {
-                    url: `${url}/api/version`,
-                    expectJsonField: "version",
-                    triggers: [container.id],
-                    containerName: instance.name,
+                    probe: { path: "/api/version", expectJsonField: "version" },
                 },
                 { parent: this },
             );
@@ -88,11 +65,11 @@ export class OllamaService extends pulumi.ComponentResource {
                 (model) =>
                     new OllamaModel(
                         `${instance.name}-${model}`,
-                        { ollamaUrl: url, model },
-                        { parent: this, dependsOn: [healthy] },
+                        { ollamaUrl: service.url, model },
+                        { parent: this, dependsOn: [service.healthy] },
                     ),
             );
-            return { name: instance.name, url, models };
+            return { name: instance.name, url: service.url, models };
         });
 
         this.registerOutputs({ instances: this.instances.map(({ name, url }) => ({ name, url })) });

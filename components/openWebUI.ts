@@ -1,17 +1,8 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-    OPEN_WEBUI_CONTAINER_PORT,
-    commonContainerArgs,
-    containerHealthchecks,
-    dataDirs,
-    publish,
-    serviceUrl,
-} from "../config/containers";
+import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks, dataDirs } from "../config/containers";
 import { HostConfig, StackConfig } from "../config/schema";
-import { HealthCheck } from "../providers/healthCheck";
-import { PortGuard } from "../providers/portGuard";
+import { ServiceContainer } from "./serviceContainer";
 
 export interface OpenWebUIArgs {
     /** The host that runs it. */
@@ -48,7 +39,6 @@ export class OpenWebUI extends pulumi.ComponentResource {
     constructor(name: string, args: OpenWebUIArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:webui:OpenWebUI", name, {}, opts);
         const { host, settings } = args;
-        const containerName = "open-webui";
 
         // Stable across container replacements: a new key would log every user out on each up.
         const sessionKey = new random.RandomPassword(
@@ -82,34 +72,28 @@ export class OpenWebUI extends pulumi.ComponentResource {
             );
         }
 
-        const guard = new PortGuard(
-            `${name}-port`,
+        const service = new ServiceContainer(
+            name,
             {
-                bindAddress: host.bindAddress,
-                port: settings.port,
+                containerName: "open-webui",
                 service: "Open WebUI",
-                configKey: "ai-gateway:openWebUI.port",
-            },
-            { parent: this },
-        );
-        const container = new docker.Container(
-            containerName,
-            {
-                ...commonContainerArgs(containerName, args.networkName),
-                image: args.imageId,
+                host,
+                port: {
+                    internal: OPEN_WEBUI_CONTAINER_PORT,
+                    external: settings.port,
+                    configKey: "ai-gateway:openWebUI.port",
+                },
+                imageId: args.imageId,
+                networkName: args.networkName,
                 envs,
-                ports: [publish(host, OPEN_WEBUI_CONTAINER_PORT, settings.port)],
                 volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: "/app/backend/data" }],
                 healthcheck: containerHealthchecks.openWebUI,
+                probe: { path: "/health", expectJsonField: "status" },
+                waitFor: args.waitFor,
             },
-            { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
-        );
-        this.url = serviceUrl(host, settings.port);
-        new HealthCheck(
-            `${name}-healthy`,
-            { url: `${this.url}/health`, expectJsonField: "status", triggers: [container.id], containerName },
             { parent: this },
         );
+        this.url = service.url;
         this.registerOutputs({ url: this.url, adminEmail: this.adminEmail, adminPassword: this.adminPassword });
     }
 }

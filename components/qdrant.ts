@@ -1,17 +1,9 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-    QDRANT_HTTP_PORT,
-    commonContainerArgs,
-    containerHealthchecks,
-    dataDirs,
-    publish,
-    serviceUrl,
-} from "../config/containers";
+import { QDRANT_HTTP_PORT, containerHealthchecks, dataDirs } from "../config/containers";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
-import { PortGuard } from "../providers/portGuard";
+import { ServiceContainer } from "./serviceContainer";
 
 export interface QdrantArgs {
     /** The host that runs it. */
@@ -46,30 +38,25 @@ export class Qdrant extends pulumi.ComponentResource {
         const key = new random.RandomPassword(`${name}-api-key`, { length: 48, special: false }, { parent: this });
         this.apiKey = key.result;
 
-        const guard = new PortGuard(
-            `${name}-port`,
-            { bindAddress: host.bindAddress, port: args.port, service: "Qdrant", configKey: "ai-gateway:qdrant.port" },
-            { parent: this },
-        );
-        const container = new docker.Container(
-            containerName,
+        const service = new ServiceContainer(
+            name,
             {
-                ...commonContainerArgs(containerName, args.networkName),
-                image: args.imageId,
+                containerName,
+                service: "Qdrant",
+                host,
+                port: { internal: QDRANT_HTTP_PORT, external: args.port, configKey: "ai-gateway:qdrant.port" },
+                imageId: args.imageId,
+                networkName: args.networkName,
                 envs: [pulumi.interpolate`QDRANT__SERVICE__API_KEY=${key.result}`],
-                ports: [publish(host, QDRANT_HTTP_PORT, args.port)],
                 volumes: [{ hostPath: dataDirs.qdrant(host), containerPath: "/qdrant/storage" }],
                 healthcheck: containerHealthchecks.qdrant,
+                probe: { path: "/readyz" },
             },
-            { parent: this, deleteBeforeReplace: true, dependsOn: [guard] },
-        );
-        this.url = serviceUrl(host, args.port);
-        this.internalUrl = `http://${containerName}:${QDRANT_HTTP_PORT}`;
-        this.healthy = new HealthCheck(
-            `${name}-healthy`,
-            { url: `${this.url}/readyz`, triggers: [container.id], containerName },
             { parent: this },
         );
+        this.url = service.url;
+        this.internalUrl = `http://${containerName}:${QDRANT_HTTP_PORT}`;
+        this.healthy = service.healthy;
         this.registerOutputs({ url: this.url, apiKey: this.apiKey });
     }
 }

@@ -1,0 +1,88 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HealthcheckSpec, commonContainerArgs, publish, serviceUrl } from "../config/containers";
+import { HostConfig } from "../config/schema";
+import { HealthCheck, HealthCheckArgs } from "../providers/healthCheck";
+import { PortGuard } from "../providers/portGuard";
+
+export interface ServiceContainerArgs {
+    /** Container name, which is also its name on the host's Docker network. */
+    containerName: string;
+    /** Who wants the port, in words, for the port-taken message (e.g. "router litellm"). */
+    service: string;
+    /** The host that runs it. */
+    host: HostConfig;
+    /** The one port it publishes, on the host's bind address. */
+    port: { internal: number; external: number; configKey: string };
+    /** Image id of the pinned image on this host. */
+    imageId: pulumi.Input<string>;
+    /** The host's Docker network. */
+    networkName: pulumi.Input<string>;
+    /** Environment, `KEY=value`; secret values make the whole list secret. */
+    envs: pulumi.Input<string>[];
+    /** Arguments after the image's entrypoint. */
+    command?: string[];
+    /** Host directories mounted into the container. */
+    volumes?: docker.types.input.ContainerVolume[];
+    /** Files written into the container before it starts. */
+    uploads?: docker.types.input.ContainerUpload[];
+    /** GPU requests. */
+    deviceRequests?: docker.types.input.ContainerDeviceRequest[];
+    /** Docker's own healthcheck, run inside the container. */
+    healthcheck: HealthcheckSpec;
+    /** What `pulumi up` polls from outside before the service counts as up: a path and what to expect. */
+    probe: { path: string } & Pick<HealthCheckArgs, "expectJsonField">;
+    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    waitFor?: pulumi.Resource[];
+}
+
+/**
+ * One published service container, the way every service of the stack runs: its port checked free
+ * before anything changes, the shared restart/log/network settings, replaced by deleting first (fixed
+ * names and ports), and checked healthy from the machine running `pulumi up`.
+ */
+export class ServiceContainer extends pulumi.ComponentResource {
+    /** URL of the service from the machine running `pulumi up`. */
+    public readonly url: string;
+    /** Passes once the service answers its probe; later services depend on it. */
+    public readonly healthy: HealthCheck;
+
+    constructor(name: string, args: ServiceContainerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aigateway:docker:ServiceContainer", name, {}, opts);
+        const { host, port, containerName } = args;
+
+        const guard = new PortGuard(
+            `${name}-port`,
+            { bindAddress: host.bindAddress, port: port.external, service: args.service, configKey: port.configKey },
+            { parent: this },
+        );
+        const container = new docker.Container(
+            containerName,
+            {
+                ...commonContainerArgs(containerName, args.networkName),
+                image: args.imageId,
+                command: args.command,
+                envs: args.envs,
+                ports: [publish(host, port.internal, port.external)],
+                volumes: args.volumes,
+                uploads: args.uploads,
+                deviceRequests: args.deviceRequests,
+                healthcheck: args.healthcheck,
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
+        );
+        this.url = serviceUrl(host, port.external);
+        this.healthy = new HealthCheck(
+            `${name}-healthy`,
+            {
+                url: `${this.url}${args.probe.path}`,
+                expectJsonField: args.probe.expectJsonField,
+                // A replaced container is a new service: check it again.
+                triggers: [container.id],
+                containerName,
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ url: this.url });
+    }
+}
