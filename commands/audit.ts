@@ -1,0 +1,265 @@
+/**
+ * `npm run audit -- --stack <name> [--json] [--probe-addresses <a,b>] [--dir <folder>]`
+ *
+ * The final audit of a deployed stack, one verdict per rule and subject:
+ * - bind-address: every published port of every container is on the host's bind address only;
+ * - ollama-not-beyond: no Ollama instance answers on any other address of this machine;
+ * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session;
+ * - secrets: no key or password is empty, short or a well-known default;
+ * - local-only-router: the live model list of the local router (4000) holds no cloud model;
+ * - images-pinned: every container runs the pinned image the config names.
+ * Exit 1 when any rule fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
+ */
+import * as os from "node:os";
+import { isIP } from "node:net";
+import { CLOUD_GROUP, RESERVED_GROUPS, StackConfig, isPinnedImage } from "../config/schema";
+import { GatewayService, authHeaders, listServices, serviceOfKind } from "../config/services";
+import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
+import { StackContainers, imageTags, inspectStackContainers } from "./docker";
+import { acceptsConnections, errorMessage, request } from "./http";
+import { StackKeys } from "./keys";
+import { Finding, findingFor, reportFindings } from "./findings";
+
+const USAGE = "usage: npm run audit -- --stack <name> [--json] [--probe-addresses <a,b>] [--dir <folder>]";
+
+/** Values that ship as examples or defaults in the services' docs and images. */
+export const DEFAULT_SECRETS = ["sk-1234", "t0p-s3cr3t", "admin", "password", "changeme", "secret", "qdrant"];
+const MIN_SECRET_LENGTH = 16;
+
+/** Why a secret is unfit, or undefined when it is fine. */
+export function secretProblem(value: string | undefined): string | undefined {
+    if (!value) return "is empty";
+    if (DEFAULT_SECRETS.includes(value.toLowerCase())) return "is a well-known default";
+    if (value.length < MIN_SECRET_LENGTH) return `is only ${value.length} characters long`;
+    return undefined;
+}
+
+/**
+ * Addresses of this machine other than `bindAddress` on which Ollama must not answer: every interface
+ * address, and another loopback address (a port published on all addresses answers there too).
+ */
+export function otherLocalAddresses(bindAddress: string): string[] {
+    const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
+    const addresses = interfaces.filter((i) => !i.address.startsWith("fe80:")).map((i) => i.address);
+    return [...new Set([...addresses, "127.0.0.2"])].filter((a) => a !== bindAddress);
+}
+
+/** Ports published anywhere but on the bind address, or ports beyond the service's own. */
+export function bindingFindings(services: GatewayService[], containers: StackContainers): Finding[] {
+    return services.map((service) => {
+        const finding = findingFor("bind-address", service.containerName);
+        const unreachable = containers.unreachable.get(service.host.docker);
+        if (unreachable) return finding("fail", `cannot check: ${unreachable}`);
+        const facts = containers.found.get(service.containerName);
+        if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
+        const wrong = facts.ports.filter((p) => p.hostIp !== service.host.bindAddress || p.hostPort !== service.port);
+        if (wrong.length > 0)
+            return finding(
+                "fail",
+                wrong
+                    .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
+                    .join(", ") + ` (only ${service.host.bindAddress}:${service.port} is allowed)`,
+            );
+        if (facts.ports.length === 0) return finding("fail", "publishes no port");
+        return finding("pass", `published on ${service.host.bindAddress}:${service.port} only`);
+    });
+}
+
+async function ollamaBeyondFindings(services: GatewayService[], probeAddresses?: string[]): Promise<Finding[]> {
+    return Promise.all(
+        services
+            .filter((s) => s.kind === "ollama")
+            .map(async (service) => {
+                const finding = findingFor("ollama-not-beyond", service.containerName);
+                if (!service.host.docker.startsWith("unix://"))
+                    return finding(
+                        "skip",
+                        `remote host ${service.host.name}: only its port bindings are checked from here`,
+                    );
+                const addresses = (probeAddresses ?? otherLocalAddresses(service.host.bindAddress)).filter(
+                    (a) => a !== service.host.bindAddress,
+                );
+                const answered = (
+                    await Promise.all(
+                        addresses.map(async (a) => ((await acceptsConnections(a, service.port)) ? a : undefined)),
+                    )
+                ).filter((a): a is string => a !== undefined);
+                if (answered.length > 0)
+                    return finding("fail", `port ${service.port} answers on ${answered.join(", ")}`);
+                return finding(
+                    "pass",
+                    `port ${service.port} not reachable on ${addresses.join(", ") || "(no other address)"}`,
+                );
+            }),
+    );
+}
+
+/** Calls that must be refused (401/403): no key, a wrong key; for Open WebUI, no session. */
+async function authFindings(services: GatewayService[]): Promise<Finding[]> {
+    const attempts = services.flatMap((service) => {
+        if (service.auth)
+            return [
+                { service, path: service.auth.protectedPath, headers: {}, what: "without a key" },
+                {
+                    service,
+                    path: service.auth.protectedPath,
+                    headers: authHeaders(service.auth, "sk-aigw-audit-wrong-key"),
+                    what: "with a wrong key",
+                },
+            ];
+        if (service.sessionProtectedPath)
+            return [{ service, path: service.sessionProtectedPath, headers: {}, what: "without a session" }];
+        return [];
+    });
+    return Promise.all(
+        attempts.map(async ({ service, path, headers, what }) => {
+            const answer = await request(`${service.url}${path}`, { headers });
+            const refused = answer.status === 401 || answer.status === 403;
+            const seen =
+                answer.status === undefined
+                    ? `cannot check: ${answer.problem}`
+                    : `GET ${path} ${what} answered ${answer.status}`;
+            return findingFor("auth", service.containerName)(refused ? "pass" : "fail", seen);
+        }),
+    );
+}
+
+function secretFindings(masterKey: string, services: GatewayService[], containers: StackContainers): Finding[] {
+    const keyProblem = secretProblem(masterKey);
+    const findings: Finding[] = [
+        {
+            rule: "secrets",
+            subject: "masterKey",
+            verdict: keyProblem ? "fail" : "pass",
+            detail: keyProblem ? `the router key ${keyProblem}` : "set, not a default",
+        },
+    ];
+    for (const service of services.filter((s) => s.secretEnv.length > 0)) {
+        const facts = containers.found.get(service.containerName);
+        // Without the container there is nothing to read; bind-address already fails for it.
+        if (!facts) continue;
+        const env = new Map(facts.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        const problems = service.secretEnv.flatMap((name) => {
+            const problem = secretProblem(env.get(name));
+            return problem ? [`${name} ${problem}`] : [];
+        });
+        findings.push({
+            rule: "secrets",
+            subject: service.containerName,
+            verdict: problems.length > 0 ? "fail" : "pass",
+            detail: problems.length > 0 ? problems.join(", ") : `${service.secretEnv.join(", ")} set, none a default`,
+        });
+    }
+    return findings;
+}
+
+/** The local router's live model list and deployments hold only the config's groups, served by Ollama. */
+async function localOnlyFinding(config: StackConfig, router: GatewayService, masterKey: string): Promise<Finding> {
+    const finding = findingFor("local-only-router", router.containerName);
+    const headers = authHeaders(router.auth!, masterKey);
+    const models = await request(`${router.url}/v1/models`, { headers });
+    if (models.status !== 200)
+        return finding(
+            "fail",
+            `cannot list models: ${models.problem ?? `HTTP ${models.status}: ${errorMessage(models.body)}`}`,
+        );
+    const ids = ((JSON.parse(models.body) as { data?: { id: string }[] }).data ?? []).map((m) => m.id);
+    const groups = Object.keys(config.groups);
+    // `auto` (routing by content) is the router's own name for its local groups; `cloud` never belongs here.
+    const allowed = [...groups, ...RESERVED_GROUPS.filter((name) => name !== CLOUD_GROUP)];
+    const foreign = ids.filter((id) => !allowed.includes(id));
+    if (foreign.length > 0) return finding("fail", `serves models that are not local groups: ${foreign.join(", ")}`);
+    // The deployments behind the names: each must be an Ollama model, like the rendered config promises.
+    const info = await request(`${router.url}/model/info`, { headers });
+    if (info.status === 200) {
+        const deployments =
+            (JSON.parse(info.body) as { data?: { model_name: string; litellm_params?: { model?: string } }[] }).data ??
+            [];
+        const remote = deployments.filter((d) => !String(d.litellm_params?.model).startsWith("ollama_chat/"));
+        if (remote.length > 0)
+            return finding(
+                "fail",
+                `deployments not on Ollama: ${remote.map((d) => `${d.model_name} → ${d.litellm_params?.model}`).join(", ")}`,
+            );
+    }
+    return finding("pass", `serves ${ids.join(", ") || "nothing"}, all local groups`);
+}
+
+/**
+ * The image each container runs is the pinned one the config names. Containers made by `up` are created
+ * from the image id, whose tags say what it is; one created by hand names its reference itself.
+ */
+async function imageFindings(services: GatewayService[], containers: StackContainers): Promise<Finding[]> {
+    const tagsByEndpoint = new Map<string, Map<string, string[]>>();
+    for (const endpoint of new Set(services.map((s) => s.host.docker))) {
+        if (containers.unreachable.has(endpoint)) continue;
+        const ids = services
+            .filter((s) => s.host.docker === endpoint)
+            .flatMap((s) => containers.found.get(s.containerName)?.imageId ?? []);
+        tagsByEndpoint.set(endpoint, await imageTags(endpoint, ids));
+    }
+    return services.map((service) => {
+        const finding = findingFor("images-pinned", service.containerName);
+        if (!isPinnedImage(service.image))
+            return finding("fail", `the config names ${service.image}, which is not pinned`);
+        const facts = containers.found.get(service.containerName);
+        if (!facts)
+            return finding("fail", `cannot check the running image (no container ${service.containerName} seen)`);
+        const runs = facts.imageRef.startsWith("sha256:")
+            ? (tagsByEndpoint.get(service.host.docker)?.get(facts.imageId) ?? [])
+            : [facts.imageRef];
+        if (!runs.includes(service.image))
+            return finding("fail", `runs ${runs.join(", ") || facts.imageId}, not the pinned ${service.image}`);
+        return finding("pass", `runs ${service.image}`);
+    });
+}
+
+/** Applies every rule to a deployed stack. */
+export async function auditStack(
+    config: StackConfig,
+    masterKey: string,
+    probeAddresses?: string[],
+): Promise<Finding[]> {
+    const services = listServices(config);
+    const containers = await inspectStackContainers(services);
+    const [beyond, auth, localOnly, images] = await Promise.all([
+        ollamaBeyondFindings(services, probeAddresses),
+        authFindings(services),
+        localOnlyFinding(config, serviceOfKind(services, "router")!, masterKey),
+        imageFindings(services, containers),
+    ]);
+    return [
+        ...bindingFindings(services, containers),
+        ...beyond,
+        ...auth,
+        ...secretFindings(masterKey, services, containers),
+        localOnly,
+        ...images,
+    ];
+}
+
+function parseAddresses(value: string | undefined): string[] | undefined {
+    if (value === undefined) return undefined;
+    const addresses = value
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean);
+    const bad = addresses.find((a) => isIP(a) === 0);
+    if (bad !== undefined) throw new UsageError(`--probe-addresses: ${bad} is not an IP address`);
+    return addresses;
+}
+
+export const auditCommand: Command = {
+    name: "audit",
+    usage: USAGE,
+    async run(argv: string[], io: CommandIO): Promise<number> {
+        const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, "probe-addresses": { type: "string" } });
+        const stack = loadStack(values, io.env);
+        const probeAddresses = parseAddresses(values["probe-addresses"]);
+        const masterKey = await new StackKeys(stack.name, io.env).require("masterKey");
+        const findings = await auditStack(stack.config, masterKey, probeAddresses);
+        return reportFindings(io, "audit", stack.name, findings, values.json);
+    },
+};
+
+runWhenMain(module, auditCommand);

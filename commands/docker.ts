@@ -1,0 +1,145 @@
+/**
+ * What the operator commands ask a host's Docker engine, through the `docker` CLI and the host's endpoint
+ * from the stack config (`unix:///var/run/docker.sock` or `ssh://user@host`, which the CLI handles itself).
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { oneLine } from "./http";
+
+const run = promisify(execFile);
+
+/** Docker could not be asked: no CLI, no engine at the endpoint, no permission. */
+export class DockerUnreachable extends Error {}
+
+/** One published port of a container, as configured (it stays the same while the container is stopped). */
+export interface PortBinding {
+    /** Port inside the container, e.g. `4000/tcp`. */
+    containerPort: string;
+    /** Host address it is bound to; empty means every address. */
+    hostIp: string;
+    /** Host port. */
+    hostPort: number;
+}
+
+/** What `docker container inspect` says about one container. */
+export interface ContainerFacts {
+    /** Container name. */
+    name: string;
+    /** `running`, `exited`, `restarting`, `created`, ... */
+    state: string;
+    /** Health of its healthcheck (`healthy`, `unhealthy`, `starting`), when it has one. */
+    health?: string;
+    /** Id of the image it runs (`sha256:...`). */
+    imageId: string;
+    /** The image as the container was created with it: a reference like `qdrant/qdrant:v1.16.1`, or an id. */
+    imageRef: string;
+    /** Every published port. */
+    ports: PortBinding[];
+    /** Its environment, `KEY=value`. */
+    env: string[];
+}
+
+/** Runs `docker -H <endpoint> <args>`, resolving stdout; a failure to reach Docker rejects `DockerUnreachable`. */
+async function docker(endpoint: string, args: string[], options: { allowFailure?: boolean } = {}): Promise<string> {
+    try {
+        const { stdout } = await run("docker", ["-H", endpoint, ...args], { timeout: 20_000, maxBuffer: 16 << 20 });
+        return stdout;
+    } catch (err) {
+        const failure = err as Error & { code?: string | number; stdout?: string; stderr?: string };
+        if (failure.code === "ENOENT") throw new DockerUnreachable("the docker CLI is not installed");
+        const reason = oneLine(failure.stderr ?? failure.message);
+        if (/Cannot connect|cannot connect|permission denied|error during connect|no such host|ssh:/i.test(reason))
+            throw new DockerUnreachable(`cannot reach Docker at ${endpoint}: ${reason}`);
+        if (options.allowFailure) return failure.stdout ?? "";
+        throw new DockerUnreachable(`docker ${args[0]} at ${endpoint} failed: ${reason}`);
+    }
+}
+
+/** The engine's version: proves Docker answers at the endpoint. */
+export async function engineVersion(endpoint: string): Promise<string> {
+    return (await docker(endpoint, ["version", "--format", "{{.Server.Version}}"])).trim();
+}
+
+/** What `docker info` reports that the GPU check needs. */
+export interface EngineInfo {
+    /** Registered runtimes, e.g. `runc`, `nvidia`. */
+    runtimes: string[];
+    /** Folders the engine reads CDI device specs from (Docker 25+). */
+    cdiSpecDirs: string[];
+}
+
+export async function engineInfo(endpoint: string): Promise<EngineInfo> {
+    const info = JSON.parse(await docker(endpoint, ["info", "--format", "{{json .}}"])) as {
+        Runtimes?: Record<string, unknown>;
+        CDISpecDirs?: string[];
+    };
+    return { runtimes: Object.keys(info.Runtimes ?? {}), cdiSpecDirs: info.CDISpecDirs ?? [] };
+}
+
+/** Facts about the named containers that exist; names without a container are left out. */
+export async function inspectContainers(endpoint: string, names: string[]): Promise<Map<string, ContainerFacts>> {
+    // `inspect` exits 1 when one name is missing but still prints the others.
+    const stdout = await docker(endpoint, ["container", "inspect", ...names], { allowFailure: true });
+    const found = new Map<string, ContainerFacts>();
+    for (const container of JSON.parse(stdout || "[]") as RawContainer[]) {
+        const name = container.Name.replace(/^\//, "");
+        found.set(name, {
+            name,
+            state: container.State.Status,
+            health: container.State.Health?.Status,
+            imageId: container.Image,
+            imageRef: container.Config.Image,
+            env: container.Config.Env ?? [],
+            ports: Object.entries(container.HostConfig.PortBindings ?? {}).flatMap(([containerPort, bindings]) =>
+                (bindings ?? []).map((b) => ({ containerPort, hostIp: b.HostIp, hostPort: Number(b.HostPort) })),
+            ),
+        });
+    }
+    return found;
+}
+
+/** The tags (`name:version`) each image id carries. */
+export async function imageTags(endpoint: string, imageIds: string[]): Promise<Map<string, string[]>> {
+    const unique = [...new Set(imageIds)];
+    if (unique.length === 0) return new Map();
+    const stdout = await docker(endpoint, ["image", "inspect", ...unique], { allowFailure: true });
+    const images = JSON.parse(stdout || "[]") as { Id: string; RepoTags?: string[] }[];
+    return new Map(images.map((image) => [image.Id, image.RepoTags ?? []]));
+}
+
+/** The part of `docker container inspect` we read. */
+interface RawContainer {
+    Name: string;
+    Image: string;
+    State: { Status: string; Health?: { Status: string } };
+    Config: { Image: string; Env?: string[] };
+    HostConfig: { PortBindings?: Record<string, { HostIp: string; HostPort: string }[] | null> };
+}
+
+/** The containers of a stack's services, asked of each host's engine; engines that did not answer say why. */
+export interface StackContainers {
+    /** Facts by container name, for the containers that exist. */
+    found: Map<string, ContainerFacts>;
+    /** Why Docker could not be asked, by endpoint. */
+    unreachable: Map<string, string>;
+}
+
+export async function inspectStackContainers(
+    services: { containerName: string; host: { docker: string } }[],
+): Promise<StackContainers> {
+    const byEndpoint = new Map<string, string[]>();
+    for (const service of services)
+        byEndpoint.set(service.host.docker, [...(byEndpoint.get(service.host.docker) ?? []), service.containerName]);
+    const result: StackContainers = { found: new Map(), unreachable: new Map() };
+    await Promise.all(
+        [...byEndpoint].map(async ([endpoint, names]) => {
+            try {
+                for (const [name, facts] of await inspectContainers(endpoint, names)) result.found.set(name, facts);
+            } catch (err) {
+                if (!(err instanceof DockerUnreachable)) throw err;
+                result.unreachable.set(endpoint, err.message);
+            }
+        }),
+    );
+    return result;
+}

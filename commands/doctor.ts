@@ -1,0 +1,170 @@
+/**
+ * `npm run doctor -- --stack <name> [--json] [--dir <folder>]`
+ *
+ * Before the first `up`: is Docker reachable on every host; does a host whose instances ask for a GPU
+ * have the NVIDIA runtime or CDI (with the exact fix when not); are the stack's ports free; is there
+ * disk space under each data directory for the models; is the Pulumi CLI there. Exit 1 when a check fails.
+ */
+import { existsSync, readFileSync, readdirSync, statfsSync } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { hostModelEstimates } from "../config/modelSize";
+import { HostConfig, PROJECT, StackConfig } from "../config/schema";
+import { GatewayService, listServices } from "../config/services";
+import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";
+import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain } from "./cli";
+import { DockerUnreachable, EngineInfo, engineInfo, engineVersion, inspectStackContainers } from "./docker";
+import { Finding, findingFor, reportFindings } from "./findings";
+
+const USAGE = "usage: npm run doctor -- --stack <name> [--json] [--dir <folder>]";
+
+/** What makes Docker's `--gpus` / deviceRequests work, and the commands that set it up. */
+export const GPU_FIX =
+    "install the NVIDIA Container Toolkit (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html), " +
+    "then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker " +
+    '(or give the instances gpu: "none" to run on CPU)';
+
+/** A host whose Docker socket is local is this machine: its ports and disk can be checked from here. */
+function isLocal(host: HostConfig): boolean {
+    return host.docker.startsWith("unix://");
+}
+
+function gigabytes(bytes: number): string {
+    return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+/** Whether a CDI spec in the engine's spec folders describes NVIDIA GPUs (`nvidia-ctk cdi generate` writes one). */
+export function hasNvidiaCdiSpec(info: EngineInfo): boolean {
+    return info.cdiSpecDirs.some(
+        (dir) =>
+            existsSync(dir) &&
+            readdirSync(dir).some(
+                (file) =>
+                    /\.(ya?ml|json)$/.test(file) &&
+                    readFileSync(path.join(dir, file), "utf8").includes("nvidia.com/gpu"),
+            ),
+    );
+}
+
+async function hostFindings(host: HostConfig, index: number): Promise<Finding[]> {
+    const docker = findingFor("docker", host.name);
+    const gpu = findingFor("gpu", host.name);
+    const wantsGpu = host.ollama.some((instance) => instance.gpu !== "none");
+    try {
+        const version = await engineVersion(host.docker);
+        const info = await engineInfo(host.docker);
+        const findings = [docker("pass", `Docker ${version} answers at ${host.docker}`)];
+        if (!wantsGpu) return [...findings, gpu("pass", 'not needed: every Ollama instance has gpu: "none"')];
+        if (info.runtimes.includes("nvidia"))
+            return [...findings, gpu("pass", "the nvidia runtime is registered with Docker")];
+        if (isLocal(host) && hasNvidiaCdiSpec(info))
+            return [...findings, gpu("pass", "a CDI spec for NVIDIA GPUs is present")];
+        return [
+            ...findings,
+            gpu("fail", `a GPU is requested but Docker has no nvidia runtime and no NVIDIA CDI spec: ${GPU_FIX}`),
+        ];
+    } catch (err) {
+        if (!(err instanceof DockerUnreachable)) throw err;
+        const fix = isLocal(host)
+            ? "start Docker (sudo systemctl start docker)"
+            : `check ${PROJECT}:hosts[${index}].docker and SSH access`;
+        return [
+            docker("fail", `${err.message}: ${fix}`),
+            ...(wantsGpu ? [gpu("fail", "cannot check: Docker does not answer")] : []),
+        ];
+    }
+}
+
+/** Tries to listen where the service will publish: the plainest proof that the port is free. */
+function tryListen(address: string, port: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+    });
+}
+
+async function portFindings(services: GatewayService[]): Promise<Finding[]> {
+    const containers = await inspectStackContainers(services);
+    return Promise.all(
+        services.map(async (service) => {
+            const finding = findingFor("port", `${service.containerName} ${service.port}`);
+            const { host } = service;
+            if (!isLocal(host)) return finding("skip", `remote host ${host.name}: the preview of up checks it there`);
+            const address = host.bindAddress;
+            const problem = await tryListen(address, service.port);
+            if (problem === undefined) return finding("pass", `${address}:${service.port} is free`);
+            const own = containers.found.get(service.containerName);
+            if (problem === "EADDRINUSE" && own?.ports.some((p) => p.hostPort === service.port))
+                return finding(
+                    "pass",
+                    `in use by this stack's own container ${service.containerName} (up replaces it)`,
+                );
+            if (problem === "EADDRINUSE")
+                return finding(
+                    "fail",
+                    `${address}:${service.port} is in use: change ${service.portConfigKey} or stop what listens there (ss -ltnp | grep :${service.port})`,
+                );
+            if (problem === "EADDRNOTAVAIL")
+                return finding("fail", `${address} is not an address of this machine: fix the host's bindAddress`);
+            if (problem === "EACCES")
+                return finding("skip", `port ${service.port} needs root to test; Docker binds it itself`);
+            return finding("fail", `cannot listen on ${address}:${service.port}: ${problem}`);
+        }),
+    );
+}
+
+/** The nearest folder of `dir` that exists: the data directory itself is created by the first up. */
+function existingAncestor(dir: string): string {
+    let current = path.resolve(dir);
+    while (!existsSync(current)) current = path.dirname(current);
+    return current;
+}
+
+export function diskFindings(config: StackConfig): Finding[] {
+    return config.hosts.map((host) => {
+        const finding = findingFor("disk", `${host.name} ${host.dataDir}`);
+        const estimates = hostModelEstimates(host);
+        const needed = estimates.reduce((sum, e) => sum + e.bytes, 0);
+        const guessed = estimates.filter((e) => !e.fromTag).map((e) => e.model);
+        const basis = `${estimates.length} model copies need about ${gigabytes(needed)}${guessed.length ? ` (size assumed for ${guessed.join(", ")})` : ""}`;
+        if (!isLocal(host))
+            return finding("skip", `remote host ${host.name}: ${basis}; check df -h ${host.dataDir} there`);
+        const stats = statfsSync(existingAncestor(host.dataDir));
+        const free = stats.bavail * stats.bsize;
+        if (free < needed)
+            return finding(
+                "fail",
+                `${basis}, but only ${gigabytes(free)} is free under ${host.dataDir}: free space or move dataDir`,
+            );
+        return finding("pass", `${basis}; ${gigabytes(free)} free`);
+    });
+}
+
+async function pulumiFinding(env: NodeJS.ProcessEnv): Promise<Finding> {
+    const finding = findingFor("pulumi", "cli");
+    const cli = await findPulumiCli(env);
+    if (cli) return finding("pass", `pulumi ${cli.version ?? "(version unknown)"} at ${cli.command}`);
+    return finding(
+        "warn",
+        `not installed: npm run up installs ${PULUMI_CLI_VERSION} into ${installRoot(env)} on first use (a download); without internet, ${INSTALL_HINT}`,
+    );
+}
+
+export const doctorCommand: Command = {
+    name: "doctor",
+    usage: USAGE,
+    async run(argv: string[], io: CommandIO): Promise<number> {
+        const { values } = parseCommandArgs(argv, REPORT_OPTIONS);
+        const stack = loadStack(values, io.env);
+        const [hosts, ports, pulumi] = await Promise.all([
+            Promise.all(stack.config.hosts.map(hostFindings)),
+            portFindings(listServices(stack.config)),
+            pulumiFinding(io.env),
+        ]);
+        const findings = [...hosts.flat(), ...ports, ...diskFindings(stack.config), pulumi];
+        return reportFindings(io, "doctor", stack.name, findings, values.json);
+    },
+};
+
+runWhenMain(module, doctorCommand);

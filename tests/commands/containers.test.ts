@@ -1,0 +1,252 @@
+/**
+ * status, audit and doctor against real containers on the real Docker engine: the stack's services run as
+ * containers of a local image (the fake services, see support/testImage.ts) with their ports published
+ * and their secrets in the environment, as `up` creates them.
+ */
+import { auditCommand } from "../../commands/audit";
+import { doctorCommand } from "../../commands/doctor";
+import { statusCommand } from "../../commands/status";
+import { freePort } from "../support/httpServer";
+import { StackFolder, runInProcess, testStackConfig } from "../support/operator";
+import { buildFakeServicesImage, docker } from "../support/testImage";
+
+const IMAGE = "aigw-test/fake-services:1";
+const UNPINNED = "aigw-test/fake-services:latest";
+const LABEL = "aigw-test=commands";
+const MASTER_KEY = "sk-containers-test-0123456789abcdef";
+const QDRANT_KEY = "qdrant-containers-test-0123456789";
+const OLLAMA = "aigwt-ollama";
+const CONTAINERS = [OLLAMA, "litellm", "open-webui", "qdrant"];
+
+/** Fixed names are the stack's own; a container of that name that a test did not make is left alone. */
+function removeTestContainers(): void {
+    const ours = docker("ps", "-aq", "--filter", `label=${LABEL}`).split("\n").filter(Boolean);
+    if (ours.length > 0) docker("rm", "-f", ...ours);
+    for (const name of CONTAINERS) {
+        const other = docker("ps", "-aq", "--filter", `name=^/${name}$`).trim();
+        if (other)
+            throw new Error(
+                `a container named ${name} exists that this test did not create: remove it to run this test`,
+            );
+    }
+}
+
+describe("status, audit and doctor on real containers", () => {
+    const folder = new StackFolder();
+    let ports: { ollama: number; router: number; openWebUI: number; qdrant: number };
+    let imageId: string;
+
+    /** `docker run` as `up` does it: by image id, ports on 127.0.0.1, secrets in the environment. */
+    function run(
+        name: string,
+        containerPort: number,
+        hostPort: number,
+        command: string[],
+        options: { env?: string[]; image?: string; extraPublish?: string[] } = {},
+    ) {
+        docker("rm", "-f", name);
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            LABEL,
+            "-p",
+            `127.0.0.1:${hostPort}:${containerPort}`,
+            ...(options.extraPublish ?? []).flatMap((p) => ["-p", p]),
+            ...(options.env ?? []).flatMap((e) => ["-e", e]),
+            options.image ?? imageId,
+            ...command,
+        );
+    }
+    const startOllama = (extraPublish?: string[]) =>
+        run(OLLAMA, 11434, ports.ollama, ["ollama", "11434"], { extraPublish });
+    const startQdrant = (options: { apiKey?: string; image?: string }) =>
+        run("qdrant", 6333, ports.qdrant, ["qdrant", "6333", JSON.stringify({ apiKey: options.apiKey })], {
+            env: [`QDRANT__SERVICE__API_KEY=${options.apiKey ?? ""}`],
+            image: options.image,
+        });
+
+    /** Until each published port answers: a container's process needs a moment after `docker run`. */
+    async function ready(): Promise<void> {
+        const deadline = Date.now() + 15_000;
+        for (const port of Object.values(ports)) {
+            while (
+                !(await fetch(`http://127.0.0.1:${port}/`).then(
+                    () => true,
+                    () => false,
+                ))
+            ) {
+                if (Date.now() > deadline) throw new Error(`port ${port} never answered`);
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
+    }
+
+    beforeAll(async () => {
+        removeTestContainers();
+        buildFakeServicesImage(IMAGE);
+        docker("tag", IMAGE, UNPINNED);
+        imageId = docker("image", "inspect", "--format", "{{.Id}}", IMAGE).trim();
+        ports = {
+            ollama: await freePort(),
+            router: await freePort(),
+            openWebUI: await freePort(),
+            qdrant: await freePort(),
+        };
+        folder.write(
+            "box",
+            testStackConfig(ports, {
+                docker: "unix:///var/run/docker.sock",
+                ollamaName: OLLAMA,
+                image: IMAGE,
+                dataDir: folder.dir,
+            }),
+        );
+        startOllama();
+        run(
+            "litellm",
+            4000,
+            ports.router,
+            [
+                "router",
+                "4000",
+                JSON.stringify({
+                    key: MASTER_KEY,
+                    groups: { fast: "http://aigwt-ollama:11434", code: "http://aigwt-ollama:11434" },
+                }),
+            ],
+            {
+                env: [`LITELLM_MASTER_KEY=${MASTER_KEY}`],
+            },
+        );
+        run("open-webui", 8080, ports.openWebUI, ["openWebUI", "8080"], {
+            env: [
+                "WEBUI_SECRET_KEY=0123456789abcdef0123",
+                "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
+                `OPENAI_API_KEY=${MASTER_KEY}`,
+            ],
+        });
+        startQdrant({ apiKey: QDRANT_KEY });
+        await ready();
+    }, 90_000);
+
+    afterAll(() => {
+        removeTestContainers();
+        docker("rmi", UNPINNED, IMAGE);
+        folder.remove();
+    });
+
+    const env = () => folder.env({ AIGW_MASTER_KEY: MASTER_KEY });
+    const audit = async () => {
+        const { code, out } = await runInProcess(
+            auditCommand,
+            ["--stack", "box", "--json", "--probe-addresses", "127.0.0.2"],
+            env(),
+        );
+        const findings = JSON.parse(out).findings as {
+            rule: string;
+            subject: string;
+            verdict: string;
+            detail: string;
+        }[];
+        return {
+            code,
+            find: (rule: string, subject: string) => findings.filter((f) => f.rule === rule && f.subject === subject),
+            findings,
+        };
+    };
+
+    it("status shows each container running next to its health", async () => {
+        const { code, out } = await runInProcess(statusCommand, ["--stack", "box"], env());
+        expect(code).toBe(0);
+        for (const name of CONTAINERS)
+            expect(out).toMatch(new RegExp(`^${name}\\s+box\\s+running\\s+ok \\(200\\)`, "m"));
+    });
+
+    it("audit passes every rule on a stack deployed as up deploys it", async () => {
+        const { code, findings } = await audit();
+        expect(findings.filter((f) => f.verdict !== "pass")).toEqual([]);
+        expect(code).toBe(0);
+        expect(new Set(findings.map((f) => f.rule))).toEqual(
+            new Set(["bind-address", "ollama-not-beyond", "auth", "secrets", "local-only-router", "images-pinned"]),
+        );
+        expect(findings).toContainEqual({
+            rule: "ollama-not-beyond",
+            subject: OLLAMA,
+            verdict: "pass",
+            detail: `port ${ports.ollama} not reachable on 127.0.0.2`,
+        });
+    });
+
+    it("doctor sees the ports held by the stack's own containers as fine for a re-deploy", async () => {
+        const { out } = await runInProcess(doctorCommand, ["--stack", "box", "--json"], env());
+        const portFindings = JSON.parse(out).findings.filter((f: { rule: string }) => f.rule === "port");
+        expect(portFindings).toHaveLength(4);
+        for (const finding of portFindings) {
+            expect(finding.verdict).toBe("pass");
+            expect(finding.detail).toMatch(/^in use by this stack's own container /);
+        }
+    });
+
+    it("audit fails an Ollama published beyond the bind address, and says where it answers", async () => {
+        startOllama([`127.0.0.2:${ports.ollama}:11434`]);
+        try {
+            await ready();
+            const { code, find } = await audit();
+            expect(code).toBe(1);
+            expect(find("bind-address", OLLAMA)).toEqual([
+                {
+                    rule: "bind-address",
+                    subject: OLLAMA,
+                    verdict: "fail",
+                    detail: `11434/tcp published on 127.0.0.2:${ports.ollama} (only 127.0.0.1:${ports.ollama} is allowed)`,
+                },
+            ]);
+            expect(find("ollama-not-beyond", OLLAMA)[0]).toMatchObject({
+                verdict: "fail",
+                detail: `port ${ports.ollama} answers on 127.0.0.2`,
+            });
+        } finally {
+            startOllama();
+            await ready();
+        }
+    });
+
+    it("audit fails an open Qdrant with an empty key on an unpinned image", async () => {
+        startQdrant({ image: UNPINNED });
+        try {
+            await ready();
+            const { code, find } = await audit();
+            expect(code).toBe(1);
+            expect(find("images-pinned", "qdrant")[0]).toMatchObject({
+                verdict: "fail",
+                detail: `runs ${UNPINNED}, not the pinned ${IMAGE}`,
+            });
+            expect(find("secrets", "qdrant")[0]).toMatchObject({
+                verdict: "fail",
+                detail: "QDRANT__SERVICE__API_KEY is empty",
+            });
+            expect(find("auth", "qdrant").map((f) => [f.verdict, f.detail])).toEqual([
+                ["fail", "GET /collections without a key answered 200"],
+                ["fail", "GET /collections with a wrong key answered 200"],
+            ]);
+            // The rest of the stack is untouched and still passes.
+            expect(find("images-pinned", "litellm")[0].verdict).toBe("pass");
+        } finally {
+            startQdrant({ apiKey: QDRANT_KEY });
+            await ready();
+        }
+    });
+
+    it("status exits 1 when a container has stopped, showing its state", async () => {
+        docker("kill", "open-webui");
+        const { code, out, err } = await runInProcess(statusCommand, ["--stack", "box"], env());
+        expect(code).toBe(1);
+        // Docker's port proxy may still accept the connection for a moment, then drops it.
+        expect(out).toMatch(/^open-webui\s+box\s+exited\s+DOWN: connection (refused|reset)/m);
+        expect(out).toMatch(/^qdrant\s+box\s+running\s+ok \(200\)/m);
+        expect(err).toContain("status: down: open-webui");
+    });
+});

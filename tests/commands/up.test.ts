@@ -1,0 +1,158 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import {
+    ENV_FILE,
+    INSTALL_HINT,
+    PULUMI_CLI_VERSION,
+    chooseBackend,
+    needsPassphrase,
+    parseEnvFile,
+    prepareBackend,
+    stackPassphrase,
+} from "../../commands/automation";
+import { UsageError } from "../../commands/cli";
+import { PROJECT_DIR } from "../../commands/stackFile";
+import { firstErrorLine, operationCommand, parseOperation } from "../../commands/up";
+import { StackFolder, runInProcess, runScript } from "../support/operator";
+
+describe("up / preview / destroy / refresh: arguments", () => {
+    it("takes the stack, --yes, --expect-no-changes and --json", () => {
+        expect(parseOperation("up", ["--stack", "dev", "--yes", "--expect-no-changes", "--json"], false)).toEqual({
+            operation: "up",
+            stack: "dev",
+            yes: true,
+            expectNoChanges: true,
+            json: true,
+        });
+        expect(parseOperation("preview", ["--stack", "cpu"], false)).toMatchObject({
+            operation: "preview",
+            yes: false,
+        });
+    });
+
+    it("needs --yes to change anything when no terminal can confirm, or when printing JSON", () => {
+        for (const operation of ["up", "destroy", "refresh"] as const)
+            expect(() => parseOperation(operation, ["--stack", "dev"], false)).toThrow(
+                new UsageError(`${operation} changes the deployment: pass --yes (there is no terminal to confirm on)`),
+            );
+        expect(() => parseOperation("up", ["--stack", "dev", "--json"], true)).toThrow(UsageError);
+        expect(parseOperation("up", ["--stack", "dev"], true).yes).toBe(false);
+    });
+
+    it("refuses a missing stack and unknown options with the usage line", async () => {
+        const missing = await runInProcess(operationCommand("preview"), [], { PATH: process.env.PATH });
+        expect(missing.code).toBe(2);
+        expect(missing.err).toBe(
+            "preview: --stack is required\nusage: npm run <up|preview|destroy|refresh> -- --stack <name> [--yes] [--expect-no-changes] [--json]\n",
+        );
+        const unknown = await runInProcess(operationCommand("up"), ["--stack", "dev", "--force"], {
+            PATH: process.env.PATH,
+        });
+        expect(unknown.code).toBe(2);
+        expect(unknown.err).toContain("up: Unknown option '--force'");
+    });
+
+    it("reports a stack file that does not exist before looking for the CLI", async () => {
+        const { code, err } = await runInProcess(operationCommand("up"), ["--stack", "nope", "--yes"], {
+            PATH: process.env.PATH,
+        });
+        expect(code).toBe(1);
+        expect(err).toMatch(/^up: no stack config Pulumi\.nope\.yaml \(stacks here: .*cpu, dev.*\)\n$/);
+    });
+
+    it("keeps the cause of a failed CLI run and drops its transcript", () => {
+        const message =
+            "code: 255\n stdout: Previewing update (dev):\n\n stderr: error: the stack 'dev' has changes; " +
+            "no changes were expected\n\n err?: Error: Command failed";
+        expect(firstErrorLine(message)).toBe("the stack 'dev' has changes; no changes were expected");
+    });
+});
+
+describe("the embedded backend and the passphrase", () => {
+    let project: string;
+    beforeEach(() => {
+        project = mkdtempSync(path.join(tmpdir(), "aigw-project-"));
+    });
+    afterEach(() => rmSync(project, { recursive: true, force: true }));
+
+    it("keeps state in the project's .pulumi-state/ unless PULUMI_BACKEND_URL says otherwise", () => {
+        expect(chooseBackend(project, {})).toEqual({ url: `file://${project}/.pulumi-state`, embedded: true });
+        expect(chooseBackend(project, { PULUMI_BACKEND_URL: "s3://bucket/state" })).toEqual({
+            url: "s3://bucket/state",
+            embedded: false,
+        });
+        const { backend } = prepareBackend(project, {}, true);
+        expect(statSync(path.join(project, ".pulumi-state")).isDirectory()).toBe(true);
+        expect(needsPassphrase(backend)).toBe(true);
+        expect(needsPassphrase({ url: "https://api.pulumi.com", embedded: false })).toBe(false);
+    });
+
+    it("takes the passphrase from PULUMI_CONFIG_PASSPHRASE first, and writes nothing then", () => {
+        expect(stackPassphrase(project, { PULUMI_CONFIG_PASSPHRASE: "from-env" }, true)).toEqual({
+            value: "from-env",
+            source: "environment",
+        });
+        expect(stackPassphrase(project, { PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/p" }, true)).toEqual({
+            source: "passphrase file",
+        });
+        expect(existsSync(path.join(project, ENV_FILE))).toBe(false);
+    });
+
+    it("generates one into a 0600 .env on first use and reads the same one afterwards", () => {
+        expect(stackPassphrase(project, {}, false)).toBeUndefined();
+        const first = stackPassphrase(project, {}, true)!;
+        expect(first.source).toBe("generated into .env");
+        expect(first.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const file = path.join(project, ENV_FILE);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        expect(parseEnvFile(readFileSync(file, "utf8"))).toEqual({ PULUMI_CONFIG_PASSPHRASE: first.value });
+        expect(stackPassphrase(project, {}, true)).toEqual({ value: first.value, source: ".env" });
+    });
+
+    it("adds the passphrase to an existing .env without losing its lines, and tightens a readable one", () => {
+        const file = path.join(project, ENV_FILE);
+        writeFileSync(file, "AIGW_MASTER_KEY=sk-abc", { mode: 0o644 });
+        const generated = stackPassphrase(project, {}, true)!;
+        const values = parseEnvFile(readFileSync(file, "utf8"));
+        expect(values).toEqual({ AIGW_MASTER_KEY: "sk-abc", PULUMI_CONFIG_PASSPHRASE: generated.value });
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+
+        writeFileSync(file, "export PULUMI_CONFIG_PASSPHRASE='kept secret'\n", { mode: 0o644 });
+        require("node:fs").chmodSync(file, 0o644);
+        expect(stackPassphrase(project, {}, true)).toEqual({ value: "kept secret", source: ".env" });
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+    });
+});
+
+describe("the Pulumi CLI", () => {
+    it("is pinned to the version of the Pulumi SDK the project uses", () => {
+        expect(PULUMI_CLI_VERSION).toBe(require("@pulumi/pulumi/package.json").version);
+    });
+
+    it("when missing and not downloadable, fails with the one line that says how to install it", async () => {
+        const folder = new StackFolder();
+        const envFileExisted = existsSync(path.join(PROJECT_DIR, ENV_FILE));
+        try {
+            // No pulumi on PATH (this machine has none) and an empty Pulumi home: up must try to install.
+            const { code, err } = await runScript("up.ts", ["preview", "--stack", "cpu"], folder.env());
+            expect(code).toBe(1);
+            const lines = err.trim().split("\n");
+            expect(lines).toEqual([
+                `preview: the Pulumi CLI is missing: installing ${PULUMI_CLI_VERSION} into ${folder.home}/.pulumi/versions/${PULUMI_CLI_VERSION}`,
+                expect.stringMatching(/^preview: the Pulumi CLI is not installed and could not be downloaded \(.+\): /),
+            ]);
+            expect(lines[1].endsWith(INSTALL_HINT)).toBe(true);
+            // Nothing was set up for a deployment that could not start.
+            expect(existsSync(path.join(PROJECT_DIR, ENV_FILE))).toBe(envFileExisted);
+        } finally {
+            folder.remove();
+        }
+    });
+
+    it("names the operation when the script is called without one", async () => {
+        const { code, err } = await runScript("up.ts", ["--stack", "cpu"], { PATH: process.env.PATH });
+        expect(code).toBe(2);
+        expect(err).toContain("up: the operation must be one of up, preview, destroy, refresh");
+    });
+});
