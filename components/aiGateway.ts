@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
+import { routingFilterFiles } from "../config/routingFilter";
+import { routingHookFiles } from "../config/routingHook";
 import { HostConfig, StackConfig, placements } from "../config/schema";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter } from "./liteLLMRouter";
@@ -76,6 +78,7 @@ export class AiGateway extends pulumi.ComponentResource {
             networkName: routerHost.networkName,
             waitFor: pulls,
         };
+        const hookFiles = routingHookFiles(config, placed.router);
         this.routerConfigs = { litellm: renderRouterConfig(config, "local") };
         const router = new LiteLLMRouter(
             "router",
@@ -84,7 +87,7 @@ export class AiGateway extends pulumi.ComponentResource {
                 containerName: "litellm",
                 port: config.router.port,
                 portConfigKey: "ai-gateway:router.port",
-                files: { [LITELLM_CONFIG_FILE]: this.routerConfigs.litellm },
+                files: { [LITELLM_CONFIG_FILE]: this.routerConfigs.litellm, ...hookFiles },
             },
             onHost(placed.router),
         );
@@ -101,7 +104,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     containerName: "litellm-cloud",
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
-                    files: { [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"] },
+                    files: { [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"], ...hookFiles },
                     cloudApiKey: args.cloudApiKey,
                 },
                 onHost(placed.router),
@@ -143,6 +146,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     },
                     imageId: uiHost.imageIds.openWebUI!,
                     networkName: uiHost.networkName,
+                    files: routingFilterFiles(config, placed.openWebUI),
                     waitFor: [router.healthy, ...(qdrant ? [qdrant.healthy] : [])],
                 },
                 onHost(placed.openWebUI),

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks, dataDirs } from "../config/containers";
+import { ROUTING_FILTER_DIR } from "../config/routingFilter";
 import { HostConfig, StackConfig } from "../config/schema";
 import { ServiceContainer } from "./serviceContainer";
 
@@ -19,6 +20,8 @@ export interface OpenWebUIArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
+    files?: Record<string, string>;
     /** Resources that must be ready before the container starts (e.g. the model pulls). */
     waitFor?: pulumi.Resource[];
 }
@@ -72,6 +75,10 @@ export class OpenWebUI extends pulumi.ComponentResource {
             );
         }
 
+        const uploads = Object.entries(args.files ?? {}).map(([file, content]) => ({
+            file: `${ROUTING_FILTER_DIR}/${file}`,
+            content,
+        }));
         const service = new ServiceContainer(
             name,
             {
@@ -87,6 +94,7 @@ export class OpenWebUI extends pulumi.ComponentResource {
                 networkName: args.networkName,
                 envs,
                 volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: "/app/backend/data" }],
+                uploads: uploads.length > 0 ? uploads : undefined,
                 healthcheck: containerHealthchecks.openWebUI,
                 probe: { path: "/health", expectJsonField: "status" },
                 waitFor: args.waitFor,

@@ -3,6 +3,7 @@
  * config always gives the same text, so it is tested without Pulumi or Docker and shown by `render`.
  */
 import { stringify } from "yaml";
+import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
 import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, placements } from "./schema";
 
 /** The port Ollama listens on inside its container, whatever port the host publishes. */
@@ -75,9 +76,27 @@ export function groupDeployments(config: StackConfig): Deployment[] {
     );
 }
 
+/**
+ * With routing by content on, the virtual model `auto` is listed as the default group's deployments under its
+ * own name: so `/v1/models` (and Open WebUI) shows it. The routing hook rewrites every request for it to a
+ * real group before the router picks a deployment, so these are used as they are only if the hook never ran.
+ */
+export function withAutoModel(config: StackConfig, deployments: Deployment[]): Deployment[] {
+    if (!config.routing) return deployments;
+    const auto = deployments
+        .filter((d) => d.model_name === config.routing!.default)
+        .map((d) => ({
+            model_name: AUTO_MODEL,
+            // A copy, so the YAML shows the parameters rather than an alias of the default group's.
+            litellm_params: { ...d.litellm_params },
+            model_info: { id: `${AUTO_MODEL}/${d.model_info.id}` },
+        }));
+    return [...deployments, ...auto];
+}
+
 /** The LiteLLM config document of one router, as a plain object. */
 export function routerConfig(config: StackConfig, variant: RouterVariant): Record<string, unknown> {
-    const local = groupDeployments(config);
+    const local = withAutoModel(config, groupDeployments(config));
     const groups = Object.keys(config.groups);
     const fallbacks =
         variant === "cloud"
@@ -107,6 +126,7 @@ export function routerConfig(config: StackConfig, variant: RouterVariant): Recor
             // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
             drop_params: true,
             request_timeout: config.router.timeoutSeconds,
+            ...(config.routing ? { callbacks: [ROUTING_HOOK_CALLBACK] } : {}),
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
     };

@@ -7,6 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { checkRouting, routingKey } from "./routing";
 
 /** The Pulumi project name, which is also the namespace of every config key. */
 export const PROJECT = "ai-gateway";
@@ -263,6 +264,7 @@ const stackKeys = z.strictObject({
         .describe("Secret: API key of the cloud provider. Set with `pulumi config set --secret cloudApiKey`."),
     openWebUI: openWebUI.prefault({}),
     qdrant: qdrant.prefault({}),
+    routing: routingKey({ groupName: name("group"), modelTag }),
 });
 
 /** The whole `ai-gateway:*` namespace of a stack config. */
@@ -366,6 +368,7 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             "is required when cloud.enabled is true (pulumi config set --secret cloudApiKey <key>)",
             undefined,
         );
+    checkRouting(config, problem);
 
     // Ports and reachability are judged per host: they mean nothing while a service has no host.
     if (placedOnUnknownHost) return;
@@ -376,7 +379,7 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
 /** Container names the services other than Ollama use on every host's network. */
 export const SERVICE_CONTAINERS = ["litellm", "litellm-cloud", "open-webui", "qdrant"];
 
-type Problem = (path: (string | number)[], message: string, input: unknown) => void;
+export type Problem = (path: (string | number)[], message: string, input: unknown) => void;
 
 /** Two services may not publish the same port on one host. */
 function checkPorts(config: StackConfig, problem: Problem): void {

@@ -31,7 +31,11 @@ describe("npm run render", () => {
             "open-webui",
             "qdrant",
         ]);
-        expect(Object.keys(rendered.files)).toEqual(["litellm/config.yaml"]);
+        expect(Object.keys(rendered.files)).toEqual([
+            "litellm/config.yaml",
+            "litellm/routing_hook.py",
+            "open-webui/route_by_content.py",
+        ]);
         expect(parse(rendered.files["litellm/config.yaml"]).general_settings).toEqual({
             master_key: "os.environ/LITELLM_MASTER_KEY",
         });

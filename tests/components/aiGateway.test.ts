@@ -81,6 +81,7 @@ describe("the dev stack (RTX 4090 host)", () => {
     it("ships the rendered router config into the router and keeps the key in the environment", () => {
         expect(p.container("litellm").inputs.uploads).toEqual([
             { file: "/app/config.yaml", content: expect.stringContaining("model_list:") },
+            { file: "/app/routing_hook.py", content: expect.stringContaining("class RouteByContent(CustomLogger)") },
         ]);
         expect(p.container("litellm").inputs.command).toEqual(["--config", "/app/config.yaml", "--port", "4000"]);
         expect(p.env("litellm").LITELLM_MASTER_KEY).toBe(`sk-${SECRET_PLACEHOLDER}`);

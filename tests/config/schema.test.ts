@@ -1,17 +1,7 @@
 import { readStackFile } from "../../commands/stackFile";
-import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
+import { loadStackConfig, validateStackConfig } from "../../config/load";
 import { DEFAULT_IMAGES, isPinnedImage } from "../../config/schema";
-import { flatConfig, minimalConfig } from "../support/stack";
-
-function problemsOf(raw: Record<string, unknown>): string[] {
-    try {
-        validateStackConfig(raw);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems;
-    }
-    throw new Error("the config was accepted");
-}
+import { flatConfig, minimalConfig, problemsOf } from "../support/stack";
 
 describe("the example stacks", () => {
     it.each(["dev", "cpu", "cluster"])("Pulumi.%s.yaml validates", (stack) => {
@@ -91,7 +81,7 @@ describe("a wrong value fails with one line naming the key, the value and what i
             "an unknown top-level key",
             { ...minimalConfig(), grups: {} },
             [
-                "ai-gateway:grups: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant)",
+                "ai-gateway:grups: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing)",
             ],
         ],
         [

@@ -1,6 +1,7 @@
 /** Builds stack configs for tests and evaluates the real program on them under Pulumi's mocks. */
 import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
 import { readStackFile } from "../../commands/stackFile";
+import { ConfigError, validateStackConfig } from "../../config/load";
 import { StackConfigInput } from "../../config/schema";
 
 /** A small valid stack: one host, one instance serving one group. Tests override what they examine. */
@@ -10,6 +11,17 @@ export function minimalConfig(overrides: Partial<StackConfigInput> = {}): StackC
         groups: { fast: ["llama3.2:3b"] },
         ...overrides,
     };
+}
+
+/** The problem lines of a config that must be refused; fails the test if it is accepted. */
+export function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        validateStackConfig(raw);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+    }
+    throw new Error("the config was accepted");
 }
 
 /** The flat `ai-gateway:<key>` map the Pulumi engine hands to the program. */

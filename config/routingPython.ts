@@ -1,0 +1,276 @@
+/**
+ * The Python both routing classifiers are made of: the LiteLLM hook (config/routingHook.ts) and the Open WebUI
+ * filter (config/routingFilter.ts) are the same classifier, stdlib only, with the decision spec rendered in as a
+ * literal and a different wrapper around it. Pure: the same config always gives the same text.
+ */
+import { ollamaEndpoints } from "./litellm";
+import { RoutingSpec, routingSpec } from "./routing";
+import { StackConfig } from "./schema";
+
+/**
+ * The classifier: pure functions over the prompt text and the spec, plus the one piece of I/O, the call to
+ * Ollama's `/api/embed`. Tests import it by running python3 on a generated file.
+ */
+const CLASSIFIER = String.raw`
+LOG = logging.getLogger("ai_gateway.routing")
+if not LOG.handlers:
+    # Our own handler at INFO: the decision line must show whatever log level the host process runs at.
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+
+# The classifier reads the first and the last half of this many characters of a prompt: the instruction
+# is at one end of a long paste, and the rules' cost stays bounded however long the prompt is.
+PROMPT_CHARS = 4000
+# After a failed embedding call the embedding path is skipped for this long, so a dead backend costs one
+# timeout every so often instead of one per request.
+EMBEDDING_RETRY_SECONDS = 30
+# Scripts written without spaces between words: a keyword next to them still counts as a whole word.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SPACED_WORD_CHAR = "[^\\W" + _UNSPACED + "]"
+# Ollama is reached over the Docker network: never through a proxy from the environment.
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def keyword_regex(keyword):
+    """A keyword as a case-insensitive whole-word regex; any run of spaces in it matches any whitespace."""
+    body = r"\s+".join(re.escape(word) for word in keyword.split())
+    before = "(?<!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", keyword.strip()[0]) else ""
+    after = "(?!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", keyword.strip()[-1]) else ""
+    return re.compile(before + body + after, re.IGNORECASE)
+
+
+def compile_routes(spec):
+    """The routes with their rules compiled. A pattern Python refuses is left out and logged, never fatal."""
+    routes = []
+    for route in spec["routes"]:
+        signals = [('keyword "%s"' % keyword, keyword_regex(keyword)) for keyword in route["keywords"]]
+        for pattern in route["patterns"]:
+            try:
+                signals.append(('pattern "%s"' % pattern, re.compile(pattern, re.IGNORECASE)))
+            except re.error as err:
+                LOG.error("routing: route %s: pattern %r left out: %s", route["name"], pattern, err)
+        routes.append({"name": route["name"], "group": route["group"], "signals": signals})
+    return routes
+
+
+def prompt_text(body):
+    """What a request asks: its last user message (text parts joined), else its prompt or input."""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in reversed(messages):
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _text_of(message.get("content"))
+        return ""
+    for key in ("prompt", "input"):
+        if key in body:
+            return _text_of(body[key])
+    return ""
+
+
+def _text_of(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [_text_of(part.get("text") if isinstance(part, dict) else part) for part in content]
+        return "\n".join(part for part in parts if part)
+    return ""
+
+
+def clip(text):
+    """The part of a prompt the classifier reads: all of it, or its first and last PROMPT_CHARS / 2."""
+    if len(text) <= PROMPT_CHARS:
+        return text
+    half = PROMPT_CHARS // 2
+    return text[:half] + "\n" + text[-half:]
+
+
+# The reason of a decision the rules could not make: only then is the embedding path worth its cost.
+NO_RULE_MATCHED = "no rule matched"
+
+
+def decision(route, group, reason):
+    """A decision: the route taken (None for the default), the group it sends to, and why."""
+    return {"route": route, "group": group, "reason": reason}
+
+
+def decide(text, routes, default_group, examples=None):
+    """
+    The group for one prompt. Rules first: the route with the most matching keywords and patterns wins, the
+    earlier route on a tie. Then, when examples are given, the route of the most similar example if it is
+    similar enough. Otherwise the default group. Never raises: a failure is a decision for the default group.
+    """
+    try:
+        text = clip(text if isinstance(text, str) else "")
+        if not text.strip():
+            return decision(None, default_group, "empty prompt")
+        best, best_hits = None, []
+        for route in routes:
+            hits = [label for label, regex in route["signals"] if regex.search(text)]
+            if len(hits) > len(best_hits):
+                best, best_hits = route, hits
+        if best is not None:
+            shown = ", ".join(best_hits[:3]) + (" and %d more" % (len(best_hits) - 3) if len(best_hits) > 3 else "")
+            return decision(best["name"], best["group"], "matched " + shown)
+        if examples is None:
+            return decision(None, default_group, NO_RULE_MATCHED)
+        try:
+            score, (route, group, example) = examples.nearest(text)
+        except Exception as err:
+            return decision(None, default_group, NO_RULE_MATCHED + ", embedding failed (%s)" % _short(repr(err)))
+        if score >= examples.threshold:
+            return decision(route, group, 'similar to example "%s" (%.2f)' % (_short(example), score))
+        return decision(
+            None, default_group, NO_RULE_MATCHED + ", nearest example %.2f < %.2f" % (score, examples.threshold)
+        )
+    except Exception as err:
+        return decision(None, default_group, "classifier failed (%s)" % _short(repr(err)))
+
+
+def _short(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unit(vector):
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+class ExampleIndex:
+    """The routes' examples as unit vectors: embedded on first use and kept; a prompt is embedded per call."""
+
+    def __init__(self, spec, embed):
+        self.threshold = spec["embedding"]["threshold"]
+        self._embed = embed
+        self._examples = [(r["name"], r["group"], e) for r in spec["routes"] for e in r["examples"]]
+        self._vectors = None
+
+    def nearest(self, text):
+        """(cosine similarity, (route, group, example)) of the example nearest to the text."""
+        if self._vectors is None:
+            self._vectors = [_unit(v) for v in self._embed([example for _, _, example in self._examples])]
+        prompt = _unit(self._embed([text])[0])
+        scores = [sum(a * b for a, b in zip(prompt, vector)) for vector in self._vectors]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return scores[best], self._examples[best]
+
+
+class OllamaEmbed:
+    """embed(texts) -> vectors through Ollama's /api/embed, with a short timeout and a pause after a failure."""
+
+    def __init__(self, embedding):
+        self._url = embedding["url"].rstrip("/") + "/api/embed"
+        self._model = embedding["model"]
+        self._timeout = embedding["timeoutSeconds"]
+        self._retry_at = 0.0
+
+    def __call__(self, texts):
+        if time.monotonic() < self._retry_at:
+            raise RuntimeError("embedding backend failed less than %ds ago" % EMBEDDING_RETRY_SECONDS)
+        try:
+            request = urllib.request.Request(
+                self._url,
+                data=json.dumps({"model": self._model, "input": texts}).encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+            )
+            with _HTTP.open(request, timeout=self._timeout) as response:
+                vectors = json.load(response)["embeddings"]
+            if len(vectors) != len(texts):
+                raise ValueError("asked for %d embeddings, got %d" % (len(texts), len(vectors)))
+            return vectors
+        except Exception:
+            self._retry_at = time.monotonic() + EMBEDDING_RETRY_SECONDS
+            raise
+
+
+def describe(decision_made):
+    """The decision as one log line."""
+    return "%s -> %s (route %s: %s)" % (
+        ROUTING["virtualModel"],
+        decision_made["group"],
+        decision_made["route"] or "default",
+        decision_made["reason"],
+    )
+`;
+
+/** The imports the classifier needs; a wrapper adds its own. */
+const CLASSIFIER_IMPORTS = [
+    "import asyncio",
+    "import json",
+    "import logging",
+    "import math",
+    "import re",
+    "import time",
+    "import urllib.request",
+];
+
+/** A JSON-like value as a Python literal (JSON strings are valid Python strings). */
+export function pythonLiteral(value: unknown, indent = ""): string {
+    const inner = `${indent}    `;
+    if (value === null || value === undefined) return "None";
+    if (typeof value === "boolean") return value ? "True" : "False";
+    if (typeof value === "number" || typeof value === "string") return JSON.stringify(value);
+    if (Array.isArray(value)) {
+        if (value.length === 0) return "[]";
+        return `[\n${value.map((item) => `${inner}${pythonLiteral(item, inner)},`).join("\n")}\n${indent}]`;
+    }
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return "{}";
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${pythonLiteral(v, inner)},`).join("\n")}\n${indent}}`;
+}
+
+/** The decision spec for a classifier running on `fromHost`: the embedding model's instance as reached from there. */
+export function classifierSpec(config: StackConfig, fromHost: string): RoutingSpec {
+    const routing = config.routing!;
+    const model = routing.embedding?.model;
+    const endpoint = model
+        ? ollamaEndpoints(config, fromHost).find((e) => e.instance.models.includes(model))
+        : undefined;
+    return routingSpec(routing, endpoint?.apiBase);
+}
+
+/** The parts of one generated classifier file. */
+export interface ClassifierModule {
+    /** The module docstring, first in the file (Open WebUI reads its frontmatter there), without quotes. */
+    docstring: string;
+    /** Imports the wrapper needs besides the classifier's. */
+    imports: string[];
+    /** The decision spec rendered into the file. */
+    spec: RoutingSpec;
+    /** The code after the classifier: what the host process (LiteLLM, Open WebUI) calls. */
+    wrapper: string;
+}
+
+/** `import x` lines before `from x import y` lines, each kind in alphabetical order. */
+function byImportKind(a: string, b: string): number {
+    return Number(a.startsWith("from ")) - Number(b.startsWith("from ")) || a.localeCompare(b);
+}
+
+/** A complete, self-contained Python module: docstring, imports, classifier, spec, wrapper. */
+export function renderClassifierModule({ docstring, imports, spec, wrapper }: ClassifierModule): string {
+    return (
+        [
+            `"""\n${docstring.trim()}\n"""`,
+            [...CLASSIFIER_IMPORTS, ...imports].sort(byImportKind).join("\n"),
+            CLASSIFIER.trim(),
+            `ROUTING = ${pythonLiteral(spec)}\nROUTES = compile_routes(ROUTING)\n` +
+                `EXAMPLES = ExampleIndex(ROUTING, OllamaEmbed(ROUTING["embedding"])) if ROUTING["embedding"] else None`,
+            String.raw`
+def classify(text, examples=EXAMPLES):
+    """The decision for one prompt under this stack's routes."""
+    return decide(text, ROUTES, ROUTING["defaultGroup"], examples)
+
+
+async def classify_async(text, use_examples=True):
+    """classify() for an event loop: the rules in place (microseconds), the embedding call in a thread."""
+    made = classify(text, examples=None)
+    if use_examples and EXAMPLES is not None and made["reason"] == NO_RULE_MATCHED:
+        made = await asyncio.to_thread(classify, text)
+    return made
+`.trim(),
+            wrapper.trim(),
+        ].join("\n\n\n") + "\n"
+    );
+}

@@ -1,0 +1,231 @@
+import { spawnSync } from "node:child_process";
+import { parse } from "yaml";
+import { validateStackConfig } from "../../config/load";
+import { renderRouterConfig } from "../../config/litellm";
+import { unportablePatternReason } from "../../config/routing";
+import { classifierSpec } from "../../config/routingPython";
+import { routingHookFiles } from "../../config/routingHook";
+import { evaluate, problemsOf } from "../support/stack";
+import { routedConfig } from "../support/routing";
+
+const withRouting = (routing: unknown) => ({ ...routedConfig(), routing });
+
+describe("the routing key", () => {
+    it("is off when absent, and fills in the embedding defaults when present", () => {
+        expect(validateStackConfig(routedConfig({ routing: undefined })).routing).toBeUndefined();
+        const routing = validateStackConfig(
+            withRouting({
+                default: "general",
+                routes: [{ name: "code", group: "code", examples: ["x"] }],
+                embedding: { model: "nomic-embed-text:v1.5" },
+            }),
+        ).routing!;
+        expect(routing.routes[0]).toEqual({ name: "code", group: "code", keywords: [], patterns: [], examples: ["x"] });
+        expect(routing.embedding).toEqual({ model: "nomic-embed-text:v1.5", threshold: 0.6, timeoutMs: 2000 });
+    });
+
+    it.each([
+        [
+            "a default group that does not exist",
+            { default: "chat", routes: [{ name: "code", group: "code", keywords: ["python"] }] },
+            ['ai-gateway:routing.default: "chat" is not a group (groups: general, code, search)'],
+        ],
+        [
+            "a route to a group that does not exist, and a name used twice",
+            {
+                default: "general",
+                routes: [
+                    { name: "code", group: "coder", keywords: ["python"] },
+                    { name: "code", group: "code", keywords: ["rust"] },
+                ],
+            },
+            [
+                'ai-gateway:routing.routes[0].group: "coder" is not a group (groups: general, code, search)',
+                'ai-gateway:routing.routes[1].name: "code" is the name of another route',
+            ],
+        ],
+        [
+            "a route with no signal",
+            { default: "general", routes: [{ name: "code", group: "code" }] },
+            [
+                'ai-gateway:routing.routes[0]: {"name":"code","group":"code"} has no keyword, pattern or example (give at least one)',
+            ],
+        ],
+        [
+            "examples without an embedding model",
+            { default: "general", routes: [{ name: "code", group: "code", examples: ["write code"] }] },
+            [
+                'ai-gateway:routing.routes[0].examples: ["write code"] are compared only by embedding, and routing.embedding is not set (set it, or add keywords or patterns)',
+            ],
+        ],
+        [
+            "an embedding model no instance pulls, and no example to compare with",
+            {
+                default: "general",
+                routes: [{ name: "code", group: "code", keywords: ["python"] }],
+                embedding: { model: "bge-m3" },
+            },
+            [
+                'ai-gateway:routing.embedding.model: "bge-m3" is not pulled by any Ollama instance (add it to an instance\'s models)',
+                'ai-gateway:routing.embedding: {"model":"bge-m3"} is set but no route has examples to compare with (add examples to a route)',
+            ],
+        ],
+        [
+            "a threshold outside 0-1, an empty keyword and a misspelt key",
+            {
+                default: "general",
+                routes: [{ name: "code", group: "code", keywords: [" "], example: ["x"] }],
+                embedding: { model: "nomic-embed-text:v1.5", threshold: 1.5 },
+            },
+            [
+                'ai-gateway:routing.routes[0].keywords[0]: " " is not a keyword (a non-empty string)',
+                "ai-gateway:routing.routes[0].example: unknown key (allowed: name, group, keywords, patterns, examples)",
+                "ai-gateway:routing.embedding.threshold: 1.5 is not a similarity threshold (a number from 0 to 1)",
+            ],
+        ],
+        [
+            "a pattern outside the portable subset",
+            { default: "general", routes: [{ name: "code", group: "code", patterns: ["(?P<lang>python)"] }] },
+            [
+                'ai-gateway:routing.routes[0].patterns[0]: "(?P<lang>python)" is not a portable pattern: it uses "(?" other than (?:...), (?=...) and (?!...) (no named groups, lookbehind or inline flags)',
+            ],
+        ],
+    ])("refuses %s, naming the key and the value", (_, routing, expected) => {
+        expect(problemsOf(withRouting(routing))).toEqual(expected);
+    });
+});
+
+describe("patterns", () => {
+    /** Patterns JavaScript checks and Python runs: each must mean the same to both. */
+    const portable = [
+        "```",
+        "\\bdef\\s+\\w+\\s*\\(",
+        "^(?:fix|debug)\\b",
+        "\\b(?:class|interface)\\s+[A-Z]\\w*",
+        "[(?]literal",
+        "colou?r",
+        "x{2,3}(?=y)(?!z)",
+        "\\d{4}-\\d{2}-\\d{2}",
+        "[^\\s]+\\.py\\b",
+    ];
+
+    it.each(portable)("accepts %s", (pattern) => {
+        expect(unportablePatternReason(pattern)).toBeUndefined();
+    });
+
+    it("compiles every accepted pattern in Python too", () => {
+        const check = spawnSync(
+            "python3",
+            ["-c", "import json, re, sys\nfor p in json.load(sys.stdin): re.compile(p, re.IGNORECASE)"],
+            { input: JSON.stringify(portable), encoding: "utf8" },
+        );
+        expect(check.stderr).toBe("");
+        expect(check.status).toBe(0);
+    });
+
+    it.each([
+        ["(?<lang>x)", 'uses "(?" other than'],
+        ["(?<=a)b", 'uses "(?" other than'],
+        ["(?i)python", 'uses "(?" other than'],
+        ["\\p{L}+", "uses Unicode property escapes"],
+        ["\\u{1F600}", "uses code point escapes"],
+        ["\\cJ", "uses control escapes"],
+        ["[^]", "uses an empty class"],
+        ["\\Apython", "does not compile (Invalid escape)"],
+        ["a++", "does not compile (Nothing to repeat)"],
+        ["(unclosed", "does not compile"],
+    ])("refuses %s: it %s", (pattern, reason) => {
+        expect(unportablePatternReason(pattern)).toContain(reason);
+    });
+});
+
+describe("the router config with routing by content", () => {
+    const config = validateStackConfig(routedConfig());
+    type Doc = {
+        model_list: { model_name: string; litellm_params: Record<string, string>; model_info: { id: string } }[];
+        litellm_settings: Record<string, unknown>;
+    };
+    const local = parse(renderRouterConfig(config, "local")) as Doc;
+
+    it("lists auto as the default group's deployments, so /v1/models shows it", () => {
+        const auto = local.model_list.filter((d) => d.model_name === "auto");
+        expect(auto).toEqual([
+            {
+                model_name: "auto",
+                litellm_params: { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama:11434" },
+                model_info: { id: "auto/general/box/ollama/llama3.2:3b" },
+            },
+        ]);
+    });
+
+    it("loads the hook from the config's directory", () => {
+        expect(local.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
+        expect(Object.keys(routingHookFiles(config, "box"))).toEqual(["routing_hook.py"]);
+    });
+
+    it("keeps auto on the host on the cloud router, where the hook runs too", () => {
+        const cloud = parse(
+            renderRouterConfig(
+                validateStackConfig(routedConfig({ cloud: { enabled: true }, cloudApiKey: "sk-x" })),
+                "cloud",
+            ),
+        ) as Doc;
+        const auto = cloud.model_list.filter((d) => d.model_name === "auto");
+        expect(auto.map((d) => d.litellm_params.model)).toEqual(["ollama_chat/llama3.2:3b"]);
+        expect(cloud.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
+    });
+
+    it("adds nothing while routing is off", () => {
+        const off = validateStackConfig(routedConfig({ routing: undefined }));
+        const doc = parse(renderRouterConfig(off, "local")) as Doc;
+        expect(doc.model_list.some((d) => d.model_name === "auto")).toBe(false);
+        expect(doc.litellm_settings.callbacks).toBeUndefined();
+        expect(routingHookFiles(off, "box")).toEqual({});
+    });
+});
+
+describe("the decision spec", () => {
+    it("reaches the embedding model's instance by container name on its own host", () => {
+        expect(classifierSpec(validateStackConfig(routedConfig()), "box").embedding).toEqual({
+            url: "http://ollama:11434",
+            model: "nomic-embed-text:v1.5",
+            threshold: 0.5,
+            timeoutSeconds: 2,
+        });
+    });
+
+    it("reaches it through the instance's host address from another host", () => {
+        const config = validateStackConfig(
+            routedConfig({
+                hosts: [
+                    {
+                        name: "box",
+                        bindAddress: "10.0.0.5",
+                        ollama: [
+                            { name: "ollama", port: 11434, models: ["llama3.2:3b", "nomic-embed-text:v1.5"] },
+                            { name: "ollama-coder", port: 11435, models: ["qwen2.5-coder:7b"] },
+                        ],
+                    },
+                    { name: "ui", bindAddress: "10.0.0.6", ollama: [{ name: "ollama-ui", port: 11434, models: [] }] },
+                ],
+                openWebUI: { host: "ui" },
+            }),
+        );
+        expect(classifierSpec(config, "ui").embedding?.url).toBe("http://10.0.0.5:11434");
+    });
+});
+
+describe("the program with routing by content", () => {
+    it("ships the hook to both routers and the filter into Open WebUI, and nothing while routing is off", async () => {
+        const on = await evaluate({ ...routedConfig(), cloud: { enabled: true }, cloudApiKey: "sk-x" });
+        const files = (name: string) =>
+            ((on.container(name).inputs.uploads ?? []) as { file: string }[]).map((u) => u.file);
+        expect(files("litellm")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
+        expect(files("litellm-cloud")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
+        expect(files("open-webui")).toEqual(["/app/ai-gateway/route_by_content.py"]);
+
+        const off = await evaluate(routedConfig({ routing: undefined }));
+        expect(off.container("litellm").inputs.uploads).toHaveLength(1);
+        expect(off.container("open-webui").inputs.uploads).toBeUndefined();
+    });
+});

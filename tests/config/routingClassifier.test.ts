@@ -1,0 +1,178 @@
+/**
+ * The generated classifier, run by python3 on the generated files themselves: the decisions on a table of
+ * prompts, the embedding path with a predictable embedding, its failures, the hook's wiring and the filter
+ * loaded the way Open WebUI 0.12.4 loads a function.
+ */
+import { validateStackConfig } from "../../config/load";
+import { renderRoutingFilter } from "../../config/routingFilter";
+import { renderRoutingHook } from "../../config/routingHook";
+import { Decision, routedConfig, runGenerated } from "../support/routing";
+
+const config = validateStackConfig(routedConfig());
+const hook = renderRoutingHook(config, "box");
+const filter = renderRoutingFilter(config, "box");
+
+const filler = "The quarterly report lists revenue, costs and staffing. ".repeat(1000);
+
+/** [what, prompt, route (null: the default group), group, reason contains] */
+const TABLE: [string, string, string | null, string, string][] = [
+    ["code by keyword", "Write a Python function that reverses a list", "code", "code", 'keyword "python"'],
+    ["code by pattern", "Why does this fail?\ndef parse(line):\n    return line.split()", "code", "code", "pattern"],
+    ["code by fence", "```\nconsole.log(1)\n```", "code", "code", 'pattern "```"'],
+    ["summary", "Summarize this text: the meeting moved to Friday.", "summary", "general", 'keyword "summarize"'],
+    ["summary, other case and punctuation", "TL;DR of the thread below?", "summary", "general", "tl;dr"],
+    ["search", "Search the web for the latest news on solar panels", "search", "search", "latest news"],
+    ["mixed: the route with more hits wins", "Search for a Rust function example", "code", "code", "function"],
+    ["mixed: a tie goes to the earlier route", "Summarize the bug report", "code", "code", 'keyword "bug"'],
+    ["mixed: summary of search results", "Look up the latest news and summarize", "search", "search", "look up"],
+    ["nothing matches", "Tell me a joke about cats", null, "general", "no rule matched"],
+    ["a keyword inside a longer word", "Is this pythonic? I am debugging it", null, "general", "no rule matched"],
+    ["empty", "", null, "general", "empty prompt"],
+    ["whitespace only", "   \n\t", null, "general", "empty prompt"],
+    ["huge, instruction first", `Summarize the following report:\n${filler}`, "summary", "general", "summarize"],
+    ["huge, instruction last", `${filler}\nNow write a Python script for it.`, "code", "code", "python"],
+    ["huge, keyword only in the unread middle", `${filler}python${filler}`, null, "general", "no rule matched"],
+    ["German", "Schreibe eine Zusammenfassung dieses Textes", "summary", "general", "zusammenfassung"],
+    ["French with an accent", "Fais un RÉSUMÉ de ce texte", "summary", "general", "résumé"],
+    ["Chinese next to a Latin keyword", "请帮我写一个Python函数", "code", "code", 'keyword "python"'],
+    ["Chinese keyword inside a sentence", "帮我看看这段代码有什么问题", "code", "code", "代码"],
+    ["Japanese keyword", "この記事を要約してください", "summary", "general", "要約"],
+    ["Russian with a Latin keyword", "Напиши функцию на Python", "code", "code", "python"],
+    ["a spaced keyword over a line break", "add a unit\ntest for this", "code", "code", "unit test"],
+];
+
+describe("the classifier (rules)", () => {
+    const decisions = runGenerated<Decision[]>(hook, "classify", { texts: TABLE.map((row) => row[1]), embed: "none" });
+
+    it.each(TABLE.map((row, i) => [...row, i] as const))("%s", (_, __, route, group, reason, i) => {
+        expect(decisions[i]).toMatchObject({ route, group });
+        expect(decisions[i].reason.toLowerCase()).toContain(reason.toLowerCase());
+    });
+});
+
+describe("the classifier (embeddings)", () => {
+    const texts = [
+        "turn an iso date string into a timestamp", // an example itself
+        "give me the main points of this article please", // close to a summary example
+        "tell me a joke about cats", // far from every example
+        "Python, obviously", // a rule decides before any embedding
+    ];
+
+    it("takes the nearest example's route when it is similar enough, else the default group", () => {
+        const decisions = runGenerated<Decision[]>(hook, "classify", { texts, embed: "words" });
+        expect(decisions.map((d) => [d.route, d.group])).toEqual([
+            ["code", "code"],
+            ["summary", "general"],
+            [null, "general"],
+            ["code", "code"],
+        ]);
+        expect(decisions[0].reason).toBe('similar to example "turn an iso date string into a timestamp" (1.00)');
+        expect(decisions[2].reason).toMatch(/^no rule matched, nearest example 0\.\d\d < 0\.50$/);
+        expect(decisions[3].reason).toBe('matched keyword "python"');
+    });
+
+    it("falls back to the default group when the embedding backend fails", () => {
+        const decisions = runGenerated<Decision[]>(hook, "classify", { texts: texts.slice(0, 3), embed: "broken" });
+        for (const d of decisions) {
+            expect(d).toMatchObject({ route: null, group: "general" });
+            expect(d.reason).toContain("embedding failed (ConnectionRefusedError('embedding backend down'))");
+        }
+    });
+
+    it("waits at most its timeout for a stalled Ollama, then skips embeddings for a while", () => {
+        const results = runGenerated<{ decision: Decision; ms: number }[]>(hook, "stalled", {
+            texts: ["tell me a joke", "another joke", "a third one"],
+            timeoutSeconds: 0.3,
+        });
+        expect(results.map((r) => r.decision.group)).toEqual(["general", "general", "general"]);
+        expect(results[0].decision.reason).toMatch(/embedding failed \(.*timed out/);
+        expect(results[0].ms).toBeGreaterThanOrEqual(250);
+        expect(results[0].ms).toBeLessThan(2000);
+        expect(results[1].decision.reason).toContain("embedding backend failed less than 30s ago");
+        expect(results[1].ms).toBeLessThan(50);
+    });
+});
+
+describe("the LiteLLM hook", () => {
+    type Routed = { model: string; headers: Record<string, string> | null };
+    const routed = runGenerated<Routed[]>(hook, "hook", {
+        requests: [
+            { model: "auto", messages: [{ role: "user", content: "fix this python bug" }], metadata: {} },
+            {
+                model: "auto",
+                messages: [
+                    { role: "system", content: "You write Python." },
+                    { role: "user", content: [{ type: "text", text: "Résumé: summarize this" }] },
+                ],
+            },
+            { model: "auto", prompt: "tell me a story" },
+            { model: "code", messages: [{ role: "user", content: "summarize" }], metadata: {} },
+            { model: "auto", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] },
+        ],
+    });
+
+    it("rewrites auto to the chosen group, reading the last user message only", () => {
+        expect(routed.map((r) => r.model)).toEqual(["code", "general", "general", "code", "general"]);
+    });
+
+    it("tells the decision in response headers, in ASCII", () => {
+        expect(routed[0].headers).toEqual({
+            "x-ai-gateway-route": "code",
+            "x-ai-gateway-route-group": "code",
+            "x-ai-gateway-route-reason": 'matched keyword "python", keyword "bug"',
+        });
+        expect(routed[1].headers?.["x-ai-gateway-route-reason"]).toBe(
+            'matched keyword "summarize", keyword "r\\xe9sum\\xe9"',
+        );
+        expect(routed[2].headers).toMatchObject({
+            "x-ai-gateway-route": "default",
+            "x-ai-gateway-route-group": "general",
+        });
+        expect(routed[4].headers?.["x-ai-gateway-route-reason"]).toBe("empty prompt");
+    });
+
+    it("leaves requests for a real group alone, without headers", () => {
+        expect(routed[3]).toEqual({ model: "code", headers: null });
+    });
+});
+
+describe("the Open WebUI filter", () => {
+    type Loaded = {
+        frontmatter: Record<string, string>;
+        rewrittenImports: string[];
+        kind: string;
+        valves: string[];
+        models: string[];
+        statuses: { type: string; data: { description: string; done: boolean } }[];
+    };
+    const loaded = runGenerated<Loaded>(filter, "openwebui", {
+        bodies: [
+            { model: "auto", messages: [{ role: "user", content: "write a rust function" }] },
+            { model: "search", messages: [{ role: "user", content: "write a rust function" }] },
+        ],
+    });
+
+    it("loads as Open WebUI 0.12.4 loads a function: frontmatter, no rewritten import, a Filter", () => {
+        expect(loaded.frontmatter).toMatchObject({ title: "Route by content (ai-gateway)", version: "1.0.0" });
+        expect(loaded.frontmatter.requirements).toBeUndefined();
+        expect(loaded.rewrittenImports).toEqual([]);
+        expect(loaded.kind).toBe("filter");
+        expect(loaded.valves).toEqual(["priority", "show_status", "use_embeddings"]);
+    });
+
+    it("rewrites auto to the chosen group and shows the decision as a status, leaving other models alone", () => {
+        expect(loaded.models).toEqual(["code", "search"]);
+        expect(loaded.statuses).toEqual([
+            {
+                type: "status",
+                data: { description: 'Routed to code: matched keyword "rust", keyword "function"', done: true },
+            },
+        ]);
+    });
+
+    it("holds the same classifier and routes as the hook", () => {
+        const classifier = (source: string) =>
+            source.slice(source.indexOf("LOG = "), source.indexOf("\ndef classify("));
+        expect(classifier(filter)).toBe(classifier(hook));
+    });
+});
