@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
 import { routingFilterFiles } from "../config/routingFilter";
 import { routingHookFiles } from "../config/routingHook";
-import { HostConfig, StackConfig, placements } from "../config/schema";
+import { StackConfig, placements } from "../config/schema";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter } from "./liteLLMRouter";
 import { OllamaService } from "./ollamaService";
@@ -41,19 +41,13 @@ export class AiGateway extends pulumi.ComponentResource {
         super("aigateway:index:AiGateway", name, {}, opts);
         const { config } = args;
         const placed = placements(config);
-        const byName = new Map(config.hosts.map((h) => [h.name, h]));
-        const hostOf = (hostName: string): HostConfig => byName.get(hostName)!;
-
         const hosts = new Map(
             config.hosts.map((host) => [
                 host.name,
                 new GatewayHost(host.name, { host, images: imagesFor(config, host.name) }, { parent: this }),
             ]),
         );
-        const onHost = (hostName: string) => {
-            const gatewayHost = hosts.get(hostName)!;
-            return { parent: this, providers: { docker: gatewayHost.provider } };
-        };
+        const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });
 
         const ollama = config.hosts.map(
             (host, hostIndex) =>
@@ -73,7 +67,7 @@ export class AiGateway extends pulumi.ComponentResource {
 
         const routerHost = hosts.get(placed.router)!;
         const routerArgs = {
-            host: hostOf(placed.router),
+            host: routerHost.config,
             imageId: routerHost.imageIds.litellm!,
             networkName: routerHost.networkName,
             waitFor: pulls,
@@ -119,7 +113,7 @@ export class AiGateway extends pulumi.ComponentResource {
             qdrant = new Qdrant(
                 "qdrant",
                 {
-                    host: hostOf(placed.qdrant),
+                    host: qdrantHost.config,
                     port: config.qdrant.port,
                     imageId: qdrantHost.imageIds.qdrant!,
                     networkName: qdrantHost.networkName,
@@ -136,7 +130,7 @@ export class AiGateway extends pulumi.ComponentResource {
             const ui = new OpenWebUI(
                 "open-webui",
                 {
-                    host: hostOf(placed.openWebUI),
+                    host: uiHost.config,
                     settings: config.openWebUI,
                     routerUrl: sameHost(placed.router) ? router.internalUrl : router.url,
                     routerKey: router.masterKey,

@@ -18,6 +18,8 @@ export interface GatewayHostArgs {
  * containers share, and the images they run. The services are created with this host's provider.
  */
 export class GatewayHost extends pulumi.ComponentResource {
+    /** The host's validated config. */
+    public readonly config: HostConfig;
     /** Docker provider of this host; pass it as `providers: { docker }` to the services on it. */
     public readonly provider: docker.Provider;
     /** Name of the user-defined network the host's containers join. */
@@ -27,6 +29,7 @@ export class GatewayHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: GatewayHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:host:GatewayHost", name, {}, opts);
+        this.config = args.host;
         this.provider = new docker.Provider(name, { host: args.host.docker }, { parent: this });
         const childOpts = { parent: this, provider: this.provider };
         const network = new docker.Network(
