@@ -3,6 +3,8 @@ module.exports = {
     preset: "ts-jest",
     testEnvironment: "node",
     roots: ["<rootDir>/tests/peers"],
+    // The peers' support code has plain unit tests, which npm test runs.
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/peers/support/"],
     transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
     // The peers listen on fixed loopback ports: one suite at a time.
     maxWorkers: 1,

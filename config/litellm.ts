@@ -120,6 +120,10 @@ export function routerConfig(config: StackConfig, variant: RouterVariant): Recor
             timeout: config.router.timeoutSeconds,
             allowed_fails: config.router.allowedFails,
             cooldown_time: config.router.cooldownSeconds,
+            // LiteLLM never cools down an instance that refuses connections (APIConnectionError), and its retries
+            // pick at random again, so they may all land on a dead instance. Weighted failover then re-picks among
+            // the group's other instances, leaving out the one that failed; LiteLLM has it for simple-shuffle only.
+            ...(config.router.strategy === "simple-shuffle" ? { enable_weighted_failover: true } : {}),
             ...(fallbacks.length > 0 ? { fallbacks } : {}),
         },
         litellm_settings: {

@@ -65,6 +65,15 @@ describe("the local router config", () => {
         });
     });
 
+    it("fails over to another instance of the group with simple-shuffle, the only strategy LiteLLM does it for", () => {
+        expect(rendered().router_settings).toMatchObject({
+            routing_strategy: "simple-shuffle",
+            enable_weighted_failover: true,
+        });
+        const leastBusy = twoInstances({ router: { strategy: "least-busy" } });
+        expect(rendered(leastBusy).router_settings).not.toHaveProperty("enable_weighted_failover");
+    });
+
     it("refers to the master key by environment variable, never by value", () => {
         const text = renderRouterConfig(twoInstances(), "local");
         expect(rendered().general_settings).toEqual({ master_key: "os.environ/LITELLM_MASTER_KEY" });
