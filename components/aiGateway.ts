@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
 import { routingFilterFiles } from "../config/routingFilter";
 import { routingHookFiles } from "../config/routingHook";
-import { StackConfig, placements } from "../config/schema";
+import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
+import { routerContainerName } from "../config/containers";
 import { GatewayHost, ImageRole } from "./gatewayHost";
-import { LiteLLMRouter } from "./liteLLMRouter";
+import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
+import { Redis } from "./redis";
 import { OllamaService } from "./ollamaService";
 import { OpenWebUI } from "./openWebUI";
 import { Qdrant } from "./qdrant";
@@ -65,45 +68,82 @@ export class AiGateway extends pulumi.ComponentResource {
         );
         const pulls = ollama.flatMap((service) => service.instances.flatMap((i) => i.models));
 
-        const routerHost = hosts.get(placed.router)!;
-        const routerArgs = {
-            host: routerHost.config,
-            imageId: routerHost.imageIds.litellm!,
-            networkName: routerHost.networkName,
-            waitFor: pulls,
-        };
-        const hookFiles = routingHookFiles(config, placed.router);
-        this.routerConfigs = { litellm: renderRouterConfig(config, "local") };
-        const router = new LiteLLMRouter(
-            "router",
-            {
-                ...routerArgs,
-                containerName: "litellm",
-                port: config.router.port,
-                portConfigKey: "ai-gateway:router.port",
-                files: { [LITELLM_CONFIG_FILE]: this.routerConfigs.litellm, ...hookFiles },
-            },
-            onHost(placed.router),
-        );
-        this.masterKey = router.masterKey;
-        this.urls = { router: router.url };
+        const primaryHost = hosts.get(placed.router)!;
+        const routerKey = newMasterKey("router-master-key", { parent: this });
+        const redisPassword = needsRedis(config)
+            ? new random.RandomPassword("redis-password", { length: 48, special: false }, { parent: this }).result
+            : undefined;
+        const redis =
+            redisPassword &&
+            new Redis(
+                "redis",
+                {
+                    host: primaryHost.config,
+                    publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
+                    imageId: primaryHost.imageIds.redis!,
+                    networkName: primaryHost.networkName,
+                    password: redisPassword,
+                },
+                onHost(placed.router),
+            );
+
+        this.routerConfigs = {};
+        this.urls = {};
+        /** The first router of each router host: what Open WebUI on that host talks to. */
+        const routerOfHost = new Map<string, LiteLLMRouter>();
+        for (const hostName of placed.routers) {
+            const routerHost = hosts.get(hostName)!;
+            const configText = renderRouterConfig(config, "local", hostName);
+            for (let replica = 0; replica < config.router.replicas; replica++) {
+                const containerName = routerContainerName(placed.routers, hostName, replica);
+                this.routerConfigs[containerName] = configText;
+                const router = new LiteLLMRouter(
+                    // The first keeps the plain name: single-router stacks read as before.
+                    containerName === "litellm" ? "router" : containerName,
+                    {
+                        containerName,
+                        host: routerHost.config,
+                        imageId: routerHost.imageIds.litellm!,
+                        networkName: routerHost.networkName,
+                        port: config.router.port + replica,
+                        portConfigKey: "ai-gateway:router.port",
+                        files: { [LITELLM_CONFIG_FILE]: configText, ...routingHookFiles(config, hostName) },
+                        masterKey: routerKey,
+                        redisPassword,
+                        waitFor: [...pulls, ...(redis ? [redis.container] : [])],
+                    },
+                    onHost(hostName),
+                );
+                if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
+                this.urls[containerName === "litellm" ? "router" : containerName] = router.url;
+            }
+        }
+        const router = routerOfHost.get(placed.router)!;
+        this.masterKey = routerKey;
         this.models = Object.keys(config.groups);
 
         if (config.cloud.enabled) {
             this.routerConfigs["litellm-cloud"] = renderRouterConfig(config, "cloud");
+            this.cloudMasterKey = newMasterKey("cloud-router-master-key", { parent: this });
             const cloudRouter = new LiteLLMRouter(
                 "cloud-router",
                 {
-                    ...routerArgs,
                     containerName: "litellm-cloud",
+                    host: primaryHost.config,
+                    imageId: primaryHost.imageIds.litellm!,
+                    networkName: primaryHost.networkName,
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
-                    files: { [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"], ...hookFiles },
+                    files: {
+                        [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
+                        ...routingHookFiles(config, placed.router),
+                    },
+                    masterKey: this.cloudMasterKey,
                     cloudApiKey: args.cloudApiKey,
+                    waitFor: pulls,
                 },
                 onHost(placed.router),
             );
-            this.cloudMasterKey = cloudRouter.masterKey;
             this.urls.cloudRouter = cloudRouter.url;
         }
 
@@ -127,13 +167,14 @@ export class AiGateway extends pulumi.ComponentResource {
         if (config.openWebUI.enabled) {
             const uiHost = hosts.get(placed.openWebUI)!;
             const sameHost = (other: string) => other === placed.openWebUI;
+            const localRouter = routerOfHost.get(placed.openWebUI);
             const ui = new OpenWebUI(
                 "open-webui",
                 {
                     host: uiHost.config,
                     settings: config.openWebUI,
-                    routerUrl: sameHost(placed.router) ? router.internalUrl : router.url,
-                    routerKey: router.masterKey,
+                    routerUrl: localRouter ? localRouter.internalUrl : router.url,
+                    routerKey: routerKey,
                     qdrant: qdrant && {
                         url: sameHost(placed.qdrant) ? qdrant.internalUrl : qdrant.url,
                         apiKey: qdrant.apiKey,
@@ -163,7 +204,8 @@ export class AiGateway extends pulumi.ComponentResource {
 export function imagesFor(config: StackConfig, hostName: string): Partial<Record<ImageRole, string>> {
     const placed = placements(config);
     const images: Partial<Record<ImageRole, string>> = { ollama: config.images.ollama };
-    if (placed.router === hostName) images.litellm = config.images.litellm;
+    if (placed.routers.includes(hostName)) images.litellm = config.images.litellm;
+    if (needsRedis(config) && placed.router === hostName) images.redis = config.images.redis;
     if (config.openWebUI.enabled && placed.openWebUI === hostName) images.openWebUI = config.images.openWebUI;
     if (config.qdrant.enabled && placed.qdrant === hostName) images.qdrant = config.images.qdrant;
     return images;

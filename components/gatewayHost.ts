@@ -4,7 +4,7 @@ import { NETWORK_NAME } from "../config/containers";
 import { HostConfig } from "../config/schema";
 
 /** The images a host may run, by the service that uses them. */
-export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant";
+export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant" | "redis";
 
 export interface GatewayHostArgs {
     /** The host's validated config: its Docker endpoint above all. */

@@ -7,6 +7,7 @@ import {
     LITELLM_CONFIG_PATH,
     LITELLM_CONTAINER_PORT,
     MASTER_KEY_ENV,
+    REDIS_PASSWORD_ENV,
 } from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
@@ -27,19 +28,27 @@ export interface LiteLLMRouterArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The `sk-...` key clients must send; replicas of one router share it. */
+    masterKey: pulumi.Input<string>;
     /** The cloud provider's key; only the cloud-fallback router gets one. */
     cloudApiKey?: pulumi.Input<string>;
+    /** Password of the Redis the replicas share state through, when there are replicas. */
+    redisPassword?: pulumi.Input<string>;
     /** Resources that must be ready before the container starts (e.g. the model pulls). */
     waitFor?: pulumi.Resource[];
 }
 
+/** A generated router master key, a secret. LiteLLM refuses master keys that do not start with "sk-". */
+export function newMasterKey(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    const keyBody = new random.RandomPassword(name, { length: 48, special: false }, opts);
+    return pulumi.secret(pulumi.interpolate`sk-${keyBody.result}`);
+}
+
 /**
- * A LiteLLM proxy serving the rendered config, behind a generated master key, checked ready with
+ * A LiteLLM proxy serving the rendered config behind its master key, checked ready with
  * `/health/readiness` (never `/health`, which sends a request to every model).
  */
 export class LiteLLMRouter extends pulumi.ComponentResource {
-    /** `sk-...` key clients must send; a secret. */
-    public readonly masterKey: pulumi.Output<string>;
     /** URL of the router from the machine running `pulumi up`. */
     public readonly url: string;
     /** URL of the router's OpenAI-compatible API for containers on the same host. */
@@ -51,21 +60,15 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
         super("aigateway:router:LiteLLMRouter", name, {}, opts);
         const { host, containerName } = args;
 
-        const keyBody = new random.RandomPassword(
-            `${name}-master-key`,
-            { length: 48, special: false },
-            { parent: this },
-        );
-        // LiteLLM refuses master keys that do not start with "sk-".
-        this.masterKey = pulumi.secret(pulumi.interpolate`sk-${keyBody.result}`);
-
         const envs: pulumi.Input<string>[] = [
-            pulumi.interpolate`${MASTER_KEY_ENV}=${this.masterKey}`,
+            pulumi.interpolate`${MASTER_KEY_ENV}=${args.masterKey}`,
             // Use the cost map shipped in the image instead of fetching it from the internet at start.
             "LITELLM_LOCAL_MODEL_COST_MAP=True",
         ];
         if (args.cloudApiKey !== undefined)
             envs.push(pulumi.interpolate`${CLOUD_API_KEY_ENV}=${pulumi.secret(args.cloudApiKey)}`);
+        if (args.redisPassword !== undefined)
+            envs.push(pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.redisPassword}`);
 
         const service = new ServiceContainer(
             name,
@@ -91,6 +94,6 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
         this.url = service.url;
         this.internalUrl = `http://${containerName}:${LITELLM_CONTAINER_PORT}`;
         this.healthy = service.healthy;
-        this.registerOutputs({ masterKey: this.masterKey, url: this.url });
+        this.registerOutputs({ url: this.url });
     }
 }

@@ -96,6 +96,7 @@ export const containerHealthchecks = {
         "120s",
     ),
     qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], "10s"),
+    redis: healthcheck(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'], "5s"),
 };
 
 /** What every container of the stack shares: restart policy, bounded logs, the host's network. */
@@ -118,4 +119,13 @@ export function commonContainerArgs<N>(containerName: string, networkName: N) {
 export function serviceUrl(host: HostConfig, port: number, path = ""): string {
     const address = host.bindAddress === "0.0.0.0" ? "127.0.0.1" : host.bindAddress === "::" ? "::1" : host.bindAddress;
     return `http://${urlHost(address)}:${port}${path}`;
+}
+
+/**
+ * Container name of a local router replica: `litellm`, `litellm-2`, ... on the first router host, and
+ * `litellm-<host>`, `litellm-<host>-2`, ... on the others, so that every router of the stack has its own name.
+ */
+export function routerContainerName(routerHosts: string[], hostName: string, replica: number): string {
+    const base = hostName === routerHosts[0] ? "litellm" : `litellm-${hostName}`;
+    return replica === 0 ? base : `${base}-${replica + 1}`;
 }

@@ -4,7 +4,7 @@
  */
 import { stringify } from "yaml";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
-import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, placements } from "./schema";
+import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, needsRedis, placements } from "./schema";
 
 /** The port Ollama listens on inside its container, whatever port the host publishes. */
 export const OLLAMA_CONTAINER_PORT = 11434;
@@ -61,8 +61,8 @@ interface Deployment {
 }
 
 /** The deployments of every group: one per (model, instance that pulls it), so a group balances over them. */
-export function groupDeployments(config: StackConfig): Deployment[] {
-    const endpoints = ollamaEndpoints(config, placements(config).router);
+export function groupDeployments(config: StackConfig, fromHost: string): Deployment[] {
+    const endpoints = ollamaEndpoints(config, fromHost);
     return Object.entries(config.groups).flatMap(([group, models]) =>
         models.flatMap((model) =>
             endpoints
@@ -94,9 +94,43 @@ export function withAutoModel(config: StackConfig, deployments: Deployment[]): D
     return [...deployments, ...auto];
 }
 
-/** The LiteLLM config document of one router, as a plain object. */
-export function routerConfig(config: StackConfig, variant: RouterVariant): Record<string, unknown> {
-    const local = withAutoModel(config, groupDeployments(config));
+/** The container name Redis has on its host's network. */
+export const REDIS_CONTAINER = "redis";
+/** The port Redis listens on inside its container. */
+export const REDIS_CONTAINER_PORT = 6379;
+export const REDIS_PASSWORD_ENV = "REDIS_PASSWORD";
+
+/**
+ * Where the local routers on `fromHost` find the shared Redis, when there is more than one router: by
+ * container name on the Redis host's own network, through its published port from other hosts.
+ */
+export function redisSettings(config: StackConfig, fromHost: string): Record<string, string | number> {
+    if (!needsRedis(config)) return {};
+    const { router: redisHost } = placements(config);
+    const host = config.hosts.find((h) => h.name === redisHost)!;
+    return fromHost === redisHost
+        ? {
+              redis_host: REDIS_CONTAINER,
+              redis_port: REDIS_CONTAINER_PORT,
+              redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
+          }
+        : {
+              redis_host: host.bindAddress,
+              redis_port: config.router.redisPort,
+              redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
+          };
+}
+
+/**
+ * The LiteLLM config document of one router, as a plain object. `fromHost` is the host that runs it (default:
+ * the first router host): instances on that host are reached by container name, the others by address.
+ */
+export function routerConfig(
+    config: StackConfig,
+    variant: RouterVariant,
+    fromHost = placements(config).router,
+): Record<string, unknown> {
+    const local = withAutoModel(config, groupDeployments(config, fromHost));
     const groups = Object.keys(config.groups);
     const fallbacks =
         variant === "cloud"
@@ -125,6 +159,8 @@ export function routerConfig(config: StackConfig, variant: RouterVariant): Recor
             // the group's other instances, leaving out the one that failed; LiteLLM has it for simple-shuffle only.
             ...(config.router.strategy === "simple-shuffle" ? { enable_weighted_failover: true } : {}),
             ...(fallbacks.length > 0 ? { fallbacks } : {}),
+            // Only the local routers are replicated; the cloud router is a single container.
+            ...(variant === "local" ? redisSettings(config, fromHost) : {}),
         },
         litellm_settings: {
             // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
@@ -155,6 +191,6 @@ const HEADER =
     "# Do not edit: change Pulumi.<stack>.yaml and run pulumi up. Keys come from the environment.\n";
 
 /** The config file text of one router. */
-export function renderRouterConfig(config: StackConfig, variant: RouterVariant): string {
-    return HEADER + stringify(routerConfig(config, variant), { lineWidth: 0 });
+export function renderRouterConfig(config: StackConfig, variant: RouterVariant, fromHost?: string): string {
+    return HEADER + stringify(routerConfig(config, variant, fromHost), { lineWidth: 0 });
 }

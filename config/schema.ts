@@ -158,6 +158,7 @@ export const DEFAULT_IMAGES = {
     litellm: "ghcr.io/berriai/litellm:1.87.0",
     openWebUI: "ghcr.io/open-webui/open-webui:v0.12.4",
     qdrant: "qdrant/qdrant:v1.16.1",
+    redis: "redis:7.4.2",
 };
 
 const images = z
@@ -166,6 +167,7 @@ const images = z
         litellm: pinnedImage.default(DEFAULT_IMAGES.litellm).describe("LiteLLM proxy image (both routers)."),
         openWebUI: pinnedImage.default(DEFAULT_IMAGES.openWebUI).describe("Open WebUI image."),
         qdrant: pinnedImage.default(DEFAULT_IMAGES.qdrant).describe("Qdrant image."),
+        redis: pinnedImage.default(DEFAULT_IMAGES.redis).describe("Redis image (shared router state, with replicas)."),
     })
     .describe("Container images, always pinned.");
 
@@ -178,8 +180,22 @@ export const ROUTING_STRATEGIES = [
 
 const router = z
     .strictObject({
-        host: name("host").optional().describe("Host that runs the router(s). Default: the first host."),
+        hosts: z
+            .array(name("host"))
+            .min(1, { error: "lists no host (give at least one)" })
+            .optional()
+            .describe(
+                "Hosts that run the router. Default: the first host. The first listed also runs the cloud-fallback router and Redis.",
+            ),
         port: port.default(4000).describe("Port of the local-only router (OpenAI-compatible API)."),
+        replicas: positiveInt("a replica count")
+            .default(1)
+            .describe(
+                "Router containers per router host, on ports port, port+1, ... With more than one router in the stack, they share cooldowns and usage through Redis.",
+            ),
+        redisPort: port
+            .default(6379)
+            .describe("Port Redis publishes on the first router host, when routers on other hosts need it."),
         strategy: z
             .enum(ROUTING_STRATEGIES, { error: `is not a routing strategy (${ROUTING_STRATEGIES.join(" | ")})` })
             .default("simple-shuffle")
@@ -199,7 +215,7 @@ const router = z
             .default({})
             .describe("Group to the groups tried, in order, when it fails (e.g. heavy: [light, fast])."),
     })
-    .describe("The LiteLLM router on the host's bindAddress.");
+    .describe("The LiteLLM router(s) on the hosts' bindAddress.");
 
 const cloud = z
     .strictObject({
@@ -310,23 +326,28 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             const key = `hosts[${i}].ollama[${j}].name`;
             const clash = instanceOwners.get(instance.name);
             if (clash) problem(["hosts", i, "ollama", j, "name"], `is already the name of ${clash}`, instance.name);
-            else if (SERVICE_CONTAINERS.includes(instance.name))
+            else if (isServiceContainerName(instance.name))
                 problem(["hosts", i, "ollama", j, "name"], "is the name of another service's container", instance.name);
             instanceOwners.set(instance.name, key);
         }),
     );
 
-    let placedOnUnknownHost = false;
-    for (const [key, placement] of [
-        ["router", config.router.host],
-        ["openWebUI", config.openWebUI.host],
-        ["qdrant", config.qdrant.host],
-    ] as const) {
+    let placementInvalid = false;
+    const placedOn = (path: (string | number)[], placement: string | undefined) => {
         if (placement !== undefined && !hostNames.includes(placement)) {
-            problem([key, "host"], `is not one of the hosts (${hostNames.join(", ")})`, placement);
-            placedOnUnknownHost = true;
+            problem(path, `is not one of the hosts (${hostNames.join(", ")})`, placement);
+            placementInvalid = true;
         }
-    }
+    };
+    (config.router.hosts ?? []).forEach((routerHost, i) => {
+        placedOn(["router", "hosts", i], routerHost);
+        if (config.router.hosts!.indexOf(routerHost) !== i) {
+            problem(["router", "hosts", i], "is listed twice", routerHost);
+            placementInvalid = true;
+        }
+    });
+    placedOn(["openWebUI", "host"], config.openWebUI.host);
+    placedOn(["qdrant", "host"], config.qdrant.host);
 
     const served = new Set(config.hosts.flatMap((h) => h.ollama.flatMap((o) => o.models)));
     const groupNames = Object.keys(config.groups);
@@ -370,14 +391,16 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
         );
     checkRouting(config, problem);
 
-    // Ports and reachability are judged per host: they mean nothing while a service has no host.
-    if (placedOnUnknownHost) return;
+    // Ports and reachability are judged per host: they mean nothing while a placement is wrong.
+    if (placementInvalid) return;
     checkPorts(config, problem);
     checkReachability(config, problem);
 }
 
-/** Container names the services other than Ollama use on every host's network. */
-export const SERVICE_CONTAINERS = ["litellm", "litellm-cloud", "open-webui", "qdrant"];
+/** Container names the services other than Ollama use on a host's network (routers are litellm, litellm-2, ...). */
+export function isServiceContainerName(containerName: string): boolean {
+    return /^litellm(-|$)/.test(containerName) || ["open-webui", "qdrant", "redis"].includes(containerName);
+}
 
 export type Problem = (path: (string | number)[], message: string, input: unknown) => void;
 
@@ -386,21 +409,42 @@ function checkPorts(config: StackConfig, problem: Problem): void {
     const placed = placements(config);
     config.hosts.forEach((h, i) => {
         const taken = new Map<number, string>();
-        const claim = (path: (string | number)[], value: number) => {
-            const key = formatPath(path);
+        /** `replica` names a router replica above the first, whose port is router.port + its index. */
+        const claim = (path: (string | number)[], value: number, replica?: number) => {
+            const what = replica ? `${formatPath(path)} (replica ${replica + 1}: ${value})` : formatPath(path);
             const owner = taken.get(value);
-            if (owner) problem(path, `is already used by ${PROJECT}:${owner} on host ${h.name}`, value);
-            else taken.set(value, key);
+            if (!owner) taken.set(value, what);
+            else if (replica)
+                problem(
+                    path,
+                    `gives router replica ${replica + 1} port ${value}, already used by ${PROJECT}:${owner} on host ${h.name}`,
+                    value,
+                );
+            else problem(path, `is already used by ${PROJECT}:${owner} on host ${h.name}`, value);
         };
         h.ollama.forEach((instance, j) => claim(["hosts", i, "ollama", j, "port"], instance.port));
+        if (placed.routers.includes(h.name)) {
+            for (let replica = 0; replica < config.router.replicas; replica++)
+                claim(["router", "port"], config.router.port + replica, replica);
+        }
         if (placed.router === h.name) {
-            claim(["router", "port"], config.router.port);
             if (config.cloud.enabled) claim(["cloud", "port"], config.cloud.port);
+            if (redisPublished(config)) claim(["router", "redisPort"], config.router.redisPort);
         }
         if (config.openWebUI.enabled && placed.openWebUI === h.name)
             claim(["openWebUI", "port"], config.openWebUI.port);
         if (config.qdrant.enabled && placed.qdrant === h.name) claim(["qdrant", "port"], config.qdrant.port);
     });
+}
+
+/** Routers share cooldowns and usage through Redis once there is more than one. */
+export function needsRedis(config: StackConfig): boolean {
+    return placements(config).routers.length * config.router.replicas > 1;
+}
+
+/** Redis is reached over the Docker network on its own host; routers on other hosts need its port published. */
+export function redisPublished(config: StackConfig): boolean {
+    return placements(config).routers.length > 1;
 }
 
 const LOOPBACK = /^(127\.|::1$)/;
@@ -417,8 +461,12 @@ function checkReachability(config: StackConfig, problem: Problem): void {
         const reasons: string[] = [];
         if (h.docker.startsWith("ssh://"))
             reasons.push("health checks and model pulls run on the machine that runs pulumi up");
-        if (placed.router !== h.name) reasons.push(`the router on host ${placed.router} uses its Ollama instances`);
-        if (placed.router === h.name && config.openWebUI.enabled && placed.openWebUI !== h.name)
+        const otherRouter = placed.routers.find((r) => r !== h.name);
+        if (otherRouter) reasons.push(`the router on host ${otherRouter} uses its Ollama instances`);
+        if (placed.router === h.name && redisPublished(config))
+            reasons.push(`the routers on host ${placed.routers.filter((r) => r !== h.name)[0]} use its Redis`);
+        const uiRouterHost = placed.routers.includes(placed.openWebUI) ? placed.openWebUI : placed.router;
+        if (uiRouterHost === h.name && config.openWebUI.enabled && placed.openWebUI !== h.name)
             reasons.push(`Open WebUI on host ${placed.openWebUI} uses its router`);
         if (
             placed.qdrant === h.name &&
@@ -436,11 +484,18 @@ function checkReachability(config: StackConfig, problem: Problem): void {
     });
 }
 
-/** Which host runs each shared service. */
-export function placements(config: StackConfig): { router: string; openWebUI: string; qdrant: string } {
+/** Which hosts run each shared service. `router` is the first router host: the cloud router and Redis run there. */
+export function placements(config: StackConfig): {
+    routers: string[];
+    router: string;
+    openWebUI: string;
+    qdrant: string;
+} {
     const first = config.hosts[0].name;
+    const routers = config.router.hosts ?? [first];
     return {
-        router: config.router.host ?? first,
+        routers,
+        router: routers[0],
         openWebUI: config.openWebUI.host ?? first,
         qdrant: config.qdrant.host ?? first,
     };

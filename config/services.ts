@@ -3,7 +3,7 @@
  * doctor, ask-code) see it from the operator's machine: where it runs, how to probe it, what protects it.
  * Pure: the same config always gives the same list, so the commands agree with what `pulumi up` deploys.
  */
-import { serviceUrl } from "./containers";
+import { routerContainerName, serviceUrl } from "./containers";
 import { CLOUD_API_KEY_ENV, MASTER_KEY_ENV } from "./litellm";
 import { HostConfig, PROJECT, StackConfig, placements } from "./schema";
 
@@ -71,11 +71,16 @@ export function listServices(config: StackConfig): GatewayService[] {
             secretEnv: [],
         })),
     );
-    const routerHost = hostNamed(placed.router);
-    const router = (kind: "router" | "cloudRouter", containerName: string, port: number, portKey: string) => ({
+    const router = (
+        kind: "router" | "cloudRouter",
+        hostName: string,
+        containerName: string,
+        port: number,
+        portKey: string,
+    ) => ({
         kind,
         containerName,
-        ...at(routerHost, port, portKey),
+        ...at(hostNamed(hostName), port, portKey),
         healthPath: "/health/readiness",
         version: { path: "/health/readiness", field: "litellm_version" },
         image: config.images.litellm,
@@ -86,8 +91,20 @@ export function listServices(config: StackConfig): GatewayService[] {
         },
         secretEnv: kind === "router" ? [MASTER_KEY_ENV] : [MASTER_KEY_ENV, CLOUD_API_KEY_ENV],
     });
-    services.push(router("router", "litellm", config.router.port, "router.port"));
-    if (config.cloud.enabled) services.push(router("cloudRouter", "litellm-cloud", config.cloud.port, "cloud.port"));
+    // Every replica on every router host; the first is the one clients and the cloud router sit beside.
+    for (const hostName of placed.routers)
+        for (let replica = 0; replica < config.router.replicas; replica++)
+            services.push(
+                router(
+                    "router",
+                    hostName,
+                    routerContainerName(placed.routers, hostName, replica),
+                    config.router.port + replica,
+                    "router.port",
+                ),
+            );
+    if (config.cloud.enabled)
+        services.push(router("cloudRouter", placed.router, "litellm-cloud", config.cloud.port, "cloud.port"));
     if (config.qdrant.enabled)
         services.push({
             kind: "qdrant",
@@ -113,7 +130,7 @@ export function listServices(config: StackConfig): GatewayService[] {
     return services;
 }
 
-/** The service of a kind; routers and the other shared services exist at most once per stack. */
+/** The first service of a kind: for the router, the first replica on the first router host. */
 export function serviceOfKind(
     services: GatewayService[],
     kind: Exclude<ServiceKind, "ollama">,

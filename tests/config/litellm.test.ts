@@ -128,3 +128,20 @@ describe("the cloud rule", () => {
         expect(() => assertLocalOnly(list)).toThrow(/the local router may only serve Ollama models/);
     });
 });
+
+describe("shared router state", () => {
+    const replicated = () =>
+        twoInstances({ router: { replicas: 2 }, cloud: { enabled: true, port: 4100 }, cloudApiKey: "sk-cloud" });
+
+    it("points every local router at Redis, by environment variable for the password", () => {
+        expect(rendered(replicated()).router_settings).toMatchObject({
+            redis_host: "redis",
+            redis_port: 6379,
+            redis_password: "os.environ/REDIS_PASSWORD",
+        });
+    });
+
+    it("leaves the single cloud router out of it", () => {
+        expect(rendered(replicated(), "cloud").router_settings).not.toHaveProperty("redis_host");
+    });
+});

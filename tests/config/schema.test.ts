@@ -88,7 +88,7 @@ describe("a wrong value fails with one line naming the key, the value and what i
             "an unknown nested key",
             minimalConfig({ router: { prot: 4000 } as never }),
             [
-                "ai-gateway:router.prot: unknown key (allowed: host, port, strategy, numRetries, timeoutSeconds, allowedFails, cooldownSeconds, fallbacks)",
+                "ai-gateway:router.prot: unknown key (allowed: hosts, port, replicas, redisPort, strategy, numRetries, timeoutSeconds, allowedFails, cooldownSeconds, fallbacks)",
             ],
         ],
         [
@@ -213,8 +213,8 @@ describe("a wrong value fails with one line naming the key, the value and what i
         ],
         [
             "a service placed on a host that does not exist",
-            minimalConfig({ router: { host: "gpu9" } }),
-            ['ai-gateway:router.host: "gpu9" is not one of the hosts (box)'],
+            minimalConfig({ router: { hosts: ["gpu9"] } }),
+            ['ai-gateway:router.hosts[0]: "gpu9" is not one of the hosts (box)'],
         ],
     ])("%s", (_, raw, expected) => {
         expect(problemsOf(raw)).toEqual(expected);
@@ -270,6 +270,46 @@ describe("several hosts", () => {
         const raw = minimalConfig({ hosts: [{ name: "box", docker: "ssh://me@box" }] });
         expect(problemsOf(raw)).toEqual([
             'ai-gateway:hosts[0].bindAddress: "127.0.0.1" cannot be reached from other machines (health checks and model pulls run on the machine that runs pulumi up): set this host\'s LAN or VPN address',
+        ]);
+    });
+});
+
+describe("router replicas", () => {
+    const twoRouterHosts = (bind1: string) => ({
+        hosts: [
+            { name: "gpu1", bindAddress: bind1, ollama: [{ name: "ollama", port: 11434 }] },
+            { name: "gpu2", bindAddress: "10.0.0.2", ollama: [{ name: "ollama-2", port: 11434 }] },
+        ],
+        groups: { fast: ["llama3.2:3b"] },
+        router: { hosts: ["gpu1", "gpu2"] },
+    });
+
+    it("refuse a replica port that another service uses", () => {
+        expect(problemsOf(minimalConfig({ router: { replicas: 3 }, openWebUI: { port: 4002 } }))).toEqual([
+            "ai-gateway:openWebUI.port: 4002 is already used by ai-gateway:router.port (replica 3: 4002) on host box",
+        ]);
+        expect(problemsOf(minimalConfig({ router: { port: 11433, replicas: 2 } }))).toEqual([
+            "ai-gateway:router.port: 11433 gives router replica 2 port 11434, already used by ai-gateway:hosts[0].ollama[0].port on host box",
+        ]);
+    });
+
+    it("refuse a router host listed twice", () => {
+        expect(problemsOf(minimalConfig({ router: { hosts: ["box", "box"] } }))).toEqual([
+            'ai-gateway:router.hosts[1]: "box" is listed twice',
+        ]);
+    });
+
+    it("need the first router host reachable when routers on other hosts share its Redis", () => {
+        expect(problemsOf(twoRouterHosts("127.0.0.1"))).toEqual([
+            `ai-gateway:hosts[0].bindAddress: "127.0.0.1" cannot be reached from other machines (the router on host gpu2 uses its Ollama instances): set this host's LAN or VPN address`,
+        ]);
+        expect(() => validateStackConfig(twoRouterHosts("10.0.0.1"))).not.toThrow();
+    });
+
+    it("refuse a Redis port that another service of the first router host uses", () => {
+        const raw = { ...twoRouterHosts("10.0.0.1"), router: { hosts: ["gpu1", "gpu2"], redisPort: 11434 } };
+        expect(problemsOf(raw)).toEqual([
+            "ai-gateway:router.redisPort: 11434 is already used by ai-gateway:hosts[0].ollama[0].port on host gpu1",
         ]);
     });
 });

@@ -86,7 +86,7 @@ describe("listServices", () => {
                 { name: "edge", bindAddress: "0.0.0.0", ollama: [{ name: "ollama-edge", port: 11435, gpu: "none" }] },
             ],
             groups: { fast: ["llama3.2:3b"] },
-            router: { host: "edge" },
+            router: { hosts: ["edge"] },
             openWebUI: { host: "edge" },
         });
         const services = listServices(config);

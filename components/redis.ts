@@ -1,0 +1,68 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { commonContainerArgs, containerHealthchecks, publish } from "../config/containers";
+import { REDIS_CONTAINER, REDIS_CONTAINER_PORT, REDIS_PASSWORD_ENV } from "../config/litellm";
+import { HostConfig } from "../config/schema";
+import { PortGuard } from "../providers/portGuard";
+
+export interface RedisArgs {
+    /** The host that runs it: the first router host. */
+    host: HostConfig;
+    /** Port published on the host's bind address, for routers on other hosts; unset keeps it on the Docker network. */
+    publishedPort?: number;
+    /** Image id of the pinned Redis image on this host. */
+    imageId: pulumi.Input<string>;
+    /** The host's Docker network. */
+    networkName: pulumi.Input<string>;
+    /** Generated password every router replica sends. */
+    password: pulumi.Input<string>;
+}
+
+/**
+ * The state router replicas share (cooldowns, usage): an in-memory Redis behind a generated password.
+ * Nothing in it must survive a restart, so it keeps no data on disk. Redis speaks no HTTP, so `pulumi up`
+ * waits on Docker's own health check (`wait`) instead of a HealthCheck resource.
+ */
+export class Redis extends pulumi.ComponentResource {
+    /** The container; router replicas wait for it. */
+    public readonly container: docker.Container;
+
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aigateway:router:Redis", name, {}, opts);
+        const { host, publishedPort } = args;
+
+        const guard =
+            publishedPort === undefined
+                ? undefined
+                : new PortGuard(
+                      `${name}-port`,
+                      {
+                          bindAddress: host.bindAddress,
+                          port: publishedPort,
+                          service: "Redis",
+                          configKey: "ai-gateway:router.redisPort",
+                      },
+                      { parent: this },
+                  );
+        this.container = new docker.Container(
+            REDIS_CONTAINER,
+            {
+                ...commonContainerArgs(REDIS_CONTAINER, args.networkName),
+                image: args.imageId,
+                // The password comes from the environment, so it never shows in the container's command line.
+                command: [
+                    "sh",
+                    "-c",
+                    `exec redis-server --requirepass "$${REDIS_PASSWORD_ENV}" --save "" --appendonly no`,
+                ],
+                envs: [pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.password}`],
+                ports: publishedPort === undefined ? [] : [publish(host, REDIS_CONTAINER_PORT, publishedPort)],
+                healthcheck: containerHealthchecks.redis,
+                wait: true,
+                waitTimeout: 60,
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: guard ? [guard] : [] },
+        );
+        this.registerOutputs({});
+    }
+}
