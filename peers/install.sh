@@ -22,8 +22,9 @@ aigw_log "cache: $AIGW_PEERS_CACHE"
 # build-essential: cgo (gcc/g++); nlohmann-json3-dev + libstb-dev: headers that
 # Ollama's llama.cpp vendors under a "vendor" folder, which Go module zips omit;
 # docker-registry: distribution v2 registry; busybox (httpd) serves its blobs;
-# python3-venv for Debian's python3.
-APT_PKGS=(ca-certificates curl build-essential nlohmann-json3-dev libstb-dev docker-registry python3-venv)
+# python3-venv for Debian's python3; redis-server (with redis-cli): the state router
+# replicas share (the tests start their own server; the system service is never used).
+APT_PKGS=(ca-certificates curl build-essential nlohmann-json3-dev libstb-dev docker-registry python3-venv redis-server)
 command -v busybox >/dev/null || APT_PKGS+=(busybox-static)
 missing=()
 for p in "${APT_PKGS[@]}"; do

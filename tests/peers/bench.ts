@@ -22,6 +22,7 @@ import {
     OLLAMA_BIN,
     Peer,
     PEERS_DIR,
+    percentile,
     pushModel,
     startLiteLLM,
     startOllama,
@@ -36,8 +37,6 @@ const PULLS = 5;
 const STARTS = 3;
 const PULLED = `127.0.0.1:${PORTS.registry}/aigw/tiny-a:latest`;
 
-const percentile = (samples: number[], p: number) =>
-    [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor((samples.length * p) / 100))];
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 /** p50 and p95 of a one-token completion, router and direct alternated so drift weighs on both alike. */

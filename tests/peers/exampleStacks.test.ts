@@ -33,7 +33,7 @@ function exampleMapping(rendered: string): LoopbackMapping {
     return {
         apiBases: spread(
             params.map((p) => p.api_base),
-            OLLAMA_PORTS.map(loopback),
+            OLLAMA_PORTS.map((port) => loopback(port)),
         ),
         models: spread(
             params.map((p) => p.model.replace("ollama_chat/", "")),

@@ -4,35 +4,38 @@
  * network's container names rewritten to the loopback ports. Ports: Ollama 11451-11453, LiteLLM 4051.
  */
 import { execFileSync } from "node:child_process";
-import * as http from "node:http";
-import { IncomingHttpHeaders } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../../config/litellm";
+import { OLLAMA_CONTAINER_PORT, renderRouterConfig } from "../../config/litellm";
 import { ROUTING_HOOK_FILE } from "../../config/routing";
 import { renderRoutingHook } from "../../config/routingHook";
+import { hookToLoopback, toLoopback } from "./support/loopback";
+import {
+    Answer,
+    chat,
+    LITELLM_PYTHON,
+    listedModels,
+    loadTinyModel,
+    loopback,
+    p50,
+    Peer,
+    startLiteLLM,
+    startOllama,
+    stopPeers,
+} from "./support/peers";
 
-const PEERS = path.join(__dirname, "..", "..", "peers");
-/** The LiteLLM venv of the harness (peers/common.sh): its Python is the one the router's hook runs in. */
-const LITELLM_PYTHON = path.join(
-    process.env.AIGW_PEERS_CACHE ?? path.join(homedir(), ".cache", "ai-gateway-peers"),
-    "litellm-1.87.0",
-    "bin",
-    "python",
-);
 const MASTER_KEY = "sk-ai-gateway-routing-test";
-const ROUTER = "127.0.0.1:4051";
-/** The instances of the rendered stack and the loopback port each really listens on. */
+const ROUTER_PORT = 4051;
+/** The instances of the rendered stack, the loopback port each really listens on, and the tiny model it serves. */
 const INSTANCES = [
-    { name: "ollama-general", port: 11451, model: "tiny-a" },
-    { name: "ollama-coder", port: 11452, model: "tiny-b" },
-    { name: "ollama-embed", port: 11453, model: "tiny-embed" },
+    { name: "ollama-general", port: 11451, model: "tiny-a", weights: "tiny-a" },
+    { name: "ollama-coder", port: 11452, model: "tiny-b", weights: "tiny-b" },
+    { name: "ollama-embed", port: 11453, model: "tiny-embed", weights: "tiny-a" },
 ];
-const base = (port: number) => `http://127.0.0.1:${port}`;
-const GENERAL = base(11451);
-const CODER = base(11452);
+const GENERAL = loopback(11451);
+const CODER = loopback(11452);
 /** An example of the summary route that no keyword of any route matches: only the embedding path finds it. */
 const SUMMARY_EXAMPLE = "condense this text into one paragraph";
 
@@ -55,96 +58,42 @@ const config = validateStackConfig({
     },
 });
 
-/** The rendered file with every Ollama container URL replaced by its loopback address. */
-function onLoopback(text: string): string {
-    return INSTANCES.reduce((t, i) => t.replaceAll(`http://${i.name}:11434`, base(i.port)), text);
-}
-
-function peer(script: string, ...args: string[]): string {
-    return execFileSync(path.join(PEERS, script), args, {
-        encoding: "utf8",
-        env: { ...process.env, LITELLM_MASTER_KEY: MASTER_KEY },
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-}
-
-interface Answer {
-    status: number;
-    headers: IncomingHttpHeaders;
-    body: string;
-    ms: number;
-}
-
-/**
- * One chat completion on a fresh connection: a pooled keep-alive connection that the router closes while idle
- * would fail a request for reasons that have nothing to do with routing.
- */
-function chat(model: string, content: string, extra: Record<string, unknown> = {}): Promise<Answer> {
-    const payload = JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: 1, ...extra });
-    const started = performance.now();
-    return new Promise((resolve, reject) => {
-        const request = http.request(
-            `http://${ROUTER}/v1/chat/completions`,
-            {
-                method: "POST",
-                agent: false,
-                headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
-            },
-            (response) => {
-                let body = "";
-                response.setEncoding("utf8");
-                response.on("data", (chunk: string) => (body += chunk));
-                response.on("end", () =>
-                    resolve({
-                        status: response.statusCode!,
-                        headers: response.headers,
-                        body,
-                        ms: performance.now() - started,
-                    }),
-                );
-            },
-        );
-        request.on("error", reject);
-        request.end(payload);
-    });
-}
-
-function p50(samples: number[]): number {
-    const sorted = [...samples].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-}
+/** Each rendered container address to the loopback port its instance really listens on. */
+const apiBases = Object.fromEntries(
+    INSTANCES.map((i) => [`http://${i.name}:${OLLAMA_CONTAINER_PORT}`, loopback(i.port)]),
+);
 
 let state: string;
-let routerDir: string;
-const pidFiles: string[] = [];
+let router: Peer;
+const ollamas: Record<string, Peer> = {};
+
+/** One completion of one token through the router, with the master key. */
+const ask = (model: string, content: string, extra: Record<string, unknown> = {}) =>
+    chat({ url: router.url, model, key: MASTER_KEY, content, extra: { max_tokens: 1, ...extra } });
 
 beforeAll(() => {
     state = mkdtempSync(path.join(tmpdir(), "ai-gateway-routing-"));
-    for (const { name, port, model } of INSTANCES) {
-        pidFiles.push(path.join(state, name, "ollama.pid"));
-        peer("start_ollama.sh", `127.0.0.1:${port}`, path.join(state, name));
-        peer("load_tiny_model.sh", `127.0.0.1:${port}`, model === "tiny-embed" ? "tiny-a" : model, model);
+    for (const { name, port, model, weights } of INSTANCES) {
+        ollamas[name] = startOllama(port, path.join(state, name));
+        loadTinyModel(port, weights, model);
     }
-    routerDir = path.join(state, "litellm");
-    mkdirSync(routerDir);
-    writeFileSync(path.join(routerDir, LITELLM_CONFIG_FILE), onLoopback(renderRouterConfig(config, "local")));
-    writeFileSync(path.join(routerDir, ROUTING_HOOK_FILE), onLoopback(renderRoutingHook(config, "box")));
-    pidFiles.push(path.join(routerDir, "litellm.pid"));
-    peer("start_litellm.sh", path.join(routerDir, LITELLM_CONFIG_FILE), ROUTER, routerDir);
+    router = startLiteLLM(
+        toLoopback(renderRouterConfig(config, "local"), { apiBases }),
+        ROUTER_PORT,
+        path.join(state, "litellm"),
+        { LITELLM_MASTER_KEY: MASTER_KEY },
+        { [ROUTING_HOOK_FILE]: hookToLoopback(renderRoutingHook(config, "box"), { apiBases }) },
+    );
 });
 
 afterAll(() => {
-    execFileSync(path.join(PEERS, "stop.sh"), pidFiles, { stdio: "inherit" });
+    stopPeers(...Object.values(ollamas), ...(router ? [router] : []));
     rmSync(state, { recursive: true, force: true });
 });
 
 describe("auto through the real LiteLLM router", () => {
     it("is listed in /v1/models beside the groups", async () => {
-        const response = await fetch(`http://${ROUTER}/v1/models`, {
-            headers: { authorization: `Bearer ${MASTER_KEY}` },
-        });
-        const ids = ((await response.json()) as { data: { id: string }[] }).data.map((m) => m.id);
-        expect(ids.sort()).toEqual(["auto", "code", "general"]);
+        expect(await listedModels(router.url, MASTER_KEY)).toEqual(["auto", "code", "general"]);
     });
 
     it.each([
@@ -155,20 +104,20 @@ describe("auto through the real LiteLLM router", () => {
         ["nothing matches", "Tell me a joke about cats", "default", GENERAL],
         ["empty", "", "default", GENERAL],
     ])("%s lands on the expected backend", async (_, prompt, route, backend) => {
-        const answer = await chat("auto", prompt);
+        const answer = await ask("auto", prompt);
         expect(answer.status).toBe(200);
         expect(answer.headers["x-ai-gateway-route"]).toBe(route);
         expect(answer.headers["x-litellm-model-api-base"]).toBe(backend);
     });
 
     it("logs each decision on one line in the router's log", () => {
-        expect(readFileSync(path.join(routerDir, "litellm.log"), "utf8")).toContain(
+        expect(readFileSync(path.join(router.dir, "litellm.log"), "utf8")).toContain(
             'ai_gateway.routing routing: auto -> code (route code: matched keyword "python", keyword "function")',
         );
     });
 
     it("routes streamed requests too, with the decision in the headers", async () => {
-        const answer = await chat("auto", "fix this bug", { stream: true });
+        const answer = await ask("auto", "fix this bug", { stream: true });
         expect(answer.status).toBe(200);
         expect(answer.headers["x-ai-gateway-route-group"]).toBe("code");
         expect(answer.headers["x-litellm-model-api-base"]).toBe(CODER);
@@ -178,7 +127,7 @@ describe("auto through the real LiteLLM router", () => {
     it("adds under 5 ms at p50 on the rules-only path (auto vs the named group, same router)", async () => {
         const prompt = "Write a Python function";
         const pairs = 80;
-        for (let i = 0; i < 5; i++) await Promise.all([chat("auto", prompt), chat("code", prompt)]);
+        for (let i = 0; i < 5; i++) await Promise.all([ask("auto", prompt), ask("code", prompt)]);
         const auto: number[] = [];
         const named: number[] = [];
         const added: number[] = [];
@@ -186,7 +135,7 @@ describe("auto through the real LiteLLM router", () => {
             // In pairs, alternating which goes first: drift in the backend's speed weighs on both alike.
             const models = i % 2 ? ["auto", "code"] : ["code", "auto"];
             const answers: Record<string, Answer> = {};
-            for (const model of models) answers[model] = await chat(model, prompt);
+            for (const model of models) answers[model] = await ask(model, prompt);
             for (const answer of Object.values(answers)) expect(answer.headers["x-litellm-model-api-base"]).toBe(CODER);
             auto.push(answers.auto.ms);
             named.push(answers.code.ms);
@@ -202,7 +151,7 @@ describe("auto through the real LiteLLM router", () => {
                         "spec = importlib.util.spec_from_file_location('hook', sys.argv[1])\n" +
                         "hook = importlib.util.module_from_spec(spec); spec.loader.exec_module(hook)\n" +
                         "print(min(timeit.repeat(lambda: hook.classify(sys.argv[2], examples=None), number=2000, repeat=5)) / 2000 * 1e6)",
-                    path.join(routerDir, ROUTING_HOOK_FILE),
+                    path.join(router.dir, ROUTING_HOOK_FILE),
                     prompt,
                 ],
                 { encoding: "utf8" },
@@ -217,10 +166,10 @@ describe("auto through the real LiteLLM router", () => {
     });
 
     it("degrades to the default group with no failed request when the embedding backend is down", async () => {
-        execFileSync(path.join(PEERS, "stop.sh"), [path.join(state, "ollama-embed", "ollama.pid")]);
+        stopPeers(ollamas["ollama-embed"]);
         const answers = await Promise.all(
             [SUMMARY_EXAMPLE, "Tell me a joke", "What is the capital of France?", "Python please"].map((p) =>
-                chat("auto", p),
+                ask("auto", p),
             ),
         );
         expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);

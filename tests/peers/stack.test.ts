@@ -17,6 +17,7 @@ import {
     listedModels,
     loadTinyModel,
     loopback,
+    p50,
     Peer,
     startCloudStandIn,
     startLiteLLM,
@@ -152,10 +153,9 @@ describe("claim 4: fallback", () => {
                 Number(a.headers["x-litellm-attempted-fallbacks"] ?? 0) > 0,
         );
         const direct = after.filter((a) => !failedOver.includes(a));
-        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
         console.log(
             `claim 4: ${failedOver.length} of ${after.length} requests after the kill failed over; ` +
-                `p50 ${median(failedOver.map((a) => a.ms)).toFixed(0)} ms vs ${median(direct.map((a) => a.ms)).toFixed(0)} ms direct`,
+                `p50 ${p50(failedOver.map((a) => a.ms)).toFixed(0)} ms vs ${p50(direct.map((a) => a.ms)).toFixed(0)} ms direct`,
         );
         expect(failedOver.length).toBeGreaterThan(0);
     });

@@ -8,16 +8,20 @@ export interface LocalServer {
     close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1 (port 0: any free port) and serves `handler`. */
-export async function startHttpServer(handler: http.RequestListener, port = 0): Promise<LocalServer> {
+/** Listens on `address` (127.0.0.1 unless said; port 0: any free port) and serves `handler`. */
+export async function startHttpServer(
+    handler: http.RequestListener,
+    port = 0,
+    address = "127.0.0.1",
+): Promise<LocalServer> {
     const server = http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, "127.0.0.1", resolve);
+        server.listen(port, address, resolve);
     });
     const boundPort = (server.address() as net.AddressInfo).port;
     return {
-        url: `http://127.0.0.1:${boundPort}`,
+        url: `http://${address}:${boundPort}`,
         port: boundPort,
         close: () =>
             new Promise<void>((resolve) => {

@@ -1,8 +1,9 @@
 import { parse } from "yaml";
 import { readStackFile } from "../../../commands/stackFile";
-import { loadStackConfig } from "../../../config/load";
+import { loadStackConfig, validateStackConfig } from "../../../config/load";
 import { renderRouterConfig } from "../../../config/litellm";
-import { toLoopback } from "./loopback";
+import { renderRoutingHook } from "../../../config/routingHook";
+import { hookToLoopback, toLoopback } from "./loopback";
 
 /** The cpu example stack, with the cloud router it gets once cloud fallback is enabled. */
 const cpu = loadStackConfig(readStackFile("cpu").config);
@@ -47,6 +48,63 @@ describe("toLoopback: a rendered router config pointed at the peers", () => {
         );
         expect(() => toLoopback(rendered, { ...mapping, cloudApiBase: undefined })).toThrow(
             "no cloud stand-in for the cloud deployment anthropic/claude-sonnet-4",
+        );
+    });
+});
+
+describe("toLoopback: the Redis that router replicas share", () => {
+    const replicated = renderRouterConfig({ ...cpu, router: { ...cpu.router, replicas: 2 } }, "local");
+    const redis = { host: "127.0.0.1", port: 6370 };
+    type Settings = { router_settings: Record<string, unknown> };
+
+    it("points redis_host and redis_port at the loopback Redis and keeps the password's os.environ reference", () => {
+        const settings = (parse(toLoopback(replicated, { ...mapping, redis })) as Settings).router_settings;
+        expect(settings).toEqual({
+            ...(parse(replicated) as Settings).router_settings,
+            redis_host: "127.0.0.1",
+            redis_port: 6370,
+            redis_password: "os.environ/REDIS_PASSWORD",
+        });
+    });
+
+    it("refuses a Redis it has no loopback address for; a config without Redis needs none", () => {
+        expect(() => toLoopback(replicated, mapping)).toThrow("no loopback address for redis redis:6379");
+        expect(toLoopback(renderRouterConfig(cpu, "local"), { ...mapping, redis })).not.toContain("redis");
+    });
+});
+
+describe("hookToLoopback: a rendered routing hook pointed at the peers", () => {
+    const routed = validateStackConfig({
+        hosts: [
+            {
+                name: "box",
+                ollama: [
+                    { name: "ollama", port: 11451, gpu: "none", models: ["tiny-a"] },
+                    { name: "ollama-embed", port: 11453, gpu: "none", models: ["tiny-embed"] },
+                ],
+            },
+        ],
+        groups: { general: ["tiny-a"] },
+        routing: {
+            default: "general",
+            routes: [{ name: "summary", group: "general", examples: ["condense this"] }],
+            embedding: { model: "tiny-embed" },
+        },
+    });
+    const rendered = renderRoutingHook(routed, "box");
+    const apiBases = { "http://ollama-embed:11434": "http://127.0.0.1:11453" };
+
+    it("points the embedding URL at its loopback port and changes nothing else", () => {
+        const mapped = hookToLoopback(rendered, { apiBases });
+        expect(rendered).toContain('"url": "http://ollama-embed:11434",');
+        expect(mapped).toBe(
+            rendered.replace('"url": "http://ollama-embed:11434",', '"url": "http://127.0.0.1:11453",'),
+        );
+    });
+
+    it("refuses a URL it has no loopback port for", () => {
+        expect(() => hookToLoopback(rendered, { apiBases: {} })).toThrow(
+            "no loopback address for the routing hook's url http://ollama-embed:11434",
         );
     });
 });

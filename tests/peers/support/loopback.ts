@@ -1,7 +1,9 @@
 /**
  * The one change the peers suite makes to a rendered LiteLLM config: the Docker network's addresses become
  * loopback ports, the stack's model tags become the tiny models the peers serve, and the cloud deployment
- * gets the address of the cloud stand-in. Every other key, and the header comment, stays as rendered.
+ * gets the address of the cloud stand-in, and the routers' shared Redis (with replicas) gets its loopback port.
+ * Every other key, and the header comment, stays as rendered.
+ * The rendered routing hook's embedding URL is mapped by the same `apiBases`.
  */
 import { parseDocument } from "yaml";
 
@@ -13,6 +15,8 @@ export interface LoopbackMapping {
     models?: Record<string, string>;
     /** Base URL of the OpenAI-compatible cloud stand-in (ending in `/v1`), given to the cloud deployment. */
     cloudApiBase?: string;
+    /** Where the Redis that replicas share listens on loopback, given to `router_settings.redis_host`/`redis_port`. */
+    redis?: { host: string; port: number };
 }
 
 const OLLAMA_PREFIX = "ollama_chat/";
@@ -38,5 +42,26 @@ export function toLoopback(renderedConfig: string, mapping: LoopbackMapping): st
             doc.setIn(at("api_base"), mapping.cloudApiBase);
         }
     });
+    const redisHost = doc.getIn(["router_settings", "redis_host"]);
+    if (redisHost !== undefined) {
+        if (!mapping.redis)
+            throw new Error(
+                `no loopback address for redis ${redisHost}:${doc.getIn(["router_settings", "redis_port"])}`,
+            );
+        doc.setIn(["router_settings", "redis_host"], mapping.redis.host);
+        doc.setIn(["router_settings", "redis_port"], mapping.redis.port);
+    }
     return doc.toString({ lineWidth: 0 });
+}
+
+/** The `"url": "…"` entries of the routing hook's ROUTING literal (the embedding backend's base URL). */
+const HOOK_URL = /^(\s*"url": )"([^"]*)"/gm;
+
+/** The rendered routing hook with its embedding URL pointed at the peer; throws on a URL it cannot map. */
+export function hookToLoopback(renderedHook: string, mapping: Pick<LoopbackMapping, "apiBases">): string {
+    return renderedHook.replace(HOOK_URL, (_, key: string, url: string) => {
+        const mapped = mapping.apiBases[url];
+        if (!mapped) throw new Error(`no loopback address for the routing hook's url ${url}`);
+        return `${key}${JSON.stringify(mapped)}`;
+    });
 }

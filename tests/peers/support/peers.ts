@@ -10,6 +10,7 @@ import { IncomingHttpHeaders } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
+import { LITELLM_CONFIG_FILE } from "../../../config/litellm";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
 
 /** The peers/ scripts. */
@@ -18,9 +19,11 @@ export const PEERS_DIR = path.join(__dirname, "..", "..", "..", "peers");
 export const PEERS_CACHE = process.env.AIGW_PEERS_CACHE ?? path.join(homedir(), ".cache", "ai-gateway-peers");
 /** The Ollama CLI the harness built, at the stack's pinned version. */
 export const OLLAMA_BIN = path.join(PEERS_CACHE, "ollama-0.17.4", "bin", "ollama");
+/** The Python of the harness's LiteLLM venv: the one the router's routing hook runs in. */
+export const LITELLM_PYTHON = path.join(PEERS_CACHE, "litellm-1.87.0", "bin", "python");
 
-/** `http://127.0.0.1:<port>`: every peer listens on loopback. */
-export const loopback = (port: number) => `http://127.0.0.1:${port}`;
+/** `http://127.0.0.1:<port>`: every peer listens on loopback; 127.0.0.2, 127.0.0.3... stand for other hosts. */
+export const loopback = (port: number, address = "127.0.0.1") => `http://${address}:${port}`;
 
 /** A running peer process, known by the pid files its start script wrote. */
 export interface Peer {
@@ -41,21 +44,35 @@ export function peerScript(script: string, args: string[], env: Record<string, s
     });
 }
 
-/** Starts a real Ollama on 127.0.0.1:`port` with its models under `dir`. */
-export function startOllama(port: number, dir: string): Peer {
-    peerScript("start_ollama.sh", [`127.0.0.1:${port}`, dir]);
-    return { url: loopback(port), dir, pidFiles: [path.join(dir, "ollama.pid")] };
+/**
+ * Runs the start script of `peer`; if it fails (a server that never got ready), stops whatever it left running,
+ * by the pid files it wrote, before rethrowing.
+ */
+function started(peer: Peer, script: string, args: string[], env: Record<string, string> = {}): Peer {
+    try {
+        peerScript(script, args, env);
+    } catch (err) {
+        stopPeers(peer);
+        throw err;
+    }
+    return peer;
 }
 
-/** Creates the tiny model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `port`. */
-export function loadTinyModel(port: number, weights: string, model = weights): void {
-    peerScript("load_tiny_model.sh", [`127.0.0.1:${port}`, weights, model]);
+/** Starts a real Ollama on `address`:`port` with its models under `dir`. */
+export function startOllama(port: number, dir: string, address = "127.0.0.1"): Peer {
+    const peer = { url: loopback(port, address), dir, pidFiles: [path.join(dir, "ollama.pid")] };
+    return started(peer, "start_ollama.sh", [`${address}:${port}`, dir]);
+}
+
+/** Creates the tiny model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `address`:`port`. */
+export function loadTinyModel(port: number, weights: string, model = weights, address = "127.0.0.1"): void {
+    peerScript("load_tiny_model.sh", [`${address}:${port}`, weights, model]);
 }
 
 /** Starts docker-registry on 127.0.0.1:`port`, its blobs served from 127.0.0.2:`port` (see start_registry.sh). */
 export function startRegistry(port: number, dir: string): Peer {
-    peerScript("start_registry.sh", [`127.0.0.1:${port}`, dir]);
-    return { url: loopback(port), dir, pidFiles: ["registry.pid", "blobs.pid"].map((f) => path.join(dir, f)) };
+    const peer = { url: loopback(port), dir, pidFiles: ["registry.pid", "blobs.pid"].map((f) => path.join(dir, f)) };
+    return started(peer, "start_registry.sh", [`127.0.0.1:${port}`, dir]);
 }
 
 /** Pushes `model` of the Ollama on `ollamaPort` to `target` (`127.0.0.1:PORT/ns/name:tag`) with the real CLI. */
@@ -63,13 +80,23 @@ export function pushModel(ollamaPort: number, model: string, target: string): vo
     peerScript("push_model.sh", [`127.0.0.1:${ollamaPort}`, model, target]);
 }
 
-/** Writes `configText` to `dir`/config.yaml and starts the real LiteLLM proxy on it; waits until it is ready. */
-export function startLiteLLM(configText: string, port: number, dir: string, env: Record<string, string>): Peer {
+/**
+ * Writes `configText` to `dir`/config.yaml, and each of `files` (name to text, e.g. the routing hook) beside it,
+ * then starts the real LiteLLM proxy on it; waits until it is ready.
+ */
+export function startLiteLLM(
+    configText: string,
+    port: number,
+    dir: string,
+    env: Record<string, string>,
+    files: Record<string, string> = {},
+): Peer {
     mkdirSync(dir, { recursive: true });
-    const configFile = path.join(dir, "config.yaml");
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    const configFile = path.join(dir, LITELLM_CONFIG_FILE);
     writeFileSync(configFile, configText);
-    peerScript("start_litellm.sh", [configFile, `127.0.0.1:${port}`, dir], env);
-    return { url: loopback(port), dir, pidFiles: [path.join(dir, "litellm.pid")] };
+    const peer = { url: loopback(port), dir, pidFiles: [path.join(dir, "litellm.pid")] };
+    return started(peer, "start_litellm.sh", [configFile, `127.0.0.1:${port}`, dir], env);
 }
 
 /** Ends each peer's process group (TERM, then KILL); a peer already stopped is skipped. */
@@ -126,6 +153,15 @@ export function chat({ url, model, key, content = "hello", extra = {} }: ChatReq
         request.end(payload);
     });
 }
+
+/** The `p`th percentile of `samples` (nearest rank, the upper median at 50); NaN when there are none. */
+export function percentile(samples: number[], p: number): number {
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** The median of `samples` as `percentile` takes it. */
+export const p50 = (samples: number[]) => percentile(samples, 50);
 
 /** The model ids a router lists on `/v1/models`, sorted. */
 export async function listedModels(url: string, key: string): Promise<string[]> {
