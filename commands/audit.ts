@@ -12,6 +12,7 @@
  */
 import * as os from "node:os";
 import { isIP } from "node:net";
+import { OLLAMA_PROVIDER } from "../config/litellm";
 import { CLOUD_GROUP, RESERVED_GROUPS, StackConfig, isPinnedImage } from "../config/schema";
 import { GatewayService, authHeaders, listServices, serviceOfKind } from "../config/services";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
@@ -175,7 +176,7 @@ async function localOnlyFinding(config: StackConfig, router: GatewayService, mas
         const deployments =
             (JSON.parse(info.body) as { data?: { model_name: string; litellm_params?: { model?: string } }[] }).data ??
             [];
-        const remote = deployments.filter((d) => !String(d.litellm_params?.model).startsWith("ollama_chat/"));
+        const remote = deployments.filter((d) => !String(d.litellm_params?.model).startsWith(`${OLLAMA_PROVIDER}/`));
         if (remote.length > 0)
             return finding(
                 "fail",

@@ -60,6 +60,16 @@ interface Deployment {
     model_info: { id: string };
 }
 
+/**
+ * How LiteLLM talks to our Ollama instances: through Ollama's OpenAI-compatible API. Not `ollama_chat/`:
+ * LiteLLM 1.87.0 turns every error of an `ollama_chat/` deployment (a crashed runner's 500, a timeout) into an
+ * APIConnectionError, which it never cools down, so a failing or hung instance kept getting requests (each
+ * waiting out the timeout) and router replicas had no cooldown to share.
+ */
+export const OLLAMA_PROVIDER = "hosted_vllm";
+/** Where Ollama serves its OpenAI-compatible API, below its base URL. */
+export const OLLAMA_OPENAI_PATH = "/v1";
+
 /** The deployments of every group: one per (model, instance that pulls it), so a group balances over them. */
 export function groupDeployments(config: StackConfig, fromHost: string): Deployment[] {
     const endpoints = ollamaEndpoints(config, fromHost);
@@ -69,7 +79,10 @@ export function groupDeployments(config: StackConfig, fromHost: string): Deploym
                 .filter((e) => e.instance.models.includes(model))
                 .map((e) => ({
                     model_name: group,
-                    litellm_params: { model: `ollama_chat/${model}`, api_base: e.apiBase },
+                    litellm_params: {
+                        model: `${OLLAMA_PROVIDER}/${model}`,
+                        api_base: `${e.apiBase}${OLLAMA_OPENAI_PATH}`,
+                    },
                     model_info: { id: `${group}/${e.host.name}/${e.instance.name}/${model}` },
                 })),
         ),
@@ -170,7 +183,11 @@ export function routerConfig(
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
     };
-    if (variant === "local") assertLocalOnly(doc.model_list);
+    if (variant === "local")
+        assertLocalOnly(
+            doc.model_list,
+            ollamaEndpoints(config, fromHost).map((e) => `${e.apiBase}${OLLAMA_OPENAI_PATH}`),
+        );
     return doc;
 }
 
@@ -178,11 +195,14 @@ export function routerConfig(
  * The rule behind `FINAL_CHECK=1`: the local router never holds a deployment that could leave the host.
  * Checked on the rendered document itself, so no future change to the renderer can slip one in.
  */
-export function assertLocalOnly(modelList: Deployment[]): void {
+export function assertLocalOnly(modelList: Deployment[], ollamaApiBases: string[]): void {
     for (const d of modelList) {
         const params = d.litellm_params;
-        if (!String(params.model).startsWith("ollama_chat/") || params.api_key !== undefined)
-            throw new Error(`the local router may only serve Ollama models, got ${JSON.stringify(d)}`);
+        const local =
+            String(params.model).startsWith(`${OLLAMA_PROVIDER}/`) &&
+            ollamaApiBases.includes(String(params.api_base)) &&
+            params.api_key === undefined;
+        if (!local) throw new Error(`the local router may only serve our Ollama instances, got ${JSON.stringify(d)}`);
     }
 }
 

@@ -204,8 +204,8 @@ describe("the CPU stack", () => {
             model_list: { model_name: string; litellm_params: { api_base: string } }[];
         };
         expect(doc.model_list.filter((d) => d.model_name === "fast").map((d) => d.litellm_params.api_base)).toEqual([
-            "http://ollama:11434",
-            "http://ollama-2:11434",
+            "http://ollama:11434/v1",
+            "http://ollama-2:11434/v1",
         ]);
     });
 
@@ -241,7 +241,7 @@ describe("cloud fallback", () => {
             const p = await evaluate(config);
             const doc = parse(p.upload("litellm")) as { model_list: { litellm_params: Record<string, string> }[] };
             for (const d of doc.model_list) {
-                expect(d.litellm_params.model).toMatch(/^ollama_chat\//);
+                expect(d.litellm_params.model).toMatch(/^hosted_vllm\//);
                 expect(d.litellm_params.api_base).toMatch(/^http:\/\/ollama/);
                 expect(d.litellm_params.api_key).toBeUndefined();
             }

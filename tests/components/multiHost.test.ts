@@ -59,10 +59,10 @@ describe("the three-host example stack", () => {
         };
         const basesOf = (group: string) =>
             doc.model_list.filter((d) => d.model_name === group).map((d) => d.litellm_params.api_base);
-        expect(basesOf("fast")).toEqual(["http://ollama:11434", "http://10.8.0.13:11434"]);
-        expect(basesOf("code")).toEqual(["http://ollama:11434", "http://10.8.0.12:11434"]);
-        expect(basesOf("light")).toEqual(["http://10.8.0.12:11435"]);
-        expect(basesOf("heavy")).toEqual(["http://10.8.0.13:11434"]);
+        expect(basesOf("fast")).toEqual(["http://ollama:11434/v1", "http://10.8.0.13:11434/v1"]);
+        expect(basesOf("code")).toEqual(["http://ollama:11434/v1", "http://10.8.0.12:11434/v1"]);
+        expect(basesOf("light")).toEqual(["http://10.8.0.12:11435/v1"]);
+        expect(basesOf("heavy")).toEqual(["http://10.8.0.13:11434/v1"]);
         expect(doc.router_settings.fallbacks).toContainEqual({ heavy: ["light", "fast"] });
     });
 
@@ -143,12 +143,12 @@ describe("router replicas on two hosts sharing Redis", () => {
                 router_settings: Record<string, unknown>;
             };
         expect(settings("litellm").model_list.map((d) => d.litellm_params.api_base)).toEqual([
-            "http://ollama:11434",
-            "http://10.8.0.12:11434",
+            "http://ollama:11434/v1",
+            "http://10.8.0.12:11434/v1",
         ]);
         expect(settings("litellm-gpu2").model_list.map((d) => d.litellm_params.api_base)).toEqual([
-            "http://10.8.0.11:11434",
-            "http://gpu2-ollama:11434",
+            "http://10.8.0.11:11434/v1",
+            "http://gpu2-ollama:11434/v1",
         ]);
         expect(settings("litellm").router_settings).toMatchObject({
             redis_host: "redis",

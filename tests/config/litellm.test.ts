@@ -34,14 +34,14 @@ describe("the local router config", () => {
     it("balances a group over every instance that pulls its model, over the Docker network", () => {
         const fast = rendered().model_list.filter((d) => d.model_name === "fast");
         expect(fast.map((d) => d.litellm_params)).toEqual([
-            { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama:11434" },
-            { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama-2:11434" },
+            { model: "hosted_vllm/llama3.2:3b", api_base: "http://ollama:11434/v1" },
+            { model: "hosted_vllm/llama3.2:3b", api_base: "http://ollama-2:11434/v1" },
         ]);
     });
 
     it("serves a group only from the instances that have its model", () => {
         const code = rendered().model_list.filter((d) => d.model_name === "code");
-        expect(code.map((d) => d.litellm_params.api_base)).toEqual(["http://ollama:11434"]);
+        expect(code.map((d) => d.litellm_params.api_base)).toEqual(["http://ollama:11434/v1"]);
     });
 
     it("takes strategy, retries, timeouts, cooldown and fallbacks from the config", () => {
@@ -105,7 +105,7 @@ describe("the cloud rule", () => {
     it("keeps every cloud deployment and key out of the local router, whatever the config says", () => {
         const local = rendered(withCloud(), "local");
         for (const d of local.model_list) {
-            expect(d.litellm_params.model).toMatch(/^ollama_chat\//);
+            expect(d.litellm_params.model).toMatch(/^hosted_vllm\//);
             expect(d.litellm_params.api_key).toBeUndefined();
         }
         expect(renderRouterConfig(withCloud(), "local")).not.toMatch(/gpt-5|CLOUD_API_KEY|sk-cloud/);
@@ -125,7 +125,9 @@ describe("the cloud rule", () => {
 
     it("rejects a rendered local config that holds a non-Ollama deployment", () => {
         const list = routerConfig(withCloud(), "cloud").model_list as Parameters<typeof assertLocalOnly>[0];
-        expect(() => assertLocalOnly(list)).toThrow(/the local router may only serve Ollama models/);
+        expect(() => assertLocalOnly(list, ["http://ollama:11434/v1", "http://ollama-2:11434/v1"])).toThrow(
+            /the local router may only serve our Ollama instances/,
+        );
     });
 });
 

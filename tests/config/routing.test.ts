@@ -152,7 +152,7 @@ describe("the router config with routing by content", () => {
         expect(auto).toEqual([
             {
                 model_name: "auto",
-                litellm_params: { model: "ollama_chat/llama3.2:3b", api_base: "http://ollama:11434" },
+                litellm_params: { model: "hosted_vllm/llama3.2:3b", api_base: "http://ollama:11434/v1" },
                 model_info: { id: "auto/general/box/ollama/llama3.2:3b" },
             },
         ]);
@@ -171,7 +171,7 @@ describe("the router config with routing by content", () => {
             ),
         ) as Doc;
         const auto = cloud.model_list.filter((d) => d.model_name === "auto");
-        expect(auto.map((d) => d.litellm_params.model)).toEqual(["ollama_chat/llama3.2:3b"]);
+        expect(auto.map((d) => d.litellm_params.model)).toEqual(["hosted_vllm/llama3.2:3b"]);
         expect(cloud.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
     });
 

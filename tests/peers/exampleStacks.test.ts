@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { renderRouterConfig } from "../../config/litellm";
+import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER, renderRouterConfig } from "../../config/litellm";
 import { loadStackConfig } from "../../config/load";
 import { AUTO_MODEL } from "../../config/routing";
 import { CLOUD_GROUP, StackConfig } from "../../config/schema";
@@ -32,11 +32,12 @@ function exampleMapping(rendered: string): LoopbackMapping {
         Object.fromEntries([...new Set(values)].map((value, i) => [value, over[i % over.length]]));
     return {
         apiBases: spread(
-            params.map((p) => p.api_base),
+            // toLoopback maps the Ollama base URL; deployments add the OpenAI-compatible path below it.
+            params.map((p) => p.api_base.replace(OLLAMA_OPENAI_PATH, "")),
             OLLAMA_PORTS.map((port) => loopback(port)),
         ),
         models: spread(
-            params.map((p) => p.model.replace("ollama_chat/", "")),
+            params.map((p) => p.model.replace(`${OLLAMA_PROVIDER}/`, "")),
             TINY_MODELS,
         ),
         cloudApiBase: `${loopback(4069)}/v1`,

@@ -23,7 +23,7 @@ const PORTS = { source: 11462, target: 11463, registry: 5060, router: 4063 };
 const MODELS = ["tiny-a", "tiny-b"].map((m) => `127.0.0.1:${PORTS.registry}/aigw/${m}:latest`);
 const ROUTER_CONFIG = `model_list:
   - model_name: fast
-    litellm_params: { model: ollama_chat/tiny-a, api_base: ${loopback(PORTS.target)} }
+    litellm_params: { model: hosted_vllm/tiny-a, api_base: ${loopback(PORTS.target)}/v1 }
 general_settings: { master_key: os.environ/LITELLM_MASTER_KEY }
 `;
 

@@ -15,6 +15,7 @@ import {
     chat,
     CloudStandIn,
     listedModels,
+    answeredBy,
     loadTinyModel,
     loopback,
     p50,
@@ -88,7 +89,7 @@ const ask = (url: string, model: string, extra: Record<string, unknown> = {}) =>
     chat({ url, model, key: MASTER_KEY, extra: { max_tokens: 1, ...extra } });
 const content = (answer: Answer) =>
     (JSON.parse(answer.body) as { choices: { message: { content: string } }[] }).choices[0].message.content;
-const apiBase = (answer: Answer) => answer.headers["x-litellm-model-api-base"];
+const apiBase = answeredBy;
 
 describe("claim 1: the real LiteLLM accepts the rendered configs of the test stack", () => {
     it("lists exactly the groups on 4000, and the groups plus the cloud deployment on 4001", async () => {
@@ -179,7 +180,8 @@ describe("claim 5: the cloud rule", () => {
         stopPeers(first);
         for (const group of ["fast", "code"]) {
             const local = await ask(router, group);
-            expect(local.status).toBeGreaterThanOrEqual(500);
+            // A backend error, or 429 "no deployments available" once LiteLLM has put every instance on cooldown.
+            expect(local.status === 429 || local.status >= 500).toBe(true);
         }
         expect(standIn.requests).toBe(0);
 

@@ -71,7 +71,7 @@ export class FakeRouter {
         return [
             ...Object.entries(this.options.groups).map(([group, apiBase]) => ({
                 model_name: group,
-                litellm_params: { model: `ollama_chat/${group}-model`, api_base: apiBase },
+                litellm_params: { model: `hosted_vllm/${group}-model`, api_base: apiBase },
             })),
             ...Object.entries(this.options.foreignModels ?? {}).map(([group, model]) => ({
                 model_name: group,
@@ -137,7 +137,7 @@ export class FakeRouter {
         const chunk = (delta: object, finish: string | null = null) => ({
             id: "chatcmpl-fake",
             created: 1735689600,
-            model: `ollama_chat/${body.model}-model`,
+            model: `hosted_vllm/${body.model}-model`,
             object: "chat.completion.chunk",
             choices: [{ index: 0, delta, finish_reason: finish }],
         });

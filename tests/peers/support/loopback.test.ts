@@ -21,9 +21,9 @@ describe("toLoopback: a rendered router config pointed at the peers", () => {
 
     it("points each Ollama deployment at its loopback port and tiny model", () => {
         expect((parse(mapped) as Doc).model_list.map((d) => d.litellm_params)).toEqual([
-            { model: "ollama_chat/tiny-a", api_base: "http://127.0.0.1:11460" },
-            { model: "ollama_chat/tiny-a", api_base: "http://127.0.0.1:11461" },
-            { model: "ollama_chat/tiny-b", api_base: "http://127.0.0.1:11460" },
+            { model: "hosted_vllm/tiny-a", api_base: "http://127.0.0.1:11460/v1" },
+            { model: "hosted_vllm/tiny-a", api_base: "http://127.0.0.1:11461/v1" },
+            { model: "hosted_vllm/tiny-b", api_base: "http://127.0.0.1:11460/v1" },
             {
                 model: "openai/claude-sonnet-4",
                 api_key: "os.environ/CLOUD_API_KEY",
@@ -44,7 +44,7 @@ describe("toLoopback: a rendered router config pointed at the peers", () => {
 
     it("refuses an address it has no loopback port for, and a cloud deployment without a stand-in", () => {
         expect(() => toLoopback(rendered, { ...mapping, apiBases: {} })).toThrow(
-            "no loopback address for api_base http://ollama:11434 (ollama_chat/llama3.2:1b)",
+            "no loopback address for api_base http://ollama:11434/v1 (hosted_vllm/llama3.2:1b)",
         );
         expect(() => toLoopback(rendered, { ...mapping, cloudApiBase: undefined })).toThrow(
             "no cloud stand-in for the cloud deployment anthropic/claude-sonnet-4",

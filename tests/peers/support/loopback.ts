@@ -6,6 +6,7 @@
  * The rendered routing hook's embedding URL is mapped by the same `apiBases`.
  */
 import { parseDocument } from "yaml";
+import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER } from "../../../config/litellm";
 
 /** How the deployments of a rendered config are pointed at the peers on loopback. */
 export interface LoopbackMapping {
@@ -19,7 +20,7 @@ export interface LoopbackMapping {
     redis?: { host: string; port: number };
 }
 
-const OLLAMA_PREFIX = "ollama_chat/";
+const OLLAMA_PREFIX = `${OLLAMA_PROVIDER}/`;
 
 /** The rendered config text with its deployments pointed at the peers; throws on an address it cannot map. */
 export function toLoopback(renderedConfig: string, mapping: LoopbackMapping): string {
@@ -29,10 +30,12 @@ export function toLoopback(renderedConfig: string, mapping: LoopbackMapping): st
         const at = (key: string) => ["model_list", i, "litellm_params", key];
         const model = String(params.model);
         if (model.startsWith(OLLAMA_PREFIX)) {
+            // Deployments reach Ollama's OpenAI-compatible API below its base URL, which is what apiBases maps.
             const apiBase = String(params.api_base);
-            const mapped = mapping.apiBases[apiBase];
+            const base = apiBase.endsWith(OLLAMA_OPENAI_PATH) ? apiBase.slice(0, -OLLAMA_OPENAI_PATH.length) : apiBase;
+            const mapped = mapping.apiBases[base];
             if (!mapped) throw new Error(`no loopback address for api_base ${apiBase} (${model})`);
-            doc.setIn(at("api_base"), mapped);
+            doc.setIn(at("api_base"), `${mapped}${OLLAMA_OPENAI_PATH}`);
             const tag = model.slice(OLLAMA_PREFIX.length);
             doc.setIn(at("model"), OLLAMA_PREFIX + (mapping.models?.[tag] ?? tag));
         } else {

@@ -10,7 +10,7 @@ import { IncomingHttpHeaders } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { LITELLM_CONFIG_FILE } from "../../../config/litellm";
+import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH } from "../../../config/litellm";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
 
 /** The peers/ scripts. */
@@ -115,6 +115,15 @@ export interface Answer {
     body: string;
     /** Milliseconds from sending the request to the end of the body. */
     ms: number;
+}
+
+/**
+ * The Ollama instance that answered, as its base URL: LiteLLM names the deployment's api_base, which is
+ * Ollama's OpenAI-compatible path below that base.
+ */
+export function answeredBy(answer: Answer): string | undefined {
+    const apiBase = answer.headers["x-litellm-model-api-base"];
+    return typeof apiBase === "string" ? apiBase.replace(new RegExp(`${OLLAMA_OPENAI_PATH}$`), "") : undefined;
 }
 
 /** A chat completion request. */
