@@ -1,11 +1,11 @@
 /** The real-services suite (npm run test:peers): real Ollama, LiteLLM and registry processes on loopback. */
+const unit = require("./jest.config.js");
+
 module.exports = {
-    preset: "ts-jest",
-    testEnvironment: "node",
+    ...unit,
     roots: ["<rootDir>/tests/peers"],
     // The peers' support code has plain unit tests, which npm test runs.
     testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/peers/support/"],
-    transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
     // The peers listen on fixed loopback ports: one suite at a time.
     maxWorkers: 1,
     testTimeout: 300000,
