@@ -19,8 +19,10 @@ describe("npm run wait", () => {
         const routerPort = await freePort();
         folder.write("late", testStackConfig({ ollama: Number(new URL(ollama.url).port), router: routerPort }));
         let router: FakeRouter | undefined;
+        let readyAt = 0;
         const starting = setTimeout(async () => {
             router = await FakeRouter.start({ key: "sk-x", groups: {} }, routerPort);
+            readyAt = Date.now();
         }, 1200);
         try {
             const startedAt = Date.now();
@@ -29,13 +31,16 @@ describe("npm run wait", () => {
                 ["--stack", "late", "--interval", "0.2", "--timeout", "20"],
                 folder.env(),
             );
-            const waitedMs = Date.now() - startedAt;
+            const finishedAt = Date.now();
             expect(code).toBe(0);
             expect(out).toMatch(/^ollama healthy after 0\.\ds/m);
-            expect(out).toMatch(/^litellm healthy after (1\.[2-9]|2\.\d)s/m);
+            expect(out).toMatch(/^litellm healthy after \d+\.\ds/m);
             expect(out).toContain("all 2 services healthy");
-            expect(waitedMs).toBeGreaterThanOrEqual(1200);
-            expect(waitedMs).toBeLessThan(2500);
+            expect(finishedAt - startedAt).toBeGreaterThanOrEqual(1200);
+            // Measured from the moment the router really answers, so a loaded machine's slow timers do not count:
+            // the wait notices it within one 0.2 s interval plus the time of one probe.
+            expect(readyAt).toBeGreaterThan(0);
+            expect(finishedAt - readyAt).toBeLessThan(1000);
         } finally {
             clearTimeout(starting);
             await router?.close();
