@@ -93,10 +93,13 @@ export class AiGateway extends pulumi.ComponentResource {
         const routerOfHost = new Map<string, LiteLLMRouter>();
         for (const hostName of placed.routers) {
             const routerHost = hosts.get(hostName)!;
-            const configText = renderRouterConfig(config, "local", hostName);
+            const files = {
+                [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
+                ...routingHookFiles(config, hostName),
+            };
             for (let replica = 0; replica < config.router.replicas; replica++) {
                 const containerName = routerContainerName(placed.routers, hostName, replica);
-                this.routerConfigs[containerName] = configText;
+                this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
                 const router = new LiteLLMRouter(
                     // The first keeps the plain name: single-router stacks read as before.
                     containerName === "litellm" ? "router" : containerName,
@@ -107,7 +110,7 @@ export class AiGateway extends pulumi.ComponentResource {
                         networkName: routerHost.networkName,
                         port: config.router.port + replica,
                         portConfigKey: "ai-gateway:router.port",
-                        files: { [LITELLM_CONFIG_FILE]: configText, ...routingHookFiles(config, hostName) },
+                        files,
                         masterKey: routerKey,
                         redisPassword,
                         waitFor: [...pulls, ...(redis ? [redis.container] : [])],
