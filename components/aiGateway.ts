@@ -99,10 +99,12 @@ export class AiGateway extends pulumi.ComponentResource {
             };
             for (let replica = 0; replica < config.router.replicas; replica++) {
                 const containerName = routerContainerName(placed.routers, hostName, replica);
+                // The stack's main router is "router" (router-port, router-healthy, the `router` URL); the others
+                // go by their container name.
+                const name = containerName === "litellm" ? "router" : containerName;
                 this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
                 const router = new LiteLLMRouter(
-                    // The first keeps the plain name: single-router stacks read as before.
-                    containerName === "litellm" ? "router" : containerName,
+                    name,
                     {
                         containerName,
                         host: routerHost.config,
@@ -118,7 +120,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     onHost(hostName),
                 );
                 if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
-                this.urls[containerName === "litellm" ? "router" : containerName] = router.url;
+                this.urls[name] = router.url;
             }
         }
         const router = routerOfHost.get(placed.router)!;
