@@ -1,4 +1,4 @@
-import * as net from "node:net";
+import { holdPort } from "../support/httpServer";
 import { OllamaModel } from "../../providers/ollamaModel";
 import { PortGuard } from "../../providers/portGuard";
 import { DIFF_NONE, DIFF_SOME, EngineDynamicProviderHost } from "../support/engineHost";
@@ -20,9 +20,7 @@ afterAll(async () => {
 });
 
 it("PortGuard's check failure reaches the engine as a CheckFailure on `port`", async () => {
-    const squatter = net.createServer();
-    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
-    const port = (squatter.address() as net.AddressInfo).port;
+    const { port, close: release } = await holdPort();
     try {
         const guard = new PortGuard("webui-port", {
             bindAddress: "127.0.0.1",
@@ -43,7 +41,7 @@ it("PortGuard's check failure reaches the engine as a CheckFailure on `port`", a
         // The same port already in state is the stack's own: no failure.
         expect((await host.check(urn, news, news)).failures).toEqual([]);
     } finally {
-        squatter.close();
+        await release();
     }
 });
 

@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { HealthCheck } from "../../providers/healthCheck";
 import { OllamaModel } from "../../providers/ollamaModel";
 import { PortGuard } from "../../providers/portGuard";
-import { freePort } from "../support/httpServer";
+import { freePort, holdPort } from "../support/httpServer";
 import { asEngineSendsThem, recordRegistrations, SerializedProvider, valueOf } from "../support/serializedProvider";
 import { ollamaTarget, OllamaTarget } from "../support/targets";
 
@@ -111,9 +111,7 @@ describe("OllamaModel, serialized", () => {
 
 describe("PortGuard, serialized", () => {
     it("fails check for a taken port and creates for a free one from its serialized form", async () => {
-        const squatter = net.createServer();
-        await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
-        const takenPort = (squatter.address() as net.AddressInfo).port;
+        const { port: takenPort, close: release } = await holdPort();
         try {
             const guard = new PortGuard("router-port", {
                 bindAddress: "0.0.0.0",
@@ -132,7 +130,7 @@ describe("PortGuard, serialized", () => {
             expect((await provider.call("check", {}, freeInputs)).failures).toBeUndefined();
             expect((await provider.call("create", freeInputs)).id).toBe(`0.0.0.0:${freeInputs.port}`);
         } finally {
-            squatter.close();
+            await release();
         }
     });
 });

@@ -31,12 +31,18 @@ export async function startHttpServer(
     };
 }
 
+/** A port something listens on (and accepts connections) until `close`: a port another program took. */
+export async function holdPort(): Promise<{ port: number; close: () => Promise<void> }> {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    return { port, close: () => new Promise<void>((resolve) => holder.close(() => resolve())) };
+}
+
 /** A port nothing listens on right now, for "connection refused, then ready" cases. */
 export async function freePort(): Promise<number> {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const { port } = probe.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const { port, close } = await holdPort();
+    await close();
     return port;
 }
 
