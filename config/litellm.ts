@@ -154,7 +154,11 @@ export function routerConfig(
             ? [
                   {
                       model_name: CLOUD_GROUP,
-                      litellm_params: { model: config.cloud.model, api_key: `os.environ/${CLOUD_API_KEY_ENV}` },
+                      litellm_params: {
+                          model: config.cloud.model,
+                          api_key: `os.environ/${CLOUD_API_KEY_ENV}`,
+                          ...(config.cloud.apiBase ? { api_base: config.cloud.apiBase } : {}),
+                      },
                       model_info: { id: `${CLOUD_GROUP}/${config.cloud.model}` },
                   },
               ]

@@ -228,6 +228,12 @@ const cloud = z
             .regex(/^[a-z0-9_-]+\/\S+$/, { error: 'is not a LiteLLM model ("provider/model", e.g. "openai/gpt-5")' })
             .default("openai/gpt-5")
             .describe("The cloud model every group falls back to on the cloud router."),
+        apiBase: z
+            .url({ protocol: /^https?$/, error: "is not an http(s) URL" })
+            .optional()
+            .describe(
+                "Base URL of the cloud provider's API, for a provider behind a gateway or proxy (e.g. https://gateway.example/v1). Unset: the provider's own.",
+            ),
         port: port.default(4001).describe("Port of the cloud-fallback router."),
     })
     .describe("Cloud fallback. Its API key is the secret `ai-gateway:cloudApiKey`.");

@@ -119,6 +119,19 @@ describe("the cloud rule", () => {
         expect(cloud.router_settings.fallbacks).toEqual([{ fast: ["cloud"] }, { code: ["fast", "cloud"] }]);
     });
 
+    it("sends the cloud model to the provider's gateway when cloud.apiBase names one, and only from the cloud router", () => {
+        const viaGateway = twoInstances({
+            cloud: { enabled: true, model: "openai/gpt-5", apiBase: "https://gateway.example/v1" },
+            cloudApiKey: "sk-cloud",
+        });
+        expect(rendered(viaGateway, "cloud").model_list.find((d) => d.model_name === "cloud")?.litellm_params).toEqual({
+            model: "openai/gpt-5",
+            api_key: "os.environ/CLOUD_API_KEY",
+            api_base: "https://gateway.example/v1",
+        });
+        expect(renderRouterConfig(viaGateway, "local")).not.toContain("gateway.example");
+    });
+
     it("never writes the cloud key itself into any file", () => {
         expect(renderRouterConfig(withCloud(), "cloud")).not.toContain("sk-cloud");
     });

@@ -187,6 +187,11 @@ describe("a wrong value fails with one line naming the key, the value and what i
             ],
         ],
         [
+            "a cloud API base that is not a URL",
+            minimalConfig({ cloud: { enabled: true, apiBase: "gateway.example/v1" }, cloudApiKey: "sk-x" }),
+            ['ai-gateway:cloud.apiBase: "gateway.example/v1" is not an http(s) URL'],
+        ],
+        [
             "two services on one port",
             minimalConfig({ openWebUI: { port: 4000 } }),
             ["ai-gateway:openWebUI.port: 4000 is already used by ai-gateway:router.port on host box"],
