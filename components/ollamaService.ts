@@ -1,5 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { containerHealthchecks, gpuDeviceRequests, ollamaEnv, ollamaModelsDir } from "../config/containers";
+import {
+    containerHealthchecks,
+    gpuDeviceRequests,
+    ollamaEnv,
+    ollamaModelsDir,
+    pullsOverHttp,
+} from "../config/containers";
 import { OLLAMA_CONTAINER_PORT } from "../config/litellm";
 import { HostConfig, OllamaTuning } from "../config/schema";
 import { OllamaModel } from "../providers/ollamaModel";
@@ -65,7 +71,11 @@ export class OllamaService extends pulumi.ComponentResource {
                 (model) =>
                     new OllamaModel(
                         `${instance.name}-${model}`,
-                        { ollamaUrl: service.url, model },
+                        {
+                            ollamaUrl: service.url,
+                            model,
+                            insecure: pullsOverHttp(model, args.tuning.insecureRegistries),
+                        },
                         { parent: this, dependsOn: [service.healthy] },
                     ),
             );

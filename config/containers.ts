@@ -51,6 +51,15 @@ export function ollamaEnv(tuning: OllamaTuning): string[] {
     return env.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`);
 }
 
+/**
+ * Whether Ollama must pull `model` over plain HTTP: its reference names a registry (`host:port/namespace/model:tag`)
+ * that the operator listed as reached without TLS.
+ */
+export function pullsOverHttp(model: string, insecureRegistries: string[]): boolean {
+    const parts = model.split("/");
+    return parts.length === 3 && insecureRegistries.includes(parts[0]);
+}
+
 /** Where an instance keeps its models on the host: its own directory, so two instances never race on a pull. */
 export function ollamaModelsDir(host: HostConfig, instance: OllamaInstanceConfig): string {
     return `${host.dataDir}/${instance.name}`;

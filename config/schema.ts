@@ -145,6 +145,16 @@ const tuning = z
         contextLength: positiveInt("a context length")
             .optional()
             .describe("OLLAMA_CONTEXT_LENGTH: default context window in tokens. Unset: Ollama's default."),
+        insecureRegistries: z
+            .array(
+                z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, {
+                    error: 'is not a registry address ("host" or "host:port", e.g. "registry.lan:5000")',
+                }),
+            )
+            .default([])
+            .describe(
+                "Model registries (host:port) that models are pulled from over plain HTTP: your own registry for hosts without internet. Models name them as host:port/namespace/model:tag.",
+            ),
     })
     .refine((t) => !t.kvCacheType || t.kvCacheType === "f16" || t.flashAttention, {
         error: "needs flashAttention: true (Ollama ignores a quantized KV cache without it)",

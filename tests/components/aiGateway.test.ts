@@ -215,6 +215,25 @@ describe("the CPU stack", () => {
     });
 });
 
+describe("models from the operator's own registry", () => {
+    it("pulls over plain HTTP only the models of a registry listed in ollama.insecureRegistries", async () => {
+        const p = await evaluate(
+            minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, gpu: "all" }] }],
+                ollama: { insecureRegistries: ["registry.lan:5000"] },
+                groups: { fast: ["registry.lan:5000/library/llama3.2:3b"], code: ["qwen2.5-coder:7b"] },
+            }),
+        );
+        const insecureByModel = Object.fromEntries(
+            p.ofType(":OllamaModel").map((m) => [m.inputs.model, m.inputs.insecure]),
+        );
+        expect(insecureByModel).toEqual({
+            "registry.lan:5000/library/llama3.2:3b": true,
+            "qwen2.5-coder:7b": false,
+        });
+    });
+});
+
 describe("cloud fallback", () => {
     const cloudConfig = { ...minimalConfig({ cloud: { enabled: true, port: 4001 } }), cloudApiKey: SECRET_PLACEHOLDER };
 

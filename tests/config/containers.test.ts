@@ -1,5 +1,5 @@
 import { validateStackConfig } from "../../config/load";
-import { gpuDeviceRequests, ollamaEnv, serviceUrl } from "../../config/containers";
+import { gpuDeviceRequests, ollamaEnv, pullsOverHttp, serviceUrl } from "../../config/containers";
 import { minimalConfig } from "../support/stack";
 
 describe("GPU requests", () => {
@@ -46,6 +46,23 @@ describe("Ollama's environment", () => {
             "OLLAMA_FLASH_ATTENTION=0",
             "OLLAMA_CONTEXT_LENGTH=8192",
         ]);
+    });
+});
+
+describe("model pulls over plain HTTP", () => {
+    const registries = ["registry.lan:5000", "10.1.2.3"];
+
+    it("only for a model whose reference names a registry the operator listed", () => {
+        expect(pullsOverHttp("registry.lan:5000/library/llama3.2:3b", registries)).toBe(true);
+        expect(pullsOverHttp("10.1.2.3/team/coder:7b", registries)).toBe(true);
+        expect(pullsOverHttp("registry.lan:5001/library/llama3.2:3b", registries)).toBe(false);
+        expect(pullsOverHttp("other.lan/library/llama3.2:3b", registries)).toBe(false);
+    });
+
+    it("never for a model of the default registry, with or without a namespace", () => {
+        expect(pullsOverHttp("llama3.2:3b", registries)).toBe(false);
+        expect(pullsOverHttp("registry.lan:5000", registries)).toBe(false);
+        expect(pullsOverHttp("registry.lan:5000/llama3.2:3b", registries)).toBe(false);
     });
 });
 
