@@ -143,3 +143,39 @@ export async function inspectStackContainers(
     );
     return result;
 }
+
+/** A container or network, by its id and name. */
+export interface DockerObject {
+    /** Full id. */
+    id: string;
+    /** Name, without the leading slash. */
+    name: string;
+}
+
+/** The containers (running or not) and networks of one host that carry `label`=`value`. */
+export async function labelledObjects(
+    endpoint: string,
+    label: string,
+    value: string,
+): Promise<{ containers: DockerObject[]; networks: DockerObject[] }> {
+    const selector = ["--filter", `label=${label}=${value}`, "--no-trunc"];
+    const parse = (stdout: string) =>
+        stdout
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => {
+                const [id, name] = line.split(" ");
+                return { id, name };
+            });
+    const [containers, networks] = await Promise.all([
+        docker(endpoint, ["container", "ls", "--all", ...selector, "--format", "{{.ID}} {{.Names}}"]),
+        docker(endpoint, ["network", "ls", ...selector, "--format", "{{.ID}} {{.Name}}"]),
+    ]);
+    return { containers: parse(containers), networks: parse(networks) };
+}
+
+/** Removes containers (stopping them first) and then networks, by id. */
+export async function removeObjects(endpoint: string, objects: { containers: string[]; networks: string[] }) {
+    if (objects.containers.length > 0) await docker(endpoint, ["container", "rm", "--force", ...objects.containers]);
+    if (objects.networks.length > 0) await docker(endpoint, ["network", "rm", ...objects.networks]);
+}

@@ -11,6 +11,7 @@ import * as readline from "node:readline/promises";
 import type { OpMap, Stack } from "@pulumi/pulumi/automation";
 import { prepareBackend, openStack, requirePulumiCli } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
+import { recoverInterruptedRun } from "./interrupted";
 import { PROJECT_DIR } from "./stackFile";
 
 export const OPERATIONS = ["up", "preview", "destroy", "refresh"] as const;
@@ -127,7 +128,7 @@ export function operationCommand(name: Operation): Command {
 async function runOperation(request: OperationRequest, io: CommandIO): Promise<number> {
     const name = request.operation;
     // A config mistake is reported before the CLI is looked for or anything is created.
-    loadStack({ stack: request.stack, dir: PROJECT_DIR }, io.env);
+    const { config } = loadStack({ stack: request.stack, dir: PROJECT_DIR }, io.env);
     const say = (line: string) => io.err(`${name}: ${line}\n`);
     const cli = await requirePulumiCli(io.env, say);
     const { backend, passphrase } = prepareBackend(PROJECT_DIR, io.env, true);
@@ -161,6 +162,7 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
     }
 
     const startedAt = Date.now();
+    if (name === "up" || name === "destroy") await recoverInterruptedRun(stack, config.hosts, say, write);
     const summary: OperationSummary = {
         stack: request.stack,
         operation: name,

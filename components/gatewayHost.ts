@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { NETWORK_NAME } from "../config/containers";
+import { NETWORK_NAME, stackLabels } from "../config/containers";
 import { HostConfig } from "../config/schema";
 
 /** The images a host may run, by the service that uses them. */
@@ -34,7 +34,7 @@ export class GatewayHost extends pulumi.ComponentResource {
         const childOpts = { parent: this, provider: this.provider };
         const network = new docker.Network(
             `${name}-network`,
-            { name: NETWORK_NAME, driver: "bridge", attachable: false },
+            { name: NETWORK_NAME, driver: "bridge", attachable: false, labels: stackLabels(pulumi.getStack()) },
             childOpts,
         );
         this.networkName = network.name;

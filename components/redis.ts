@@ -47,7 +47,7 @@ export class Redis extends pulumi.ComponentResource {
         this.container = new docker.Container(
             REDIS_CONTAINER,
             {
-                ...commonContainerArgs(REDIS_CONTAINER, args.networkName),
+                ...commonContainerArgs(REDIS_CONTAINER, args.networkName, pulumi.getStack()),
                 image: args.imageId,
                 // The password comes from the environment, so it never shows in the container's command line.
                 command: [

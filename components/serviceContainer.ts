@@ -59,7 +59,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
         const container = new docker.Container(
             containerName,
             {
-                ...commonContainerArgs(containerName, args.networkName),
+                ...commonContainerArgs(containerName, args.networkName, pulumi.getStack()),
                 image: args.imageId,
                 command: args.command,
                 envs: args.envs,

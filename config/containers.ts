@@ -108,10 +108,22 @@ export const containerHealthchecks = {
     redis: healthcheck(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'], "5s"),
 };
 
-/** What every container of the stack shares: restart policy, bounded logs, the host's network. */
-export function commonContainerArgs<N>(containerName: string, networkName: N) {
+/**
+ * The Docker label every container and network of a stack carries, with the stack's name as its value: how
+ * `npm run up` tells the objects an interrupted run left behind from anything else on the host.
+ */
+export const STACK_LABEL = "ai-gateway.stack";
+
+/** The labels of an object that belongs to `stack`, in the provider's `labels` shape. */
+export function stackLabels(stack: string) {
+    return [{ label: STACK_LABEL, value: stack }];
+}
+
+/** What every container of the stack shares: its stack label, restart policy, bounded logs, the host's network. */
+export function commonContainerArgs<N>(containerName: string, networkName: N, stack: string) {
     return {
         name: containerName,
+        labels: stackLabels(stack),
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },

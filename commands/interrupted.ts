@@ -1,0 +1,70 @@
+/**
+ * Recovery from an interrupted `up` or `destroy` (Ctrl-C twice, a killed terminal, a reboot): the engine
+ * records an operation as pending before it calls the provider, so a run stopped mid-step leaves pending
+ * operations in the state, and maybe a container or network that Docker created but the state never
+ * recorded. Their fixed names would make the next run fail ("name already in use"). Before it runs, `up`
+ * removes those orphans (only objects carrying this stack's label that the state does not know) and clears
+ * the pending operations with a refresh, so a plain re-run converges.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+import { STACK_LABEL } from "../config/containers";
+import { HostConfig } from "../config/schema";
+import { labelledObjects, removeObjects, DockerObject } from "./docker";
+
+/** The part of an exported state this module reads. */
+interface StateDocument {
+    resources?: { type: string; id?: string }[];
+    pending_operations?: { type: string; resource: { urn: string } }[];
+}
+
+const DOCKER_OBJECT_TYPES = ["docker:index/container:Container", "docker:index/network:Network"];
+
+/** Each pending operation in words: `creating litellm (docker:index/container:Container)`. */
+export function describePending(state: StateDocument): string[] {
+    return (state.pending_operations ?? []).map((op) => {
+        const [typeChain, name] = op.resource.urn.split("::").slice(-2);
+        return `${op.type} ${name} (${typeChain.split("$").pop()})`;
+    });
+}
+
+/** Labelled objects the state does not know: what an interrupted run created and never recorded. */
+export function orphans(
+    state: StateDocument,
+    labelled: { containers: DockerObject[]; networks: DockerObject[] },
+): { containers: DockerObject[]; networks: DockerObject[] } {
+    const known = new Set(
+        (state.resources ?? []).filter((r) => DOCKER_OBJECT_TYPES.includes(r.type) && r.id).map((r) => r.id),
+    );
+    return {
+        containers: labelled.containers.filter((c) => !known.has(c.id)),
+        networks: labelled.networks.filter((n) => !known.has(n.id)),
+    };
+}
+
+/**
+ * When the stack's last run was interrupted: removes its orphans on every host and clears its pending
+ * operations. Does nothing (one state export) after a run that finished.
+ */
+export async function recoverInterruptedRun(
+    stack: Stack,
+    hosts: HostConfig[],
+    say: (line: string) => void,
+    write: (text: string) => void,
+): Promise<void> {
+    const state = ((await stack.exportStack()).deployment ?? {}) as StateDocument;
+    const pending = describePending(state);
+    if (pending.length === 0) return;
+    say(`the last run of stack ${stack.name} was interrupted during: ${pending.join("; ")}`);
+    for (const host of hosts) {
+        const left = orphans(state, await labelledObjects(host.docker, STACK_LABEL, stack.name));
+        const names = [...left.containers, ...left.networks].map((o) => o.name);
+        if (names.length === 0) continue;
+        say(`removing what it created on host ${host.name} but never recorded: ${names.join(", ")}`);
+        await removeObjects(host.docker, {
+            containers: left.containers.map((c) => c.id),
+            networks: left.networks.map((n) => n.id),
+        });
+    }
+    say("refreshing the state to clear the interrupted operations");
+    await stack.refresh({ clearPendingCreates: true, onOutput: write, color: "auto" });
+}
