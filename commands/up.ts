@@ -8,7 +8,7 @@
  * `--expect-no-changes` turns it into a drift check; `--json` prints a summary on stdout for CI.
  */
 import * as readline from "node:readline/promises";
-import type { OpMap, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { prepareBackend, openStack, requirePulumiCli } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { recoverInterruptedRun } from "./interrupted";
@@ -35,6 +35,40 @@ export interface OperationSummary {
     error?: string;
     /** Non-secret stack outputs after `up` (`urls`, `models`). */
     outputs?: Record<string, unknown>;
+    /** Every resource step of an `up` that changed something, in the order they ended, with its wall time. */
+    steps?: StepTiming[];
+}
+
+/** One resource step of a run: what was done to which resource, and how long the engine took over it. */
+export interface StepTiming {
+    /** The resource's name (the last part of its URN). */
+    name: string;
+    /** Its type token, e.g. `docker:index/remoteImage:RemoteImage`. */
+    type: string;
+    /** What was done: `create`, `update`, `replace`, `delete`, ... */
+    op: string;
+    /** Seconds from the step's start to its end (outputs or failure), as the events arrived. */
+    seconds: number;
+}
+
+/** Times the steps of a run from its engine events; steps that left a resource as it was are not kept. */
+export function stepTimer(now: () => number = Date.now) {
+    const started = new Map<string, number>();
+    const steps: StepTiming[] = [];
+    const onEvent = (event: EngineEvent) => {
+        const begun = event.resourcePreEvent?.metadata;
+        if (begun) started.set(`${begun.op} ${begun.urn}`, now());
+        const ended = event.resOutputsEvent?.metadata ?? event.resOpFailedEvent?.metadata;
+        const at = ended && started.get(`${ended.op} ${ended.urn}`);
+        if (!ended || at === undefined || ended.op === "same" || ended.op === "read") return;
+        steps.push({
+            name: ended.urn.split("::").pop()!,
+            type: ended.type,
+            op: ended.op,
+            seconds: Math.round((now() - at) / 100) / 10,
+        });
+    };
+    return { onEvent, steps };
 }
 
 /** The arguments of one run, checked before anything is touched. */
@@ -101,13 +135,14 @@ async function perform(stack: Stack, request: OperationRequest, write: (text: st
         case "preview":
             return { changes: (await stack.preview(common)).changeSummary };
         case "up": {
-            const result = await stack.up(common);
+            const timer = stepTimer();
+            const result = await stack.up({ ...common, onEvent: timer.onEvent });
             const outputs = Object.fromEntries(
                 Object.entries(result.outputs)
                     .filter(([, output]) => !output.secret)
                     .map(([key, output]) => [key, output.value as unknown]),
             );
-            return { changes: result.summary.resourceChanges ?? {}, outputs };
+            return { changes: result.summary.resourceChanges ?? {}, outputs, steps: timer.steps };
         }
         case "refresh":
             return { changes: (await stack.refresh(common)).summary.resourceChanges ?? {} };

@@ -13,7 +13,7 @@ import {
 } from "../../commands/automation";
 import { UsageError } from "../../commands/cli";
 import { PROJECT_DIR } from "../../commands/stackFile";
-import { firstErrorLine, operationCommand, parseOperation } from "../../commands/up";
+import { firstErrorLine, operationCommand, parseOperation, stepTimer } from "../../commands/up";
 import { StackFolder, runInProcess, runScript } from "../support/operator";
 
 describe("up / preview / destroy / refresh: arguments", () => {
@@ -154,5 +154,31 @@ describe("the Pulumi CLI", () => {
         const { code, err } = await runScript("up.ts", ["--stack", "cpu"], { PATH: process.env.PATH });
         expect(code).toBe(2);
         expect(err).toContain("up: the operation must be one of up, preview, destroy, refresh");
+    });
+});
+
+describe("up: step timings", () => {
+    const urn = (type: string, name: string) =>
+        `urn:pulumi:e2e::ai-gateway::aigateway:host:GatewayHost$${type}::${name}`;
+    const step = (op: string, type: string, name: string) => ({ op, type, urn: urn(type, name) }) as never;
+
+    it("times each step from its start to its outputs or failure, leaving out the unchanged ones", () => {
+        let clock = 0;
+        const timer = stepTimer(() => clock);
+        const image = step("create", "docker:index/remoteImage:RemoteImage", "e2e-litellm-image");
+        const pull = step("create", "pulumi-nodejs:dynamic:Resource", "ollama-tiny-a");
+        const network = step("same", "docker:index/network:Network", "e2e-network");
+        timer.onEvent({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: image } });
+        timer.onEvent({ sequence: 2, timestamp: 0, resourcePreEvent: { metadata: pull } });
+        timer.onEvent({ sequence: 3, timestamp: 0, resourcePreEvent: { metadata: network } });
+        clock = 1500;
+        timer.onEvent({ sequence: 4, timestamp: 1, resOutputsEvent: { metadata: network } });
+        timer.onEvent({ sequence: 5, timestamp: 1, resOpFailedEvent: { metadata: pull, status: 0, steps: 0 } });
+        clock = 12_340;
+        timer.onEvent({ sequence: 6, timestamp: 12, resOutputsEvent: { metadata: image } });
+        expect(timer.steps).toEqual([
+            { name: "ollama-tiny-a", type: "pulumi-nodejs:dynamic:Resource", op: "create", seconds: 1.5 },
+            { name: "e2e-litellm-image", type: "docker:index/remoteImage:RemoteImage", op: "create", seconds: 12.3 },
+        ]);
     });
 });

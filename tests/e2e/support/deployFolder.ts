@@ -1,0 +1,155 @@
+/**
+ * A fresh copy of this project, deployed from the way a new user would: `npm run <command> -- --stack <name>`
+ * in its own folder, so its `.pulumi-state/`, generated `.env` and stack file are its own. node_modules is
+ * linked, not copied. Each command runs in its own process group, so a test can kill a whole run (npm, the
+ * CLI, the language host and the providers) at a moment it chooses, as a crash or a killed terminal would.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { PROJECT_DIR } from "../../../commands/stackFile";
+
+/** What one command printed and returned, and how long it took. */
+export interface Run {
+    /** Exit code (null when killed). */
+    code: number | null;
+    /** Standard output and standard error, interleaved as they came. */
+    output: string;
+    /** Wall time in seconds. */
+    seconds: number;
+}
+
+/** A command still running. */
+export interface RunningCommand {
+    /** Everything it printed so far. */
+    readonly output: () => string;
+    /** Resolves when it ends. */
+    readonly done: Promise<Run>;
+    /** Kills its whole process group at once (SIGKILL: nothing gets to clean up). */
+    kill(): void;
+}
+
+/** Resolves once `check` holds, polling every 100 ms; rejects after `seconds` with `what`. */
+export async function until(check: () => boolean | Promise<boolean>, seconds: number, what: string): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
+export class DeployFolder {
+    /** The project copy. */
+    readonly dir: string;
+
+    constructor(readonly stack: string) {
+        this.dir = mkdtempSync(path.join(tmpdir(), "aigw-e2e-project-"));
+        // The files of the working tree that git does not ignore: what a clone plus local changes holds.
+        const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+        })
+            .split("\0")
+            .filter((file) => file && existsSync(path.join(PROJECT_DIR, file)));
+        for (const file of files) {
+            mkdirSync(path.dirname(path.join(this.dir, file)), { recursive: true });
+            writeFileSync(path.join(this.dir, file), readFileSync(path.join(PROJECT_DIR, file)));
+        }
+        symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(this.dir, "node_modules"));
+    }
+
+    /** The stack file's path. */
+    get stackFile(): string {
+        return path.join(this.dir, `Pulumi.${this.stack}.yaml`);
+    }
+
+    /** Writes the `ai-gateway:` keys of `config` into the stack file; keys set by `npm run secret` are kept. */
+    writeConfig(config: Record<string, unknown>): void {
+        const existing = existsSync(this.stackFile)
+            ? ((parse(readFileSync(this.stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> })
+            : {};
+        const kept = Object.fromEntries(
+            Object.entries(existing.config ?? {}).filter(
+                ([, value]) => typeof value === "object" && value && "secure" in value,
+            ),
+        );
+        const namespaced = Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [`ai-gateway:${key}`, value]),
+        );
+        writeFileSync(this.stackFile, stringify({ config: { ...namespaced, ...kept } }));
+    }
+
+    /** The environment of every command: the machine's, less any Pulumi state or passphrase of the caller's. */
+    env(): NodeJS.ProcessEnv {
+        const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+        for (const inherited of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"])
+            delete env[inherited];
+        return env;
+    }
+
+    /** Starts `npm run <script> -- --stack <stack> <args>` in the copy, feeding `stdin`. */
+    start(script: string, args: string[] = [], stdin = ""): RunningCommand {
+        const started = Date.now();
+        let output = "";
+        const child: ChildProcess = spawn("npm", ["run", "--silent", script, "--", "--stack", this.stack, ...args], {
+            cwd: this.dir,
+            env: this.env(),
+            detached: true,
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        const collect = (chunk: Buffer) => {
+            output += chunk.toString();
+            if (process.env.AIGW_E2E_VERBOSE) process.stderr.write(chunk);
+        };
+        child.stdout!.on("data", collect);
+        child.stderr!.on("data", collect);
+        child.stdin!.end(stdin);
+        const done = new Promise<Run>((resolve, reject) => {
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, output, seconds: (Date.now() - started) / 1000 }));
+        });
+        return {
+            output: () => output,
+            done,
+            kill: () => {
+                try {
+                    process.kill(-child.pid!, "SIGKILL");
+                } catch {
+                    // already ended
+                }
+            },
+        };
+    }
+
+    /** Runs `npm run <script>` to its end. */
+    run(script: string, args: string[] = [], stdin = ""): Promise<Run> {
+        return this.start(script, args, stdin).done;
+    }
+
+    /** The stack's outputs, secrets in plain text, read with the copy's own backend and passphrase. */
+    outputs(): Record<string, unknown> {
+        const passphrase = /^PULUMI_CONFIG_PASSPHRASE=(.*)$/m.exec(
+            readFileSync(path.join(this.dir, ".env"), "utf8"),
+        )![1];
+        const stdout = execFileSync("pulumi", ["stack", "output", "--stack", this.stack, "--show-secrets", "--json"], {
+            cwd: this.dir,
+            env: {
+                ...this.env(),
+                PULUMI_BACKEND_URL: `file://${path.join(this.dir, ".pulumi-state")}`,
+                PULUMI_CONFIG_PASSPHRASE: passphrase,
+            },
+            encoding: "utf8",
+        });
+        return JSON.parse(stdout) as Record<string, unknown>;
+    }
+
+    remove(): void {
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
