@@ -147,7 +147,12 @@ async function perform(stack: Stack, request: OperationRequest, write: (text: st
         case "refresh":
             return { changes: (await stack.refresh(common)).summary.resourceChanges ?? {} };
         case "destroy":
-            return { changes: (await stack.destroy({ onOutput: write, color: "auto" })).summary.resourceChanges ?? {} };
+            // Data directories outlive a destroy, and so do the protected secrets that open them.
+            return {
+                changes:
+                    (await stack.destroy({ onOutput: write, color: "auto", excludeProtected: true })).summary
+                        .resourceChanges ?? {},
+            };
     }
 }
 

@@ -43,13 +43,16 @@ export class OpenWebUI extends pulumi.ComponentResource {
         super("aigateway:webui:OpenWebUI", name, {}, opts);
         const { host, settings } = args;
 
-        // Stable across container replacements: a new key would log every user out on each up.
+        // Both open data that outlives the containers (dataDir): the admin account exists only with its first
+        // password, and a new session key would log every user out. Protected, so `npm run destroy` (which
+        // keeps data) keeps them too, and the next up finds its users as they were.
+        const keptWithData = { parent: this, protect: true };
         const sessionKey = new random.RandomPassword(
             `${name}-secret-key`,
             { length: 64, special: false },
-            { parent: this },
+            keptWithData,
         );
-        const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 24 }, { parent: this });
+        const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 24 }, keptWithData);
         this.adminPassword = adminPassword.result;
         this.adminEmail = settings.adminEmail;
 

@@ -17,6 +17,8 @@ export interface Run {
     code: number | null;
     /** Standard output and standard error, interleaved as they came. */
     output: string;
+    /** Standard output alone (where `--json` puts its summary). */
+    stdout: string;
     /** Wall time in seconds. */
     seconds: number;
 }
@@ -97,6 +99,7 @@ export class DeployFolder {
     start(script: string, args: string[] = [], stdin = ""): RunningCommand {
         const started = Date.now();
         let output = "";
+        let stdout = "";
         const child: ChildProcess = spawn("npm", ["run", "--silent", script, "--", "--stack", this.stack, ...args], {
             cwd: this.dir,
             env: this.env(),
@@ -107,12 +110,15 @@ export class DeployFolder {
             output += chunk.toString();
             if (process.env.AIGW_E2E_VERBOSE) process.stderr.write(chunk);
         };
-        child.stdout!.on("data", collect);
+        child.stdout!.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            collect(chunk);
+        });
         child.stderr!.on("data", collect);
         child.stdin!.end(stdin);
         const done = new Promise<Run>((resolve, reject) => {
             child.on("error", reject);
-            child.on("close", (code) => resolve({ code, output, seconds: (Date.now() - started) / 1000 }));
+            child.on("close", (code) => resolve({ code, output, stdout, seconds: (Date.now() - started) / 1000 }));
         });
         return {
             output: () => output,

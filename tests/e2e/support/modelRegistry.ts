@@ -154,7 +154,10 @@ export async function pushTinyModels(registry: ModelRegistry, names: string[], w
     const ollama = startOllama(port, path.join(workDir, "push-ollama"));
     try {
         const cli = (args: string[]) =>
-            execFileSync(OLLAMA_BIN, args, { env: { ...process.env, OLLAMA_HOST: `127.0.0.1:${port}` }, stdio: "pipe" });
+            execFileSync(OLLAMA_BIN, args, {
+                env: { ...process.env, OLLAMA_HOST: `127.0.0.1:${port}` },
+                stdio: "pipe",
+            });
         for (const name of missing) {
             loadTinyModel(port, name);
             cli(["cp", name, registry.model(name)]);

@@ -190,27 +190,35 @@ export interface CloudStandIn {
     close(): Promise<void>;
 }
 
-/** Starts the cloud stand-in: `POST /v1/chat/completions`, streamed or not, counting every request. */
-export async function startCloudStandIn(port: number): Promise<CloudStandIn> {
+/** Starts the cloud stand-in on `address`: `POST /v1/chat/completions`, streamed or not, counting every request. */
+export async function startCloudStandIn(port: number, address = "127.0.0.1"): Promise<CloudStandIn> {
     const standIn = { requests: 0, answer: "answer from the cloud stand-in" } as CloudStandIn;
-    const server: LocalServer = await startHttpServer(async (req, res) => {
-        standIn.requests++;
-        if (req.method !== "POST" || req.url !== "/v1/chat/completions") return sendJson(res, 404, {});
-        const body = await readJsonBody<{ model: string; stream?: boolean }>(req);
-        const base = { id: `chatcmpl-standin-${standIn.requests}`, created: 0, model: body.model };
-        if (!body.stream) {
-            return sendJson(res, 200, {
-                ...base,
-                object: "chat.completion",
-                choices: [{ index: 0, message: { role: "assistant", content: standIn.answer }, finish_reason: "stop" }],
-                usage: { prompt_tokens: 1, completion_tokens: 5, total_tokens: 6 },
-            });
-        }
-        res.writeHead(200, { "content-type": "text/event-stream" });
-        const chunk = (delta: object, finish: string | null) =>
-            `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-        res.end(chunk({ role: "assistant", content: standIn.answer }, null) + chunk({}, "stop") + "data: [DONE]\n\n");
-    }, port);
+    const server: LocalServer = await startHttpServer(
+        async (req, res) => {
+            standIn.requests++;
+            if (req.method !== "POST" || req.url !== "/v1/chat/completions") return sendJson(res, 404, {});
+            const body = await readJsonBody<{ model: string; stream?: boolean }>(req);
+            const base = { id: `chatcmpl-standin-${standIn.requests}`, created: 0, model: body.model };
+            if (!body.stream) {
+                return sendJson(res, 200, {
+                    ...base,
+                    object: "chat.completion",
+                    choices: [
+                        { index: 0, message: { role: "assistant", content: standIn.answer }, finish_reason: "stop" },
+                    ],
+                    usage: { prompt_tokens: 1, completion_tokens: 5, total_tokens: 6 },
+                });
+            }
+            res.writeHead(200, { "content-type": "text/event-stream" });
+            const chunk = (delta: object, finish: string | null) =>
+                `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+            res.end(
+                chunk({ role: "assistant", content: standIn.answer }, null) + chunk({}, "stop") + "data: [DONE]\n\n",
+            );
+        },
+        port,
+        address,
+    );
     standIn.apiBase = `${server.url}/v1`;
     standIn.close = () => server.close();
     return standIn;

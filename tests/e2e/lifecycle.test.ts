@@ -1,0 +1,331 @@
+/**
+ * The real `pulumi up`, end to end: the project's own `npm run up` (Automation API, embedded file backend,
+ * generated passphrase, the Pulumi CLI on PATH) deploys the whole stack on this machine's Docker engine from
+ * images built here (images/) and pulled from a local registry, with models pulled by OllamaModel inside the
+ * Ollama containers from a model registry. Then the stack's whole life: the operator commands, every group
+ * through the router, the cloud rule, no-change runs, a config change, destroy and up again, and three
+ * interrupted runs that a plain re-run must repair. The steps run in order and build on each other.
+ *
+ * Qdrant is left out: its server cannot be built here (README says so).
+ */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { DeployFolder, until } from "./support/deployFolder";
+import { ModelRegistry, dockerBridgeAddress, pushTinyModels } from "./support/modelRegistry";
+import {
+    E2E_CACHE,
+    E2E_IMAGES,
+    expectSucceeded,
+    localImageExists,
+    phase,
+    removeLocalImages,
+    removeStackObjects,
+    requirePrerequisites,
+    stackObjects,
+    startImageRegistry,
+    stopImageRegistry,
+    summaryOf,
+    timed,
+} from "./support/stackHarness";
+import { CloudStandIn, answeredBy, chat, listedModels, startCloudStandIn } from "../peers/support/peers";
+
+const STACK = "e2e";
+/** Ports of the stack on 127.0.0.1, away from the defaults and from the peers suite's. */
+const PORTS = { ollama: 21434, ollama2: 21435, router: 24000, cloudRouter: 24010, openWebUI: 23000 };
+const ROUTER = `http://127.0.0.1:${PORTS.router}`;
+const ROUTER_REPLICA = `http://127.0.0.1:${PORTS.router + 1}`;
+const CLOUD_ROUTER = `http://127.0.0.1:${PORTS.cloudRouter}`;
+const OPEN_WEBUI = `http://127.0.0.1:${PORTS.openWebUI}`;
+/** The model registry and the cloud stand-in listen on the Docker bridge address, which containers reach. */
+const MODEL_REGISTRY_PORT = 5080;
+const STAND_IN_PORT = 5089;
+const TINY_MODELS = ["tiny-a", "tiny-b", "tiny-c", "tiny-d"];
+
+let folder: DeployFolder;
+let models: ModelRegistry;
+let standIn: CloudStandIn;
+let dataDir: string;
+let work: string;
+/** The stack config of the current step; steps change it and deploy again. */
+let stackConfig: Record<string, unknown>;
+let keys: { masterKey: string; cloudMasterKey: string; adminEmail: string; adminPassword: string };
+let adminId: string;
+
+function initialConfig(): Record<string, unknown> {
+    return {
+        hosts: [
+            {
+                name: "e2e",
+                dataDir,
+                ollama: [
+                    { name: "ollama", port: PORTS.ollama, gpu: "none" },
+                    { name: "ollama-2", port: PORTS.ollama2, gpu: "none", models: [models.model("tiny-a")] },
+                ],
+            },
+        ],
+        ollama: { insecureRegistries: [models.host], flashAttention: false, numParallel: 1 },
+        images: E2E_IMAGES,
+        groups: { fast: [models.model("tiny-a")], code: [models.model("tiny-b")] },
+        router: { port: PORTS.router, replicas: 2, fallbacks: { code: ["fast"] } },
+        cloud: { enabled: true, port: PORTS.cloudRouter, model: "openai/stand-in", apiBase: standIn.apiBase },
+        openWebUI: { port: PORTS.openWebUI },
+        routing: {
+            default: "fast",
+            routes: [{ name: "code", group: "code", keywords: ["python", "function", "compile"] }],
+        },
+    };
+}
+
+/** Deploys the current config with `npm run up --json`; fails with the output when it does not succeed. */
+async function up(what: string) {
+    const run = await folder.run("up", ["--yes", "--json"]);
+    expectSucceeded(run, what);
+    const summary = summaryOf(run);
+    phase(
+        what,
+        run.seconds,
+        Object.entries(summary.changes)
+            .map(([op, n]) => `${op} ${n}`)
+            .join(", "),
+    );
+    return { run, summary };
+}
+
+/** One chat completion through `url` for `model` with `key`, expected to succeed. */
+async function ask(url: string, model: string, key: string, content = "hello") {
+    const answer = await chat({ url, model, key, content });
+    if (answer.status !== 200) throw new Error(`${model} via ${url}: HTTP ${answer.status}: ${answer.body}`);
+    return answer;
+}
+
+/** Signs in to Open WebUI as the admin; resolves to the account's id. */
+async function signInAsAdmin(): Promise<string> {
+    const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: keys.adminEmail, password: keys.adminPassword }),
+    });
+    if (response.status !== 200) throw new Error(`sign-in as ${keys.adminEmail}: HTTP ${response.status}`);
+    return ((await response.json()) as { id: string }).id;
+}
+
+/** Files Ollama keeps while a download is under way, in an instance's models folder. */
+function partialDownloads(instance: string): string[] {
+    const blobs = path.join(dataDir, instance, "models", "blobs");
+    try {
+        return readdirSync(blobs).filter((file) => file.endsWith("-partial") || /-partial-\d+$/.test(file));
+    } catch {
+        return [];
+    }
+}
+
+beforeAll(async () => {
+    requirePrerequisites();
+    work = mkdtempSync(path.join(tmpdir(), "aigw-e2e-"));
+    dataDir = path.join(work, "data");
+    await timed("infrastructure (image registry, model registry, tiny models, cloud stand-in)", async () => {
+        startImageRegistry();
+        const bridge = dockerBridgeAddress();
+        models = await ModelRegistry.start(bridge, MODEL_REGISTRY_PORT, path.join(E2E_CACHE, "model-registry"));
+        await pushTinyModels(models, TINY_MODELS, work);
+        standIn = await startCloudStandIn(STAND_IN_PORT, bridge);
+    });
+    folder = new DeployFolder(STACK);
+    stackConfig = initialConfig();
+    folder.writeConfig(stackConfig);
+    // The cloud key is a secret: stored encrypted through the project's own command, never in the file in clear.
+    expectSucceeded(await folder.run("secret", ["cloudApiKey"], "sk-e2e-cloud-stand-in\n"), "npm run secret");
+}, 600_000);
+
+afterAll(async () => {
+    // Pass or fail, nothing stays behind: the stack, then anything it left, then the servers.
+    if (folder) {
+        const destroyed = await folder.run("destroy", ["--yes"]);
+        if (destroyed.code !== 0)
+            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
+    }
+    removeStackObjects(STACK);
+    await standIn?.close();
+    await models?.stop();
+    stopImageRegistry();
+    folder?.remove();
+    if (work) rmSync(work, { recursive: true, force: true });
+}, 600_000);
+
+test("a cold up pulls every image and model and brings the whole stack up", async () => {
+    removeLocalImages(Object.values(E2E_IMAGES));
+    const downloadsBefore = models.blobDownloads;
+    const { summary } = await up("cold up");
+
+    const steps = summary.steps ?? [];
+    const downloads = steps.filter((s) => /RemoteImage|^ollama/.test(`${s.type} ${s.name}`) && s.op === "create");
+    const pulledImages = steps.filter((s) => s.type.endsWith("RemoteImage")).map((s) => s.name);
+    expect(pulledImages).toHaveLength(Object.keys(E2E_IMAGES).length);
+    for (const ref of Object.values(E2E_IMAGES)) expect(localImageExists(ref)).toBe(true);
+    expect(models.blobDownloads).toBeGreaterThan(downloadsBefore);
+
+    const longest = downloads.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    phase(
+        "cold up against its longest single download",
+        summary.durationSeconds,
+        `longest: ${longest.name} ${longest.seconds}s, ratio ${(summary.durationSeconds / longest.seconds).toFixed(2)}`,
+    );
+    expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(
+        ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
+    );
+
+    const outputs = folder.outputs() as Record<string, string>;
+    keys = {
+        masterKey: outputs.masterKey,
+        cloudMasterKey: outputs.cloudMasterKey,
+        adminEmail: outputs.openWebUIAdminEmail,
+        adminPassword: outputs.openWebUIAdminPassword,
+    };
+    expect(keys.masterKey).toMatch(/^sk-/);
+});
+
+test("wait, status, smoke and audit pass against the live stack", async () => {
+    for (const command of ["wait", "status", "smoke", "audit"]) {
+        const run = await folder.run(command);
+        expectSucceeded(run, `npm run ${command}`);
+        phase(`npm run ${command}`, run.seconds);
+    }
+});
+
+test("every group and auto answer through the router, from our Ollama instances only; 4001 alone reaches the cloud", async () => {
+    expect(await listedModels(ROUTER, keys.masterKey)).toEqual(["auto", "code", "fast"]);
+    for (const url of [ROUTER, ROUTER_REPLICA])
+        for (const [model, content] of [
+            ["fast", "hello"],
+            ["code", "hello"],
+            ["auto", "write a python function that adds two numbers"],
+        ]) {
+            const answer = await ask(url, model, keys.masterKey, content);
+            expect(answeredBy(answer)).toMatch(/^http:\/\/ollama(-2)?:11434$/);
+            if (model === "auto") expect(answer.headers["x-ai-gateway-route"]).toBe("code");
+        }
+    expect(standIn.requests).toBe(0);
+
+    const cloud = await ask(CLOUD_ROUTER, "cloud", keys.cloudMasterKey);
+    expect(cloud.body).toContain(standIn.answer);
+    expect(standIn.requests).toBe(1);
+
+    adminId = await signInAsAdmin();
+    const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "stranger", email: "stranger@example.com", password: "a-long-password-1" }),
+    });
+    expect(signup.status).toBe(403);
+});
+
+test("a second up and a preview report no changes", async () => {
+    const { summary } = await up("second up");
+    expect(Object.keys(summary.changes)).toEqual(["same"]);
+    const preview = await folder.run("preview", ["--expect-no-changes"]);
+    expectSucceeded(preview, "npm run preview -- --expect-no-changes");
+    phase("preview --expect-no-changes", preview.seconds);
+});
+
+test("a config change replaces only what must change, and the router then serves the new model", async () => {
+    const before = stackObjects(STACK).containers;
+    const groups = stackConfig.groups as Record<string, string[]>;
+    stackConfig = {
+        ...stackConfig,
+        groups: { ...groups, fast: [...groups.fast, models.model("tiny-c")] },
+        router: { ...(stackConfig.router as object), cooldownSeconds: 45 },
+    };
+    folder.writeConfig(stackConfig);
+    await up("up after a config change");
+
+    const after = stackObjects(STACK).containers;
+    const replaced = [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
+    // The routers' config file changed; the Ollama instances, Redis and Open WebUI have nothing new.
+    expect(replaced).toEqual(["litellm", "litellm-2", "litellm-cloud"]);
+
+    // tiny-c was pulled into the instance that serves every group's models, and the router uses it.
+    const served = new Set<string>();
+    for (let i = 0; i < 30 && !served.has(models.model("tiny-c")); i++)
+        served.add((JSON.parse((await ask(ROUTER, "fast", keys.masterKey)).body) as { model: string }).model);
+    expect([...served]).toContain(models.model("tiny-c"));
+});
+
+test("destroy removes every container and network, and keeps the data and the pulled models", async () => {
+    const run = await folder.run("destroy", ["--yes"]);
+    expectSucceeded(run, "npm run destroy");
+    phase("destroy", run.seconds);
+    expect(stackObjects(STACK)).toEqual({ containers: new Map(), networks: [] });
+    expect(readdirSync(path.join(dataDir, "openwebui"))).toContain("webui.db");
+    expect(readdirSync(path.join(dataDir, "ollama", "models", "manifests"))).not.toHaveLength(0);
+});
+
+test("the next up keeps the Open WebUI admin account and pulls no model again", async () => {
+    const downloadsBefore = models.blobDownloads;
+    await up("up after destroy");
+    expect(models.blobDownloads).toBe(downloadsBefore);
+    expect(await signInAsAdmin()).toBe(adminId);
+});
+
+describe("an interrupted up is repaired by a plain re-run", () => {
+    /** Starts `up`, kills it once `moment` holds, and checks that a plain `up` then converges with no leftovers. */
+    async function killThenRecover(what: string, moment: (output: string) => boolean | Promise<boolean>) {
+        const interrupted = folder.start("up", ["--yes"]);
+        await until(
+            async () => (await moment(interrupted.output())) || interrupted.output().includes("\nup: "),
+            600,
+            what,
+        );
+        interrupted.kill();
+        const killed = await interrupted.done;
+        expect(killed.code).toBeNull(); // it was stopped mid-run, not finished
+
+        const { run } = await up(`re-run of up after a kill ${what}`);
+        expect(run.output).toContain(`the last run of stack ${STACK} was interrupted during`);
+        expectSucceeded(await folder.run("preview", ["--expect-no-changes"]), "preview after recovery");
+        const names = [...stackObjects(STACK).containers.keys()];
+        expect(new Set(names).size).toBe(names.length);
+        expect(names.sort()).toEqual(
+            ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
+        );
+        return run;
+    }
+
+    test("killed during an image pull", async () => {
+        expectSucceeded(await folder.run("destroy", ["--yes"]), "destroy before the image-pull kill");
+        removeLocalImages([E2E_IMAGES.openWebUI]);
+        await killThenRecover("during the Open WebUI image pull", (output) =>
+            /RemoteImage.*open-?webui|open-?webui.*RemoteImage|e2e-openWebUI-image.*creating/i.test(output),
+        );
+        expect(localImageExists(E2E_IMAGES.openWebUI)).toBe(true);
+        expect(await signInAsAdmin()).toBe(adminId);
+    });
+
+    test("killed during a model pull", async () => {
+        const groups = stackConfig.groups as Record<string, string[]>;
+        stackConfig = { ...stackConfig, groups: { ...groups, code: [...groups.code, models.model("tiny-d")] } };
+        folder.writeConfig(stackConfig);
+        models.bytesPerSecond = 16 * 1024; // a few seconds for the tiny model: time to stop the run mid-download
+        try {
+            await killThenRecover("during the tiny-d model download", () => partialDownloads("ollama").length > 0);
+        } finally {
+            models.bytesPerSecond = undefined;
+        }
+        const served = new Set<string>();
+        for (let i = 0; i < 30 && !served.has(models.model("tiny-d")); i++)
+            served.add((JSON.parse((await ask(ROUTER, "code", keys.masterKey)).body) as { model: string }).model);
+        expect([...served]).toContain(models.model("tiny-d"));
+    });
+
+    test("killed after a container exists but before its state is saved", async () => {
+        const before = stackObjects(STACK).containers;
+        stackConfig = { ...stackConfig, router: { ...(stackConfig.router as object), cooldownSeconds: 50 } };
+        folder.writeConfig(stackConfig);
+        const newRouter = () => {
+            const id = stackObjects(STACK).containers.get("litellm");
+            return id !== undefined && id !== before.get("litellm");
+        };
+        await killThenRecover("right after the new router container was created", newRouter);
+        await ask(ROUTER, "fast", keys.masterKey);
+    });
+});

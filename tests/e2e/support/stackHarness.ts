@@ -1,0 +1,128 @@
+/**
+ * What the e2e suites share around a deployed stack: the images' local registry, the prerequisites checked
+ * in one line each, the Docker objects a stack left on this machine, and the phase lines CI prints.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import * as path from "node:path";
+import { STACK_LABEL } from "../../../config/containers";
+import { PROJECT_DIR } from "../../../commands/stackFile";
+import { OLLAMA_BIN } from "../../peers/support/peers";
+import { Run } from "./deployFolder";
+
+/** The registry the stack's images are pushed to by images/build.sh and pulled from by `docker.RemoteImage`. */
+export const IMAGE_REGISTRY = process.env.AIGW_IMAGES_REGISTRY ?? "127.0.0.1:5050";
+
+/** The images the e2e stacks deploy, as images/build.sh pushes them (the stack's `images.*` keys). */
+export const E2E_IMAGES = {
+    ollama: `${IMAGE_REGISTRY}/ai-gateway/ollama:0.17.4`,
+    litellm: `${IMAGE_REGISTRY}/ai-gateway/litellm:1.87.0`,
+    openWebUI: `${IMAGE_REGISTRY}/ai-gateway/open-webui:0.12.4`,
+    redis: `${IMAGE_REGISTRY}/ai-gateway/redis:7.0.15`,
+};
+
+const IMAGES_DIR = path.join(PROJECT_DIR, "images");
+
+/** One line on stderr per phase, with its time: what CI's log shows of the run. */
+export function phase(name: string, seconds: number, detail = ""): void {
+    process.stderr.write(`[e2e] ${name}: ${seconds.toFixed(1)}s${detail ? ` (${detail})` : ""}\n`);
+}
+
+/** Runs `fn`, then prints its phase line. */
+export async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+        return await fn();
+    } finally {
+        phase(name, (Date.now() - started) / 1000);
+    }
+}
+
+/** Throws one line naming what is missing and how to get it, for each prerequisite the suite cannot do without. */
+export function requirePrerequisites(): void {
+    const missing: string[] = [];
+    const has = (command: string, args: string[]) => {
+        try {
+            execFileSync(command, args, { stdio: "ignore" });
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    if (!has("pulumi", ["version"]))
+        missing.push(
+            'the Pulumi CLI is not on PATH (on this machine: export PATH="$(bash ../shared/engine/install.sh):$PATH")',
+        );
+    if (!has("docker", ["info"])) missing.push("no Docker engine answers (docker info)");
+    if (!existsSync(OLLAMA_BIN)) missing.push(`${OLLAMA_BIN} is missing: run peers/install.sh first`);
+    if (missing.length > 0) throw new Error(`e2e prerequisites missing: ${missing.join("; ")}`);
+}
+
+/** Starts the images' registry (idempotent); its storage holds what images/build.sh pushed. */
+export function startImageRegistry(): void {
+    execFileSync("bash", [path.join(IMAGES_DIR, "registry.sh"), "start", IMAGE_REGISTRY], { stdio: "ignore" });
+}
+
+export function stopImageRegistry(): void {
+    execFileSync("bash", [path.join(IMAGES_DIR, "registry.sh"), "stop"], { stdio: "ignore" });
+}
+
+/** Removes the local copies of `refs`, so the next `up` really pulls them from the registry. */
+export function removeLocalImages(refs: string[]): void {
+    execFileSync("docker", ["image", "rm", "--force", ...refs], { stdio: "ignore" });
+}
+
+export function localImageExists(ref: string): boolean {
+    try {
+        execFileSync("docker", ["image", "inspect", ref], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** The containers (`name` to id) and networks (names) on this machine that carry the stack's label. */
+export function stackObjects(stack: string): { containers: Map<string, string>; networks: string[] } {
+    const list = (args: string[]) =>
+        execFileSync("docker", [...args, "--filter", `label=${STACK_LABEL}=${stack}`, "--no-trunc"], {
+            encoding: "utf8",
+        })
+            .split("\n")
+            .filter(Boolean);
+    const containers = new Map(
+        list(["container", "ls", "--all", "--format", "{{.Names}} {{.ID}}"]).map((line) => {
+            const [name, id] = line.split(" ");
+            return [name, id] as [string, string];
+        }),
+    );
+    return { containers, networks: list(["network", "ls", "--format", "{{.Name}}"]) };
+}
+
+/** Removes whatever the stack left on this machine: the last resort of a suite's cleanup, pass or fail. */
+export function removeStackObjects(stack: string): void {
+    const { containers, networks } = stackObjects(stack);
+    if (containers.size > 0) execFileSync("docker", ["container", "rm", "--force", ...containers.values()]);
+    if (networks.length > 0) execFileSync("docker", ["network", "rm", ...networks]);
+}
+
+/** Fails with the command's last lines when it did not exit 0. */
+export function expectSucceeded(run: Run, what: string): void {
+    if (run.code !== 0)
+        throw new Error(
+            `${what} exited ${run.code} after ${run.seconds.toFixed(1)}s:\n${run.output.split("\n").slice(-40).join("\n")}`,
+        );
+}
+
+/** The JSON summary `npm run up|preview|destroy -- --json` printed on stdout. */
+export function summaryOf(run: Run): {
+    succeeded: boolean;
+    changes: Record<string, number>;
+    durationSeconds: number;
+    steps?: { name: string; type: string; op: string; seconds: number }[];
+} {
+    return JSON.parse(run.stdout);
+}
+
+/** Where caches of the e2e suite live between runs (the model registry's storage). */
+export const E2E_CACHE = process.env.AIGW_E2E_CACHE ?? path.join(homedir(), ".cache", "ai-gateway-e2e");
