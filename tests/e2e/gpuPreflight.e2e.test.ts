@@ -95,6 +95,16 @@ if (!haveCli)
         );
         expect(pulls.split("\n").filter((image) => DEV_IMAGES.includes(image))).toEqual([]);
         expect(images().filter((image) => !before.includes(image) && DEV_IMAGES.includes(image))).toEqual([]);
+
+        // A failed check is not recorded, so the next up checks the host again.
+        const recorded = execFileSync("pulumi", ["stack", "export", "--stack", "dev"], {
+            cwd: PROJECT,
+            env,
+            encoding: "utf8",
+        });
+        const urns = (JSON.parse(recorded).deployment.resources ?? []).map((r: { urn: string }) => r.urn);
+        expect(urns.length).toBeGreaterThan(0);
+        expect(urns.filter((urn: string) => urn.includes("command:local:Command"))).toEqual([]);
     });
 
     it("gives the CPU stack no preflight: its preview plans the images and no command", () => {
