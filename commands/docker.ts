@@ -60,22 +60,6 @@ export async function engineVersion(endpoint: string): Promise<string> {
     return (await docker(endpoint, ["version", "--format", "{{.Server.Version}}"])).trim();
 }
 
-/** What `docker info` reports that the GPU check needs. */
-export interface EngineInfo {
-    /** Registered runtimes, e.g. `runc`, `nvidia`. */
-    runtimes: string[];
-    /** Folders the engine reads CDI device specs from (Docker 25+). */
-    cdiSpecDirs: string[];
-}
-
-export async function engineInfo(endpoint: string): Promise<EngineInfo> {
-    const info = JSON.parse(await docker(endpoint, ["info", "--format", "{{json .}}"])) as {
-        Runtimes?: Record<string, unknown>;
-        CDISpecDirs?: string[];
-    };
-    return { runtimes: Object.keys(info.Runtimes ?? {}), cdiSpecDirs: info.CDISpecDirs ?? [] };
-}
-
 /** Facts about the named containers that exist; names without a container are left out. */
 export async function inspectContainers(endpoint: string, names: string[]): Promise<Map<string, ContainerFacts>> {
     // `inspect` exits 1 when one name is missing but still prints the others.

@@ -5,24 +5,20 @@
  * have the NVIDIA runtime or CDI (with the exact fix when not); are the stack's ports free; is there
  * disk space under each data directory for the models; is the Pulumi CLI there. Exit 1 when a check fails.
  */
-import { existsSync, readFileSync, readdirSync, statfsSync } from "node:fs";
+import { existsSync, statfsSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { gpuHost, wantsGpu } from "../config/gpu";
 import { hostModelEstimates } from "../config/modelSize";
 import { HostConfig, PROJECT, StackConfig } from "../config/schema";
 import { GatewayService, listServices } from "../config/services";
 import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain } from "./cli";
-import { DockerUnreachable, EngineInfo, engineInfo, engineVersion, inspectStackContainers } from "./docker";
+import { DockerUnreachable, engineVersion, inspectStackContainers } from "./docker";
 import { Finding, findingFor, reportFindings } from "./findings";
+import { runGpuCheck } from "./gpuCheck";
 
 const USAGE = "usage: npm run doctor -- --stack <name> [--json] [--dir <folder>]";
-
-/** What makes Docker's `--gpus` / deviceRequests work, and the commands that set it up. */
-export const GPU_FIX =
-    "install the NVIDIA Container Toolkit (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html), " +
-    "then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker " +
-    '(or give the instances gpu: "none" to run on CPU)';
 
 /** A host whose Docker socket is local is this machine: its ports and disk can be checked from here. */
 function isLocal(host: HostConfig): boolean {
@@ -33,36 +29,16 @@ function gigabytes(bytes: number): string {
     return `${(bytes / 1e9).toFixed(1)} GB`;
 }
 
-/** Whether a CDI spec in the engine's spec folders describes NVIDIA GPUs (`nvidia-ctk cdi generate` writes one). */
-export function hasNvidiaCdiSpec(info: EngineInfo): boolean {
-    return info.cdiSpecDirs.some(
-        (dir) =>
-            existsSync(dir) &&
-            readdirSync(dir).some(
-                (file) =>
-                    /\.(ya?ml|json)$/.test(file) &&
-                    readFileSync(path.join(dir, file), "utf8").includes("nvidia.com/gpu"),
-            ),
-    );
-}
-
 async function hostFindings(host: HostConfig, index: number): Promise<Finding[]> {
     const docker = findingFor("docker", host.name);
     const gpu = findingFor("gpu", host.name);
-    const wantsGpu = host.ollama.some((instance) => instance.gpu !== "none");
     try {
         const version = await engineVersion(host.docker);
-        const info = await engineInfo(host.docker);
         const findings = [docker("pass", `Docker ${version} answers at ${host.docker}`)];
-        if (!wantsGpu) return [...findings, gpu("pass", 'not needed: every Ollama instance has gpu: "none"')];
-        if (info.runtimes.includes("nvidia"))
-            return [...findings, gpu("pass", "the nvidia runtime is registered with Docker")];
-        if (isLocal(host) && hasNvidiaCdiSpec(info))
-            return [...findings, gpu("pass", "a CDI spec for NVIDIA GPUs is present")];
-        return [
-            ...findings,
-            gpu("fail", `a GPU is requested but Docker has no nvidia runtime and no NVIDIA CDI spec: ${GPU_FIX}`),
-        ];
+        if (!wantsGpu(host)) return [...findings, gpu("pass", 'not needed: every Ollama instance has gpu: "none"')];
+        // The very check `pulumi up` runs before it pulls anything onto the host.
+        const verdict = await runGpuCheck({ check: "host", host: gpuHost(host), hostIndex: index });
+        return [...findings, verdict.ok ? gpu("pass", verdict.summary) : gpu("fail", verdict.problem)];
     } catch (err) {
         if (!(err instanceof DockerUnreachable)) throw err;
         const fix = isLocal(host)
@@ -70,7 +46,7 @@ async function hostFindings(host: HostConfig, index: number): Promise<Finding[]>
             : `check ${PROJECT}:hosts[${index}].docker and SSH access`;
         return [
             docker("fail", `${err.message}: ${fix}`),
-            ...(wantsGpu ? [gpu("fail", "cannot check: Docker does not answer")] : []),
+            ...(wantsGpu(host) ? [gpu("fail", "cannot check: Docker does not answer")] : []),
         ];
     }
 }

@@ -107,6 +107,9 @@ export function parseOperation(operation: Operation, argv: string[], interactive
 
 /** The first `error:` line of a failed CLI run (the CLI's own stderr, or the Automation API's transcript of it). */
 export function firstErrorLine(message: string): string {
+    // A failed command resource's error says what it ran; its own one-line message follows in the diagnostics.
+    const commandFailure = /^[ \t]*error: exit status \d+: running ".*":\n[ \t]*(\S[^\n]*)/m.exec(message);
+    if (commandFailure) return commandFailure[1].trim();
     for (const line of message.split("\n")) {
         const cause = /(?:^|\s)error: (.+)$/.exec(line.trim());
         if (cause) return cause[1];

@@ -45,9 +45,9 @@ export class AiGateway extends pulumi.ComponentResource {
         const { config } = args;
         const placed = placements(config);
         const hosts = new Map(
-            config.hosts.map((host) => [
+            config.hosts.map((host, hostIndex) => [
                 host.name,
-                new GatewayHost(host.name, { host, images: imagesFor(config, host.name) }, { parent: this }),
+                new GatewayHost(host.name, { host, hostIndex, images: imagesFor(config, host.name) }, { parent: this }),
             ]),
         );
         const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });

@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NETWORK_NAME, stackLabels } from "../config/containers";
+import { wantsGpu } from "../config/gpu";
 import { HostConfig } from "../config/schema";
+import { GpuPreflight } from "./gpuPreflight";
 
 /** The images a host may run, by the service that uses them. */
 export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant" | "redis";
@@ -9,6 +11,8 @@ export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant" | "redis";
 export interface GatewayHostArgs {
     /** The host's validated config: its Docker endpoint above all. */
     host: HostConfig;
+    /** Index of the host in `ai-gateway:hosts`, for config keys in messages. */
+    hostIndex: number;
     /** Pinned image references of the services this host runs; only these are pulled onto it. */
     images: Partial<Record<ImageRole, string>>;
 }
@@ -16,6 +20,7 @@ export interface GatewayHostArgs {
 /**
  * One Docker host: the provider every resource of the host is created through, the network its
  * containers share, and the images they run. The services are created with this host's provider.
+ * On a host whose instances ask for a GPU, the images are pulled only after the GPU preflight passed.
  */
 export class GatewayHost extends pulumi.ComponentResource {
     /** The host's validated config. */
@@ -38,10 +43,21 @@ export class GatewayHost extends pulumi.ComponentResource {
             childOpts,
         );
         this.networkName = network.name;
+        const preflight = wantsGpu(args.host)
+            ? new GpuPreflight(
+                  `${name}-gpu-preflight`,
+                  { host: args.host, hostIndex: args.hostIndex },
+                  { parent: this },
+              )
+            : undefined;
         this.imageIds = {};
         for (const [role, ref] of Object.entries(args.images) as [ImageRole, string][]) {
             // keepLocally: destroying the stack should not throw away multi-GB images a re-deploy needs again.
-            const image = new docker.RemoteImage(`${name}-${role}-image`, { name: ref, keepLocally: true }, childOpts);
+            const image = new docker.RemoteImage(
+                `${name}-${role}-image`,
+                { name: ref, keepLocally: true },
+                { ...childOpts, dependsOn: preflight ? [preflight.check] : [] },
+            );
             this.imageIds[role] = image.imageId;
         }
         this.registerOutputs({ networkName: this.networkName, imageIds: this.imageIds });

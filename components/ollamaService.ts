@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
     containerHealthchecks,
@@ -6,6 +7,7 @@ import {
     ollamaModelsDir,
     pullsOverHttp,
 } from "../config/containers";
+import { gpuCheckCommand } from "../config/gpu";
 import { OLLAMA_CONTAINER_PORT } from "../config/litellm";
 import { HostConfig, OllamaTuning } from "../config/schema";
 import { OllamaModel } from "../providers/ollamaModel";
@@ -36,7 +38,9 @@ export interface OllamaInstance {
 
 /**
  * The Ollama instances of one host: a container each, with its own GPU request, port and models
- * directory, checked healthy (`/api/version`) before its models are pulled.
+ * directory, checked healthy (`/api/version`) before its models are pulled. An instance that asks for a
+ * GPU must also have found one at start (its log's compute devices), or `up` fails rather than pull
+ * models onto a server that would answer slowly on CPU.
  */
 export class OllamaService extends pulumi.ComponentResource {
     public readonly instances: OllamaInstance[];
@@ -67,6 +71,23 @@ export class OllamaService extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            const ready: pulumi.Resource[] = [service.healthy];
+            if (instance.gpu !== "none")
+                ready.push(
+                    new command.local.Command(
+                        `${instance.name}-gpu-in-use`,
+                        {
+                            ...gpuCheckCommand({
+                                check: "ollama",
+                                host: { name: host.name, docker: host.docker },
+                                instance: instance.name,
+                            }),
+                            // A new container discovers its devices again.
+                            triggers: [service.containerId],
+                        },
+                        { parent: this, dependsOn: [service.healthy] },
+                    ),
+                );
             const models = instance.models.map(
                 (model) =>
                     new OllamaModel(
@@ -76,7 +97,7 @@ export class OllamaService extends pulumi.ComponentResource {
                             model,
                             insecure: pullsOverHttp(model, args.tuning.insecureRegistries),
                         },
-                        { parent: this, dependsOn: [service.healthy] },
+                        { parent: this, dependsOn: ready },
                     ),
             );
             return { name: instance.name, url: service.url, models };

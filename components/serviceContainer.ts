@@ -44,6 +44,8 @@ export interface ServiceContainerArgs {
 export class ServiceContainer extends pulumi.ComponentResource {
     /** URL of the service from the machine running `pulumi up`. */
     public readonly url: string;
+    /** Id of the container: a new one means a new service. */
+    public readonly containerId: pulumi.Output<string>;
     /** Passes once the service answers its probe; later services depend on it. */
     public readonly healthy: HealthCheck;
 
@@ -72,6 +74,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
         );
         this.url = serviceUrl(host, port.external);
+        this.containerId = container.id;
         this.healthy = new HealthCheck(
             `${name}-healthy`,
             {

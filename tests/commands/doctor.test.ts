@@ -1,6 +1,7 @@
 /** doctor against this machine: the real Docker engine, real ports, the real disk, no Pulumi CLI. */
 import { execFileSync } from "node:child_process";
-import { GPU_FIX, doctorCommand } from "../../commands/doctor";
+import { doctorCommand } from "../../commands/doctor";
+import { GPU_FIX } from "../../config/gpu";
 import { LocalServer, freePort, startHttpServer } from "../support/httpServer";
 import { NO_DOCKER, StackFolder, runInProcess, testStackConfig } from "../support/operator";
 
@@ -54,7 +55,7 @@ describe("npm run doctor", () => {
         expect(err).toMatch(/^doctor: stack d\w+ passes all 7 checks\n$/);
     });
 
-    it("checks the GPU runtime when an instance asks for a GPU, and gives the exact fix", async () => {
+    it("checks the GPU runtime when an instance asks for a GPU, with the preflight of up, and gives the exact fix", async () => {
         const config = await cpuStack();
         (config.hosts as { ollama: { gpu: unknown }[] }[])[0].ollama[0].gpu = "all";
         const { code, rule } = await doctor(config);
@@ -62,14 +63,16 @@ describe("npm run doctor", () => {
         if (runtimes.includes('"nvidia"')) {
             expect(rule("gpu")[0]).toMatchObject({
                 verdict: "pass",
-                detail: "the nvidia runtime is registered with Docker",
+                detail: expect.stringMatching(
+                    /^GPU preflight on host box \(unix:\/\/\/var\/run\/docker.sock\): the nvidia runtime, /,
+                ),
             });
         } else {
             expect(rule("gpu")[0]).toEqual({
                 rule: "gpu",
                 subject: "box",
                 verdict: "fail",
-                detail: `a GPU is requested but Docker has no nvidia runtime and no NVIDIA CDI spec: ${GPU_FIX}`,
+                detail: `GPU preflight on host box (unix:///var/run/docker.sock): a GPU is requested but Docker has no nvidia runtime and no NVIDIA CDI spec. Fix: ${GPU_FIX}`,
             });
             expect(code).toBe(1);
         }

@@ -67,6 +67,21 @@ describe("up / preview / destroy / refresh: arguments", () => {
             "no changes were expected\n\n err?: Error: Command failed";
         expect(firstErrorLine(message)).toBe("the stack 'dev' has changes; no changes were expected");
     });
+
+    it("takes a failed command's own message, not the command line it ran", () => {
+        // As the engine prints a failed @pulumi/command resource: progress lines, then the diagnostics.
+        const message = [
+            " +  command:local:Command gpu-gpu-preflight creating (2s) GPU preflight on host gpu: no runtime. Fix: x",
+            ' +  command:local:Command gpu-gpu-preflight creating (2s) error: exit status 1: running "sh -s 2>&1 | judge":',
+            ' +  command:local:Command gpu-gpu-preflight **creating failed** error: exit status 1: running "sh -s 2>&1 | judge":',
+            "Diagnostics:",
+            "  command:local:Command (gpu-gpu-preflight):",
+            '    error: exit status 1: running "sh -s 2>&1 | judge":',
+            "    GPU preflight on host gpu: no runtime. Fix: x",
+            "",
+        ].join("\n");
+        expect(firstErrorLine(message)).toBe("GPU preflight on host gpu: no runtime. Fix: x");
+    });
 });
 
 describe("the embedded backend and the passphrase", () => {

@@ -138,12 +138,12 @@ export class DeployFolder {
         return this.start(script, args, stdin).done;
     }
 
-    /** The stack's outputs, secrets in plain text, read with the copy's own backend and passphrase. */
-    outputs(): Record<string, unknown> {
+    /** Runs the Pulumi CLI on the copy's stack with its own backend and passphrase; resolves to its stdout. */
+    pulumi(args: string[]): string {
         const passphrase = /^PULUMI_CONFIG_PASSPHRASE=(.*)$/m.exec(
             readFileSync(path.join(this.dir, ".env"), "utf8"),
         )![1];
-        const stdout = execFileSync("pulumi", ["stack", "output", "--stack", this.stack, "--show-secrets", "--json"], {
+        return execFileSync("pulumi", [...args, "--stack", this.stack], {
             cwd: this.dir,
             env: {
                 ...this.env(),
@@ -152,7 +152,11 @@ export class DeployFolder {
             },
             encoding: "utf8",
         });
-        return JSON.parse(stdout) as Record<string, unknown>;
+    }
+
+    /** The stack's outputs, secrets in plain text. */
+    outputs(): Record<string, unknown> {
+        return JSON.parse(this.pulumi(["stack", "output", "--show-secrets", "--json"])) as Record<string, unknown>;
     }
 
     remove(): void {

@@ -39,8 +39,11 @@ export async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
     }
 }
 
-/** Throws one line naming what is missing and how to get it, for each prerequisite the suite cannot do without. */
-export function requirePrerequisites(): void {
+/**
+ * Throws one line naming what is missing and how to get it, for each prerequisite the suite cannot do
+ * without: the Pulumi CLI and a Docker engine always, and with `needsPeers` the Ollama that peers/install.sh builds.
+ */
+export function requirePrerequisites(needsPeers = true): void {
     const missing: string[] = [];
     const has = (command: string, args: string[]) => {
         try {
@@ -55,7 +58,7 @@ export function requirePrerequisites(): void {
             'the Pulumi CLI is not on PATH (on this machine: export PATH="$(bash ../shared/engine/install.sh):$PATH")',
         );
     if (!has("docker", ["info"])) missing.push("no Docker engine answers (docker info)");
-    if (!existsSync(OLLAMA_BIN)) missing.push(`${OLLAMA_BIN} is missing: run peers/install.sh first`);
+    if (needsPeers && !existsSync(OLLAMA_BIN)) missing.push(`${OLLAMA_BIN} is missing: run peers/install.sh first`);
     if (missing.length > 0) throw new Error(`e2e prerequisites missing: ${missing.join("; ")}`);
 }
 
