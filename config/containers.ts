@@ -84,13 +84,28 @@ export interface HealthcheckSpec {
     startPeriod: string;
 }
 
-function healthcheck(tests: string[], startPeriod: string): HealthcheckSpec {
-    return { tests, interval: "10s", timeout: "5s", retries: 5, startPeriod };
+/**
+ * A duration as Go prints it (`20s`, `1m0s`, `2m30s`): the Docker provider reads a container's healthcheck
+ * back in that form, so any other spelling of the same time ("60s") is a diff on every `up`.
+ */
+export function goDuration(seconds: number): string {
+    const minutes = Math.floor(seconds / 60);
+    return minutes > 0 ? `${minutes}m${seconds % 60}s` : `${seconds}s`;
+}
+
+function healthcheck(tests: string[], startPeriodSeconds: number): HealthcheckSpec {
+    return {
+        tests,
+        interval: goDuration(10),
+        timeout: goDuration(5),
+        retries: 5,
+        startPeriod: goDuration(startPeriodSeconds),
+    };
 }
 
 /** Each image's probe uses only what that image ships (the Ollama and Qdrant images have no curl). */
 export const containerHealthchecks = {
-    ollama: healthcheck(["CMD", "ollama", "list"], "20s"),
+    ollama: healthcheck(["CMD", "ollama", "list"], 20),
     litellm: healthcheck(
         [
             "CMD",
@@ -98,14 +113,14 @@ export const containerHealthchecks = {
             "-c",
             `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${LITELLM_CONTAINER_PORT}/health/liveliness')`,
         ],
-        "60s",
+        60,
     ),
     openWebUI: healthcheck(
         ["CMD-SHELL", `curl --silent --fail http://127.0.0.1:${OPEN_WEBUI_CONTAINER_PORT}/health`],
-        "120s",
+        120,
     ),
-    qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], "10s"),
-    redis: healthcheck(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'], "5s"),
+    qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], 10),
+    redis: healthcheck(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'], 5),
 };
 
 /**

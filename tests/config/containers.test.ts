@@ -1,5 +1,12 @@
 import { validateStackConfig } from "../../config/load";
-import { gpuDeviceRequests, ollamaEnv, pullsOverHttp, serviceUrl } from "../../config/containers";
+import {
+    containerHealthchecks,
+    goDuration,
+    gpuDeviceRequests,
+    ollamaEnv,
+    pullsOverHttp,
+    serviceUrl,
+} from "../../config/containers";
 import { minimalConfig } from "../support/stack";
 
 describe("GPU requests", () => {
@@ -46,6 +53,16 @@ describe("Ollama's environment", () => {
             "OLLAMA_FLASH_ATTENTION=0",
             "OLLAMA_CONTEXT_LENGTH=8192",
         ]);
+    });
+});
+
+describe("healthcheck durations", () => {
+    it("are spelled as Go prints them, the form the Docker provider reads back", () => {
+        expect([5, 20, 60, 90, 120].map(goDuration)).toEqual(["5s", "20s", "1m0s", "1m30s", "2m0s"]);
+        // Whole minutes, then seconds under 60: "60s" would read back as "1m0s", a diff on every up.
+        for (const check of Object.values(containerHealthchecks))
+            for (const duration of [check.interval, check.timeout, check.startPeriod])
+                expect(duration).toMatch(/^(?:[1-9]\d*m)?[1-5]?\ds$/);
     });
 });
 
