@@ -157,9 +157,17 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
     removeLocalImages(Object.values(E2E_IMAGES));
     const downloadsBefore = models.blobDownloads;
     const { summary } = await up("cold up");
+    const outputs = folder.outputs() as Record<string, string>;
+    keys = {
+        masterKey: outputs.masterKey,
+        cloudMasterKey: outputs.cloudMasterKey,
+        adminEmail: outputs.openWebUIAdminEmail,
+        adminPassword: outputs.openWebUIAdminPassword,
+    };
 
     const steps = summary.steps ?? [];
-    const downloads = steps.filter((s) => /RemoteImage|^ollama/.test(`${s.type} ${s.name}`) && s.op === "create");
+    // The downloads: the image pulls, and the model pulls (named after their model, which names the registry).
+    const downloads = steps.filter((s) => s.type.endsWith("RemoteImage") || s.name.includes(models.host));
     const pulledImages = steps.filter((s) => s.type.endsWith("RemoteImage")).map((s) => s.name);
     expect(pulledImages).toHaveLength(Object.keys(E2E_IMAGES).length);
     for (const ref of Object.values(E2E_IMAGES)) expect(localImageExists(ref)).toBe(true);
@@ -175,13 +183,6 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
         ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
     );
 
-    const outputs = folder.outputs() as Record<string, string>;
-    keys = {
-        masterKey: outputs.masterKey,
-        cloudMasterKey: outputs.cloudMasterKey,
-        adminEmail: outputs.openWebUIAdminEmail,
-        adminPassword: outputs.openWebUIAdminPassword,
-    };
     expect(keys.masterKey).toMatch(/^sk-/);
 });
 
