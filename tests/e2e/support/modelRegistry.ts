@@ -11,7 +11,6 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
-import { networkInterfaces } from "node:os";
 import * as path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -29,7 +28,14 @@ export function dockerBridgeAddress(): string {
         ["network", "inspect", "bridge", "--format", '{{index .Options "com.docker.network.bridge.name"}}'],
         { encoding: "utf8" },
     ).trim();
-    const address = networkInterfaces()[bridge]?.find((a) => a.family === "IPv4")?.address;
+    // Asked of `ip`, not os.networkInterfaces(): that lists only interfaces that are up and running, and the
+    // bridge has no carrier while no container is attached to it.
+    const [link] = JSON.parse(
+        execFileSync("ip", ["-json", "-4", "address", "show", "dev", bridge], { encoding: "utf8" }),
+    ) as {
+        addr_info: { local: string }[];
+    }[];
+    const address = link?.addr_info[0]?.local;
     if (!address) throw new Error(`the Docker bridge ${bridge || "(unnamed)"} has no IPv4 address on this machine`);
     return address;
 }
