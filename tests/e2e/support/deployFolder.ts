@@ -67,12 +67,15 @@ export class DeployFolder {
         return path.join(this.dir, `Pulumi.${this.stack}.yaml`);
     }
 
-    /** Writes the `ai-gateway:` keys of `config` into the stack file; keys set by `npm run secret` are kept. */
+    /**
+     * Writes the `ai-gateway:` keys of `config` into the stack file. What the CLI put there is kept: the
+     * secrets set by `npm run secret` and the passphrase's salt (`encryptionsalt`).
+     */
     writeConfig(config: Record<string, unknown>): void {
         const existing = existsSync(this.stackFile)
             ? ((parse(readFileSync(this.stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> })
             : {};
-        const kept = Object.fromEntries(
+        const secrets = Object.fromEntries(
             Object.entries(existing.config ?? {}).filter(
                 ([, value]) => typeof value === "object" && value && "secure" in value,
             ),
@@ -80,7 +83,7 @@ export class DeployFolder {
         const namespaced = Object.fromEntries(
             Object.entries(config).map(([key, value]) => [`ai-gateway:${key}`, value]),
         );
-        writeFileSync(this.stackFile, stringify({ config: { ...namespaced, ...kept } }));
+        writeFileSync(this.stackFile, stringify({ ...existing, config: { ...namespaced, ...secrets } }));
     }
 
     /** The environment of every command: the machine's, less any Pulumi state or passphrase of the caller's. */
