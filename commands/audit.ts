@@ -12,6 +12,7 @@
  */
 import * as os from "node:os";
 import { isIP } from "node:net";
+import { sameAddress } from "../config/addresses";
 import { OLLAMA_PROVIDER } from "../config/litellm";
 import { CLOUD_GROUP, RESERVED_GROUPS, StackConfig, isPinnedImage } from "../config/schema";
 import { GatewayService, authHeaders, listServices, serviceOfKind } from "../config/services";
@@ -42,7 +43,7 @@ export function secretProblem(value: string | undefined): string | undefined {
 export function otherLocalAddresses(bindAddress: string): string[] {
     const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
     const addresses = interfaces.filter((i) => !i.address.startsWith("fe80:")).map((i) => i.address);
-    return [...new Set([...addresses, "127.0.0.2"])].filter((a) => a !== bindAddress);
+    return [...new Set([...addresses, "127.0.0.2"])].filter((a) => !sameAddress(a, bindAddress));
 }
 
 /** Ports published anywhere but on the bind address, or ports beyond the service's own. */
@@ -53,7 +54,9 @@ export function bindingFindings(services: GatewayService[], containers: StackCon
         if (unreachable) return finding("fail", `cannot check: ${unreachable}`);
         const facts = containers.found.get(service.containerName);
         if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
-        const wrong = facts.ports.filter((p) => p.hostIp !== service.host.bindAddress || p.hostPort !== service.port);
+        const wrong = facts.ports.filter(
+            (p) => !p.hostIp || !sameAddress(p.hostIp, service.host.bindAddress) || p.hostPort !== service.port,
+        );
         if (wrong.length > 0)
             return finding(
                 "fail",
@@ -78,7 +81,7 @@ async function ollamaBeyondFindings(services: GatewayService[], probeAddresses?:
                         `remote host ${service.host.name}: only its port bindings are checked from here`,
                     );
                 const addresses = (probeAddresses ?? otherLocalAddresses(service.host.bindAddress)).filter(
-                    (a) => a !== service.host.bindAddress,
+                    (a) => !sameAddress(a, service.host.bindAddress),
                 );
                 const answered = (
                     await Promise.all(

@@ -5,6 +5,7 @@
  */
 import { HostConfig, GpuRequest, OllamaInstanceConfig, OllamaTuning } from "./schema";
 import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, urlHost } from "./litellm";
+import { canonicalAddress, isWildcardAddress } from "./addresses";
 
 export const OPEN_WEBUI_CONTAINER_PORT = 8080;
 export const QDRANT_HTTP_PORT = 6333;
@@ -117,7 +118,8 @@ export function commonContainerArgs<N>(containerName: string, networkName: N) {
  * bind address (on the loopback when the bind address is a wildcard).
  */
 export function serviceUrl(host: HostConfig, port: number, path = ""): string {
-    const address = host.bindAddress === "0.0.0.0" ? "127.0.0.1" : host.bindAddress === "::" ? "::1" : host.bindAddress;
+    const bind = canonicalAddress(host.bindAddress);
+    const address = isWildcardAddress(bind) ? (bind === "::" ? "::1" : "127.0.0.1") : bind;
     return `http://${urlHost(address)}:${port}${path}`;
 }
 

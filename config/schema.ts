@@ -7,6 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { isLoopbackAddress, isWildcardAddress } from "./addresses";
 import { checkRouting, routingKey } from "./routing";
 
 /** The Pulumi project name, which is also the namespace of every config key. */
@@ -102,6 +103,12 @@ const host = z
             .describe(
                 "Address every published port binds to. Keep 127.0.0.1 unless other hosts must reach this one; " +
                     "then give this host's LAN or VPN address.",
+            ),
+        allowWildcardBind: z
+            .boolean({ error: "is not true or false" })
+            .default(false)
+            .describe(
+                "Accept a wildcard bindAddress (0.0.0.0, ::), which publishes every port, Ollama's API (no authentication) included, on every interface.",
             ),
         dataDir: z
             .string()
@@ -447,9 +454,6 @@ export function redisPublished(config: StackConfig): boolean {
     return placements(config).routers.length > 1;
 }
 
-const LOOPBACK = /^(127\.|::1$)/;
-const WILDCARD = ["0.0.0.0", "::"];
-
 /**
  * Services on one host reach another host through its bindAddress, so that address must be one other
  * machines can reach, stated explicitly: never loopback, never a wildcard that publishes everywhere.
@@ -475,10 +479,17 @@ function checkReachability(config: StackConfig, problem: Problem): void {
             placed.openWebUI !== h.name
         )
             reasons.push(`Open WebUI on host ${placed.openWebUI} uses its Qdrant`);
-        if (reasons.length > 0 && (LOOPBACK.test(h.bindAddress) || WILDCARD.includes(h.bindAddress)))
+        if (reasons.length > 0 && (isLoopbackAddress(h.bindAddress) || isWildcardAddress(h.bindAddress)))
             problem(
                 ["hosts", i, "bindAddress"],
                 `cannot be reached from other machines (${reasons[0]}): set this host's LAN or VPN address`,
+                h.bindAddress,
+            );
+        else if (isWildcardAddress(h.bindAddress) && !h.allowWildcardBind)
+            problem(
+                ["hosts", i, "bindAddress"],
+                `publishes every port, Ollama's unauthenticated API included, on every interface of host ${h.name}: ` +
+                    `give one address of the host, or set ${PROJECT}:hosts[${i}].allowWildcardBind: true to accept that`,
                 h.bindAddress,
             );
     });

@@ -51,11 +51,13 @@ describe("Ollama's environment", () => {
 
 describe("service URLs used by pulumi up", () => {
     const host = (bindAddress: string) =>
-        validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress }] })).hosts[0];
+        validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress, allowWildcardBind: true }] })).hosts[0];
     it.each([
         ["127.0.0.1", "http://127.0.0.1:4000/x"],
         ["0.0.0.0", "http://127.0.0.1:4000/x"],
         ["::", "http://[::1]:4000/x"],
+        ["0:0:0:0:0:0:0:0", "http://[::1]:4000/x"],
+        ["::ffff:127.0.0.1", "http://127.0.0.1:4000/x"],
         ["192.168.1.20", "http://192.168.1.20:4000/x"],
     ])("bind %s is probed at %s", (bind, url) => {
         expect(serviceUrl(host(bind), 4000, "/x")).toBe(url);

@@ -57,6 +57,7 @@ describe("defaults", () => {
             {
                 name: "local",
                 docker: "unix:///var/run/docker.sock",
+                allowWildcardBind: false,
                 bindAddress: "127.0.0.1",
                 dataDir: "/data",
                 ollama: [{ name: "ollama", port: 11434, gpu: "all", models: ["llama3.2:3b", "qwen2.5-coder:7b"] }],
@@ -266,11 +267,33 @@ describe("several hosts", () => {
         ]);
     });
 
+    it.each(["0:0:0:0:0:0:0:0", "::0", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1", "::ffff:0.0.0.0", "127.0.0.2"])(
+        "refuse %s, another spelling of a wildcard or loopback address, the same way",
+        (address) => {
+            expect(problemsOf(threeHosts(address))).toEqual([
+                `ai-gateway:hosts[1].bindAddress: "${address}" cannot be reached from other machines (the router on host gpu1 uses its Ollama instances): set this host's LAN or VPN address`,
+            ]);
+        },
+    );
+
     it("refuse a loopback bind address on a host reached over SSH", () => {
         const raw = minimalConfig({ hosts: [{ name: "box", docker: "ssh://me@box" }] });
         expect(problemsOf(raw)).toEqual([
             'ai-gateway:hosts[0].bindAddress: "127.0.0.1" cannot be reached from other machines (health checks and model pulls run on the machine that runs pulumi up): set this host\'s LAN or VPN address',
         ]);
+    });
+});
+
+describe("a wildcard bind address on a single host", () => {
+    it.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"])("is refused for %s: it publishes Ollama everywhere", (address) => {
+        expect(problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address }] }))).toEqual([
+            `ai-gateway:hosts[0].bindAddress: "${address}" publishes every port, Ollama's unauthenticated API included, on every interface of host box: give one address of the host, or set ai-gateway:hosts[0].allowWildcardBind: true to accept that`,
+        ]);
+    });
+
+    it("is accepted when the operator says so with allowWildcardBind", () => {
+        const raw = minimalConfig({ hosts: [{ name: "box", bindAddress: "0.0.0.0", allowWildcardBind: true }] });
+        expect(validateStackConfig(raw).hosts[0].bindAddress).toBe("0.0.0.0");
     });
 });
 
