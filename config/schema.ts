@@ -46,7 +46,20 @@ const name = (what: string) =>
 /** An Ollama model reference: `tag`, `name:tag` or `registry/namespace/name:tag`. */
 const modelTag = z
     .string({ error: "is not a model tag" })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, { error: 'is not a model tag (e.g. "qwen2.5-coder:7b")' });
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, { error: 'is not a model tag (e.g. "qwen2.5-coder:7b")' })
+    .refine((tag) => !isOllamaCloudModel(tag), {
+        error:
+            "is an Ollama cloud model: Ollama forwards it to ollama.com, so prompts would leave the host " +
+            "(use a local model; the only cloud path is ai-gateway:cloud)",
+    });
+
+/**
+ * Ollama runs tags ending in ":cloud" or "-cloud" (e.g. gpt-oss:120b-cloud) on ollama.com, not on the host
+ * (ollama 0.17.4, middleware/anthropic.go and cmd/config); every Ollama container also sets OLLAMA_NO_CLOUD=1.
+ */
+export function isOllamaCloudModel(tag: string): boolean {
+    return /[:-]cloud$/i.test(tag);
+}
 
 const MODEL_PINNED_MESSAGE =
     'is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)';
@@ -90,6 +103,12 @@ const ollamaInstance = z
             .optional()
             .describe("Models pulled into this instance during `pulumi up`. Unset: every model the groups name."),
     })
+    .superRefine((instance, ctx) =>
+        instance.models?.forEach((model, i) => {
+            if (instance.models!.indexOf(model) !== i)
+                ctx.addIssue({ code: "custom", path: ["models", i], message: "is listed twice", input: model });
+        }),
+    )
     .describe("One Ollama container.");
 
 const host = z
@@ -113,6 +132,9 @@ const host = z
         dataDir: z
             .string()
             .regex(/^\/\S*$/, { error: "is not an absolute path" })
+            .refine((dir) => !/[:,]/.test(dir) && !dir.split("/").includes(".."), {
+                error: 'is not allowed: Docker reads ":" and "," in a bind as separators, and ".." leaves the folder (give a plain absolute path)',
+            })
             .default("/data")
             .describe("Persistent data on the host: <dataDir>/<instance>, <dataDir>/openwebui, <dataDir>/qdrant/data."),
         ollama: z
@@ -414,6 +436,13 @@ export type Problem = (path: (string | number)[], message: string, input: unknow
 /** Two services may not publish the same port on one host. */
 function checkPorts(config: StackConfig, problem: Problem): void {
     const placed = placements(config);
+    const lastReplicaPort = config.router.port + config.router.replicas - 1;
+    if (lastReplicaPort > 65535)
+        problem(
+            ["router", "port"],
+            `gives router replica ${config.router.replicas} port ${lastReplicaPort}, which is not a port (with ${config.router.replicas} replicas, at most ${65536 - config.router.replicas})`,
+            config.router.port,
+        );
     config.hosts.forEach((h, i) => {
         const taken = new Map<number, string>();
         /** `replica` names a router replica above the first, whose port is router.port + its index. */

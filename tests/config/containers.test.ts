@@ -14,10 +14,11 @@ describe("GPU requests", () => {
 });
 
 describe("Ollama's environment", () => {
-    it("binds inside the container and sets only the tuning given", () => {
+    it("binds inside the container, never forwards to Ollama's cloud, and sets only the tuning given", () => {
         const { ollama } = validateStackConfig(minimalConfig({ ollama: { keepAlive: "30m", kvCacheType: "q8_0" } }));
         expect(ollamaEnv(ollama)).toEqual([
             "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_NO_CLOUD=1",
             "OLLAMA_KEEP_ALIVE=30m",
             "OLLAMA_FLASH_ATTENTION=1",
             "OLLAMA_KV_CACHE_TYPE=q8_0",
@@ -39,6 +40,7 @@ describe("Ollama's environment", () => {
         );
         expect(ollamaEnv(ollama)).toEqual([
             "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_NO_CLOUD=1",
             "OLLAMA_KEEP_ALIVE=-1",
             "OLLAMA_NUM_PARALLEL=4",
             "OLLAMA_MAX_LOADED_MODELS=2",

@@ -284,12 +284,53 @@ describe("several hosts", () => {
     });
 });
 
-describe("a wildcard bind address on a single host", () => {
-    it.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"])("is refused for %s: it publishes Ollama everywhere", (address) => {
-        expect(problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address }] }))).toEqual([
-            `ai-gateway:hosts[0].bindAddress: "${address}" publishes every port, Ollama's unauthenticated API included, on every interface of host box: give one address of the host, or set ai-gateway:hosts[0].allowWildcardBind: true to accept that`,
+describe("values that reach Docker, Ollama or the router", () => {
+    it.each(["gpt-oss:120b-cloud", "glm-4.6:cloud", "qwen3-coder:480b-CLOUD"])(
+        "refuse the Ollama cloud model %s anywhere a model is named",
+        (tag) => {
+            const raw = minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b", tag] }] }],
+                groups: { fast: ["llama3.2:3b"], heavy: [tag] },
+            });
+            const why =
+                "is an Ollama cloud model: Ollama forwards it to ollama.com, so prompts would leave the host (use a local model; the only cloud path is ai-gateway:cloud)";
+            expect(problemsOf(raw)).toEqual([
+                `ai-gateway:hosts[0].ollama[0].models[1]: "${tag}" ${why}`,
+                `ai-gateway:groups.heavy[0]: "${tag}" ${why}`,
+            ]);
+        },
+    );
+
+    it("refuse router replicas whose ports pass 65535", () => {
+        expect(problemsOf(minimalConfig({ router: { port: 65535, replicas: 2 } }))).toEqual([
+            "ai-gateway:router.port: 65535 gives router replica 2 port 65536, which is not a port (with 2 replicas, at most 65534)",
+        ]);
+        expect(() => validateStackConfig(minimalConfig({ router: { port: 65534, replicas: 2 } }))).not.toThrow();
+    });
+
+    it("refuse a model listed twice in one instance", () => {
+        const raw = minimalConfig({
+            hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b", "llama3.2:3b"] }] }],
+        });
+        expect(problemsOf(raw)).toEqual(['ai-gateway:hosts[0].ollama[0].models[1]: "llama3.2:3b" is listed twice']);
+    });
+
+    it.each(["/data:/etc:rw", "/data/../etc", "/srv/a,b", "/.."])("refuse the data folder %s", (dataDir) => {
+        expect(problemsOf(minimalConfig({ hosts: [{ name: "box", dataDir }] }))).toEqual([
+            `ai-gateway:hosts[0].dataDir: "${dataDir}" is not allowed: Docker reads ":" and "," in a bind as separators, and ".." leaves the folder (give a plain absolute path)`,
         ]);
     });
+});
+
+describe("a wildcard bind address on a single host", () => {
+    it.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"])(
+        "is refused for %s: it publishes Ollama everywhere",
+        (address) => {
+            expect(problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address }] }))).toEqual([
+                `ai-gateway:hosts[0].bindAddress: "${address}" publishes every port, Ollama's unauthenticated API included, on every interface of host box: give one address of the host, or set ai-gateway:hosts[0].allowWildcardBind: true to accept that`,
+            ]);
+        },
+    );
 
     it("is accepted when the operator says so with allowWildcardBind", () => {
         const raw = minimalConfig({ hosts: [{ name: "box", bindAddress: "0.0.0.0", allowWildcardBind: true }] });

@@ -83,7 +83,12 @@ describe("listServices", () => {
         const config = validateStackConfig({
             hosts: [
                 { name: "gpu", bindAddress: "10.0.0.5", ollama: [{ name: "ollama", port: 11434 }] },
-                { name: "edge", bindAddress: "0.0.0.0", ollama: [{ name: "ollama-edge", port: 11435, gpu: "none" }] },
+                {
+                    name: "edge",
+                    bindAddress: "0.0.0.0",
+                    allowWildcardBind: true,
+                    ollama: [{ name: "ollama-edge", port: 11435, gpu: "none" }],
+                },
             ],
             groups: { fast: ["llama3.2:3b"] },
             router: { hosts: ["edge"] },
