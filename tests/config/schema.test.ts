@@ -1,15 +1,14 @@
-import { readStackFile } from "../../commands/stackFile";
-import { loadStackConfig, validateStackConfig } from "../../config/load";
+import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
 import { DEFAULT_IMAGES, isPinnedImage } from "../../config/schema";
-import { flatConfig, minimalConfig, problemsOf } from "../support/stack";
+import { flatConfig, minimalConfig, problemsOf, stackFileConfig } from "../support/stack";
 
 describe("the example stacks", () => {
     it.each(["dev", "cpu", "cluster"])("Pulumi.%s.yaml validates", (stack) => {
-        expect(() => loadStackConfig(readStackFile(stack).config)).not.toThrow();
+        expect(() => stackFileConfig(stack)).not.toThrow();
     });
 
     it("dev is the RTX 4090 host: all GPUs, ports 11434/4000/3000/6333, data under /data", () => {
-        const config = loadStackConfig(readStackFile("dev").config);
+        const config = stackFileConfig("dev");
         const [host] = config.hosts;
         expect(host.ollama.map((o) => [o.port, o.gpu])).toEqual([[11434, "all"]]);
         expect([config.router.port, config.openWebUI.port, config.qdrant.port]).toEqual([4000, 3000, 6333]);
@@ -19,7 +18,7 @@ describe("the example stacks", () => {
     });
 
     it("cpu requests no GPU and runs two instances on 11434 and 11435", () => {
-        const config = loadStackConfig(readStackFile("cpu").config);
+        const config = stackFileConfig("cpu");
         const instances = config.hosts.flatMap((h) => h.ollama);
         expect(instances.map((o) => [o.port, o.gpu])).toEqual([
             [11434, "none"],
@@ -239,12 +238,29 @@ describe("a wrong value fails with one line naming the key, the value and what i
             "docker:host": "x",
             "pulumi:tags": "{}",
         };
-        expect(loadStackConfig(flat).router.port).toBe(4100);
+        expect(loadStackConfig(flat, []).router.port).toBe(4100);
     });
 
     it("keeps a secret config value as text, even one that looks like a number", () => {
         const flat = { ...flatConfig(minimalConfig({ cloud: { enabled: true } })), "ai-gateway:cloudApiKey": "12345" };
-        expect(loadStackConfig(flat).cloudApiKey).toBe("12345");
+        expect(loadStackConfig(flat, ["ai-gateway:cloudApiKey"]).cloudApiKey).toBe("12345");
+    });
+
+    it("refuses a cloudApiKey stored in plain text, without showing it, next to the other problems", () => {
+        const flat = {
+            ...flatConfig(minimalConfig({ cloud: { enabled: true }, router: { port: 70000 } })),
+            "ai-gateway:cloudApiKey": "sk-plaintext-cloud-key",
+        };
+        let problems: string[] = [];
+        try {
+            loadStackConfig(flat, []);
+        } catch (err) {
+            problems = (err as ConfigError).problems;
+        }
+        expect(problems).toEqual([
+            "ai-gateway:cloudApiKey: is stored in plain text in the stack file: remove it (pulumi config rm cloudApiKey) and set it as a secret with pulumi config set --secret cloudApiKey <value>",
+            "ai-gateway:router.port: 70000 is not a port (1-65535)",
+        ]);
     });
 });
 
