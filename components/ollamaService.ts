@@ -40,6 +40,7 @@ export class OllamaService extends pulumi.ComponentResource {
         const { host, hostIndex } = args;
 
         this.instances = host.ollama.map((instance, i) => {
+            const modelsDir = ollamaModelsDir(host, instance);
             const service = new ServiceContainer(
                 instance.name,
                 {
@@ -54,18 +55,20 @@ export class OllamaService extends pulumi.ComponentResource {
                     imageId: args.imageId,
                     networkName: args.networkName,
                     envs: ollamaEnv(args.tuning),
-                    volumes: [{ hostPath: ollamaModelsDir(host, instance), containerPath: "/root/.ollama" }],
+                    volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],
                     deviceRequests: gpuDeviceRequests(instance.gpu),
                     healthcheck: containerHealthchecks.ollama,
                     probe: { path: "/api/version", expectJsonField: "version" },
                 },
                 { parent: this },
             );
+            // A replaced container or another models folder may hold none of the models: pull them again then.
+            const holder = pulumi.interpolate`${service.containerId}:${modelsDir}`;
             const models = instance.models.map(
                 (model) =>
                     new OllamaModel(
                         `${instance.name}-${model}`,
-                        { ollamaUrl: service.url, model },
+                        { ollamaUrl: service.url, model, holder },
                         { parent: this, dependsOn: [service.healthy] },
                     ),
             );

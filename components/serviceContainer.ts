@@ -46,6 +46,8 @@ export class ServiceContainer extends pulumi.ComponentResource {
     public readonly url: string;
     /** Passes once the service answers its probe; later services depend on it. */
     public readonly healthy: HealthCheck;
+    /** The container's id: a new one after every replacement. */
+    public readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceContainerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:docker:ServiceContainer", name, {}, opts);
@@ -72,6 +74,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true, dependsOn: [guard, ...(args.waitFor ?? [])] },
         );
         this.url = serviceUrl(host, port.external);
+        this.containerId = container.id;
         this.healthy = new HealthCheck(
             `${name}-healthy`,
             {

@@ -134,6 +134,8 @@ describe("the dev stack (RTX 4090 host)", () => {
         for (const pull of pulls) {
             expect(pull.inputs.ollamaUrl).toBe("http://127.0.0.1:11434");
             expect(pull.dependsOn).toContain("ollama-healthy");
+            // Tied to the container and the folder that hold it: a new one of either pulls it again.
+            expect(pull.inputs.holder).toBe(`${p.container("ollama").name}-id:/data/ollama`);
         }
     });
 
