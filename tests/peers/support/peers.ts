@@ -58,10 +58,10 @@ function started(peer: Peer, script: string, args: string[], env: Record<string,
     return peer;
 }
 
-/** Starts a real Ollama on `address`:`port` with its models under `dir`. */
-export function startOllama(port: number, dir: string, address = "127.0.0.1"): Peer {
+/** Starts a real Ollama on `address`:`port` with its models under `dir`, and `env` (OLLAMA_* settings). */
+export function startOllama(port: number, dir: string, address = "127.0.0.1", env: Record<string, string> = {}): Peer {
     const peer = { url: loopback(port, address), dir, pidFiles: [path.join(dir, "ollama.pid")] };
-    return started(peer, "start_ollama.sh", [`${address}:${port}`, dir]);
+    return started(peer, "start_ollama.sh", [`${address}:${port}`, dir], env);
 }
 
 /** Creates the tiny model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `address`:`port`. */
