@@ -99,9 +99,12 @@ export function startLiteLLM(
     return started(peer, "start_litellm.sh", [configFile, `127.0.0.1:${port}`, dir], env);
 }
 
-/** Ends each peer's process group (TERM, then KILL); a peer already stopped is skipped. */
-export function stopPeers(...peers: Peer[]): void {
-    const pidFiles = peers.flatMap((p) => p.pidFiles);
+/**
+ * Ends each peer's process group (TERM, then KILL); a peer already stopped is skipped, and so is one that never
+ * started (undefined), so that cleanup after a failed start stops everything that did start.
+ */
+export function stopPeers(...peers: (Peer | undefined)[]): void {
+    const pidFiles = peers.flatMap((p) => p?.pidFiles ?? []);
     if (pidFiles.length > 0) execFileSync(path.join(PEERS_DIR, "stop.sh"), pidFiles, { stdio: "inherit" });
 }
 
