@@ -7,9 +7,19 @@ import { AiGateway } from "./components/aiGateway";
 import { ConfigError, loadStackConfig } from "./config/load";
 import { PROJECT } from "./config/schema";
 
+/**
+ * Whether the engine holds a key encrypted (`pulumi config set --secret`). The SDK exports it at runtime but
+ * marks it internal in its types; it reads what the engine passes in PULUMI_CONFIG_SECRET_KEYS.
+ */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+
 function validatedConfig() {
     try {
-        return loadStackConfig(pulumi.runtime.allConfig());
+        const flat = pulumi.runtime.allConfig();
+        return loadStackConfig(
+            flat,
+            Object.keys(flat).filter((key) => isConfigSecret(key)),
+        );
     } catch (err) {
         // RunError prints its message without a stack trace: a config mistake is not a crash.
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);

@@ -8,5 +8,7 @@ module.exports = {
     testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/peers/support/"],
     // The peers listen on fixed loopback ports: one suite at a time.
     maxWorkers: 1,
+    // One line and a stop when peers/install.sh has not run, instead of every suite failing on its own.
+    globalSetup: "<rootDir>/tests/peers/support/requirements.ts",
     testTimeout: 300000,
 };

@@ -6,7 +6,7 @@
  * With `FINAL_CHECK=1` it goes to the cloud-fallback router (port 4001), which may fall back to the
  * cloud model; that router must be deployed (`cloud.enabled: true`).
  */
-import { GatewayService, listServices, serviceOfKind } from "../config/services";
+import { GatewayService, listServices, refusesCall, serviceOfKind } from "../config/services";
 import {
     Command,
     CommandFailure,
@@ -96,7 +96,7 @@ function describeFailure(err: ChatError, router: GatewayService, stack: string):
     const which = `${router.containerName} at ${router.url}`;
     if (err.connectionProblem)
         return `router ${which} is not running (${err.connectionProblem}): deploy it with npm run up -- --stack ${stack}, or see npm run status -- --stack ${stack}`;
-    if (err.status === 401 || err.status === 403)
+    if (err.status !== undefined && refusesCall(router.kind, err.status, err.body ?? ""))
         return `router ${which} refused the key (${err.message}): check ${KEY_VARIABLES[router.auth!.keyOutput]}`;
     return `router ${which} failed: ${err.message}`;
 }

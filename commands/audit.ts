@@ -4,17 +4,32 @@
  * The final audit of a deployed stack, one verdict per rule and subject:
  * - bind-address: every published port of every container is on the host's bind address only;
  * - ollama-not-beyond: no Ollama instance answers on any other address of this machine;
- * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session;
+ * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session,
+ *   a published Redis without its password;
  * - secrets: no key or password is empty, short or a well-known default;
- * - local-only-router: the live model list of the local router (4000) holds no cloud model;
- * - images-pinned: every container runs the pinned image the config names.
+ * - local-only-router: every replica of the local router (4000) lists only the config's groups, each deployment
+ *   an Ollama model (never a cloud tag) at one of the stack's Ollama instances;
+ * - no-cloud-models: no Ollama instance holds a model that runs on a remote host;
+ * - images-pinned: every container (Redis too) runs the pinned image the config names.
  * Exit 1 when any rule fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
  */
 import * as os from "node:os";
-import { isIP } from "node:net";
-import { OLLAMA_PROVIDER } from "../config/litellm";
-import { CLOUD_GROUP, RESERVED_GROUPS, StackConfig, isPinnedImage } from "../config/schema";
-import { GatewayService, authHeaders, listServices, serviceOfKind } from "../config/services";
+import { connect, isIP } from "node:net";
+import { sameAddress } from "../config/addresses";
+import { serviceUrl } from "../config/containers";
+import { REDIS_CONTAINER, REDIS_PASSWORD_ENV, nonLocalReason, ollamaApiBases } from "../config/litellm";
+import {
+    CLOUD_GROUP,
+    HostConfig,
+    RESERVED_GROUPS,
+    StackConfig,
+    isOllamaCloudModel,
+    isPinnedImage,
+    needsRedis,
+    placements,
+    redisPublished,
+} from "../config/schema";
+import { GatewayService, authHeaders, listServices, refusesCall } from "../config/services";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, imageTags, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, request } from "./http";
@@ -42,18 +57,46 @@ export function secretProblem(value: string | undefined): string | undefined {
 export function otherLocalAddresses(bindAddress: string): string[] {
     const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
     const addresses = interfaces.filter((i) => !i.address.startsWith("fe80:")).map((i) => i.address);
-    return [...new Set([...addresses, "127.0.0.2"])].filter((a) => a !== bindAddress);
+    return [...new Set([...addresses, "127.0.0.2"])].filter((a) => !sameAddress(a, bindAddress));
+}
+
+/** A container the audit checks: a service, or Redis, which speaks no HTTP and may publish no port. */
+export interface AuditedContainer {
+    /** Container name. */
+    containerName: string;
+    /** The host that runs it. */
+    host: HostConfig;
+    /** The one port it publishes on the host's bind address; undefined when it must publish none. */
+    port?: number;
+    /** Pinned image reference it must run. */
+    image: string;
+    /** Environment variables that hold secrets. */
+    secretEnv: string[];
+}
+
+/** Redis, when routers share state: on the first router host, published only for routers on other hosts. */
+export function redisContainer(config: StackConfig): AuditedContainer | undefined {
+    if (!needsRedis(config)) return undefined;
+    return {
+        containerName: REDIS_CONTAINER,
+        host: config.hosts.find((h) => h.name === placements(config).router)!,
+        port: redisPublished(config) ? config.router.redisPort : undefined,
+        image: config.images.redis,
+        secretEnv: [REDIS_PASSWORD_ENV],
+    };
 }
 
 /** Ports published anywhere but on the bind address, or ports beyond the service's own. */
-export function bindingFindings(services: GatewayService[], containers: StackContainers): Finding[] {
+export function bindingFindings(services: AuditedContainer[], containers: StackContainers): Finding[] {
     return services.map((service) => {
         const finding = findingFor("bind-address", service.containerName);
         const unreachable = containers.unreachable.get(service.host.docker);
         if (unreachable) return finding("fail", `cannot check: ${unreachable}`);
         const facts = containers.found.get(service.containerName);
         if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
-        const wrong = facts.ports.filter((p) => p.hostIp !== service.host.bindAddress || p.hostPort !== service.port);
+        const wrong = facts.ports.filter(
+            (p) => !p.hostIp || !sameAddress(p.hostIp, service.host.bindAddress) || p.hostPort !== service.port,
+        );
         if (wrong.length > 0)
             return finding(
                 "fail",
@@ -61,6 +104,10 @@ export function bindingFindings(services: GatewayService[], containers: StackCon
                     .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
                     .join(", ") + ` (only ${service.host.bindAddress}:${service.port} is allowed)`,
             );
+        if (service.port === undefined)
+            return facts.ports.length === 0
+                ? finding("pass", "publishes no port (reached on the Docker network only)")
+                : finding("fail", "publishes ports, but nothing outside its host needs it");
         if (facts.ports.length === 0) return finding("fail", "publishes no port");
         return finding("pass", `published on ${service.host.bindAddress}:${service.port} only`);
     });
@@ -78,7 +125,7 @@ async function ollamaBeyondFindings(services: GatewayService[], probeAddresses?:
                         `remote host ${service.host.name}: only its port bindings are checked from here`,
                     );
                 const addresses = (probeAddresses ?? otherLocalAddresses(service.host.bindAddress)).filter(
-                    (a) => a !== service.host.bindAddress,
+                    (a) => !sameAddress(a, service.host.bindAddress),
                 );
                 const answered = (
                     await Promise.all(
@@ -115,17 +162,18 @@ async function authFindings(services: GatewayService[]): Promise<Finding[]> {
     return Promise.all(
         attempts.map(async ({ service, path, headers, what }) => {
             const answer = await request(`${service.url}${path}`, { headers });
-            const refused = answer.status === 401 || answer.status === 403;
+            const refused = answer.status !== undefined && refusesCall(service.kind, answer.status, answer.body);
             const seen =
                 answer.status === undefined
                     ? `cannot check: ${answer.problem}`
-                    : `GET ${path} ${what} answered ${answer.status}`;
+                    : `GET ${path} ${what} answered ${answer.status}` +
+                      (answer.status === 400 && refused ? ` (${errorMessage(answer.body)})` : "");
             return findingFor("auth", service.containerName)(refused ? "pass" : "fail", seen);
         }),
     );
 }
 
-function secretFindings(masterKey: string, services: GatewayService[], containers: StackContainers): Finding[] {
+function secretFindings(masterKey: string, services: AuditedContainer[], containers: StackContainers): Finding[] {
     const keyProblem = secretProblem(masterKey);
     const findings: Finding[] = [
         {
@@ -154,8 +202,16 @@ function secretFindings(masterKey: string, services: GatewayService[], container
     return findings;
 }
 
-/** The local router's live model list and deployments hold only the config's groups, served by Ollama. */
-async function localOnlyFinding(config: StackConfig, router: GatewayService, masterKey: string): Promise<Finding> {
+/**
+ * A local router's live model list and deployments hold only the config's groups, each served by one of the
+ * stack's Ollama instances (`apiBases`), never by an Ollama cloud tag.
+ */
+export async function localOnlyFinding(
+    config: StackConfig,
+    router: GatewayService,
+    masterKey: string,
+    apiBases: string[],
+): Promise<Finding> {
     const finding = findingFor("local-only-router", router.containerName);
     const headers = authHeaders(router.auth!, masterKey);
     const models = await request(`${router.url}/v1/models`, { headers });
@@ -170,27 +226,81 @@ async function localOnlyFinding(config: StackConfig, router: GatewayService, mas
     const allowed = [...groups, ...RESERVED_GROUPS.filter((name) => name !== CLOUD_GROUP)];
     const foreign = ids.filter((id) => !allowed.includes(id));
     if (foreign.length > 0) return finding("fail", `serves models that are not local groups: ${foreign.join(", ")}`);
-    // The deployments behind the names: each must be an Ollama model, like the rendered config promises.
+    // The deployments behind the names: each must be one of our Ollama instances, as the rendered config promises.
     const info = await request(`${router.url}/model/info`, { headers });
-    if (info.status === 200) {
-        const deployments =
-            (JSON.parse(info.body) as { data?: { model_name: string; litellm_params?: { model?: string } }[] }).data ??
-            [];
-        const remote = deployments.filter((d) => !String(d.litellm_params?.model).startsWith(`${OLLAMA_PROVIDER}/`));
-        if (remote.length > 0)
-            return finding(
-                "fail",
-                `deployments not on Ollama: ${remote.map((d) => `${d.model_name} → ${d.litellm_params?.model}`).join(", ")}`,
-            );
-    }
-    return finding("pass", `serves ${ids.join(", ") || "nothing"}, all local groups`);
+    if (info.status !== 200)
+        return finding(
+            "fail",
+            `cannot read its deployments: ${info.problem ?? `GET /model/info: HTTP ${info.status}: ${errorMessage(info.body)}`}`,
+        );
+    type Deployment = { model_name: string; litellm_params?: { model?: string; api_base?: string } };
+    const deployments = (JSON.parse(info.body) as { data?: Deployment[] }).data ?? [];
+    const remote = deployments.flatMap((d) => {
+        const reason = nonLocalReason(d.litellm_params ?? {}, apiBases);
+        return reason ? [`${d.model_name}: ${reason}`] : [];
+    });
+    if (remote.length > 0) return finding("fail", `deployments that may leave the host: ${remote.join("; ")}`);
+    return finding("pass", `serves ${ids.join(", ") || "nothing"}, all local groups on the stack's Ollama instances`);
+}
+
+/** No Ollama instance holds a model that runs elsewhere (a remote host, e.g. the :cloud / -cloud tags). */
+async function ollamaCloudFindings(services: GatewayService[]): Promise<Finding[]> {
+    return Promise.all(
+        services
+            .filter((s) => s.kind === "ollama")
+            .map(async (service) => {
+                const finding = findingFor("no-cloud-models", service.containerName);
+                const tags = await request(`${service.url}/api/tags`);
+                if (tags.status !== 200)
+                    return finding("fail", `cannot list its models: ${tags.problem ?? `HTTP ${tags.status}`}`);
+                type Model = { name: string; remote_host?: string };
+                const models = (JSON.parse(tags.body) as { models?: Model[] }).models ?? [];
+                const remote = models.filter((m) => m.remote_host || isOllamaCloudModel(m.name));
+                if (remote.length > 0)
+                    return finding(
+                        "fail",
+                        `holds models that run elsewhere: ${remote.map((m) => `${m.name} → ${m.remote_host ?? "ollama.com"}`).join(", ")}`,
+                    );
+                return finding("pass", `${models.length} models, all on the instance itself`);
+            }),
+    );
+}
+
+/** Redis refuses a client without its password, or is not published at all. */
+async function redisAuthFinding(redis: AuditedContainer): Promise<Finding> {
+    const finding = findingFor("auth", redis.containerName);
+    if (redis.port === undefined) return finding("skip", "not published: only the routers on its host reach it");
+    const url = new URL(serviceUrl(redis.host, redis.port));
+    const answer = await redisPing(url.hostname.replace(/^\[(.*)\]$/, "$1"), redis.port);
+    if (answer.startsWith("-NOAUTH")) return finding("pass", `PING without a password answered ${answer}`);
+    return finding("fail", `PING without a password answered ${answer || "nothing"}`);
+}
+
+/** Sends Redis's inline PING and returns the first line of the answer, or what went wrong. */
+function redisPing(host: string, port: number, timeoutMs = 3000): Promise<string> {
+    return new Promise((resolve) => {
+        let answer = "";
+        const socket = connect({ host, port });
+        const done = (line: string) => {
+            socket.destroy();
+            resolve(line);
+        };
+        socket.setTimeout(timeoutMs, () => done(`no answer in ${timeoutMs} ms`));
+        socket.on("connect", () => socket.write("PING\r\n"));
+        socket.on("data", (chunk) => {
+            answer += chunk.toString("utf8");
+            if (answer.includes("\r\n")) done(answer.slice(0, answer.indexOf("\r\n")));
+        });
+        socket.on("error", (err) => done(`cannot connect: ${err.message}`));
+        socket.on("end", () => done(answer.trim()));
+    });
 }
 
 /**
  * The image each container runs is the pinned one the config names. Containers made by `up` are created
  * from the image id, whose tags say what it is; one created by hand names its reference itself.
  */
-async function imageFindings(services: GatewayService[], containers: StackContainers): Promise<Finding[]> {
+async function imageFindings(services: AuditedContainer[], containers: StackContainers): Promise<Finding[]> {
     const tagsByEndpoint = new Map<string, Map<string, string[]>>();
     for (const endpoint of new Set(services.map((s) => s.host.docker))) {
         if (containers.unreachable.has(endpoint)) continue;
@@ -222,19 +332,27 @@ export async function auditStack(
     probeAddresses?: string[],
 ): Promise<Finding[]> {
     const services = listServices(config);
-    const containers = await inspectStackContainers(services);
-    const [beyond, auth, localOnly, images] = await Promise.all([
+    const redis = redisContainer(config);
+    const audited: AuditedContainer[] = redis ? [...services, redis] : services;
+    const containers = await inspectStackContainers(audited);
+    // Every replica of the local router on every router host, each against the instances as its host reaches them.
+    const routers = services.filter((s) => s.kind === "router");
+    const [beyond, auth, redisAuth, localOnly, noCloud, images] = await Promise.all([
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
-        localOnlyFinding(config, serviceOfKind(services, "router")!, masterKey),
-        imageFindings(services, containers),
+        redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
+        Promise.all(routers.map((r) => localOnlyFinding(config, r, masterKey, ollamaApiBases(config, r.host.name)))),
+        ollamaCloudFindings(services),
+        imageFindings(audited, containers),
     ]);
     return [
-        ...bindingFindings(services, containers),
+        ...bindingFindings(audited, containers),
         ...beyond,
         ...auth,
-        ...secretFindings(masterKey, services, containers),
-        localOnly,
+        ...redisAuth,
+        ...secretFindings(masterKey, audited, containers),
+        ...localOnly,
+        ...noCloud,
         ...images,
     ];
 }

@@ -23,6 +23,8 @@ export class ChatError extends Error {
         message: string,
         public readonly status?: number,
         public readonly connectionProblem?: string,
+        /** The router's answer, when it answered with an error. */
+        public readonly body?: string,
     ) {
         super(message);
     }
@@ -66,8 +68,10 @@ export async function streamChat(chat: ChatRequest): Promise<ChatAnswer> {
         const problem = describeFetchError(err, chat.timeoutMs);
         throw new ChatError(problem, undefined, problem);
     }
-    if (response.status !== 200)
-        throw new ChatError(`HTTP ${response.status}: ${errorMessage(await response.text())}`, response.status);
+    if (response.status !== 200) {
+        const body = await response.text();
+        throw new ChatError(`HTTP ${response.status}: ${errorMessage(body)}`, response.status, undefined, body);
+    }
 
     const answer: ChatAnswer = {
         text: "",

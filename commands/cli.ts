@@ -100,7 +100,8 @@ export function loadStack(values: { stack?: string; dir?: string }, env: NodeJS.
     const dir = stackDirectory(values.dir, env);
     const name = chooseStack(values.stack, dir, env);
     try {
-        return { name, dir, config: loadStackConfig(readStackFile(name, dir).config) };
+        const { config, secretKeys } = readStackFile(name, dir);
+        return { name, dir, config: loadStackConfig(config, secretKeys) };
     } catch (err) {
         if (err instanceof ConfigError)
             throw new CommandFailure(`Pulumi.${name}.yaml is invalid:\n${err.problems.join("\n")}`);

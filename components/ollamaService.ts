@@ -50,6 +50,7 @@ export class OllamaService extends pulumi.ComponentResource {
         const { host, hostIndex } = args;
 
         this.instances = host.ollama.map((instance, i) => {
+            const modelsDir = ollamaModelsDir(host, instance);
             const service = new ServiceContainer(
                 instance.name,
                 {
@@ -64,7 +65,7 @@ export class OllamaService extends pulumi.ComponentResource {
                     imageId: args.imageId,
                     networkName: args.networkName,
                     envs: ollamaEnv(args.tuning),
-                    volumes: [{ hostPath: ollamaModelsDir(host, instance), containerPath: "/root/.ollama" }],
+                    volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],
                     deviceRequests: gpuDeviceRequests(instance.gpu),
                     healthcheck: containerHealthchecks.ollama,
                     probe: { path: "/api/version", expectJsonField: "version" },
@@ -88,6 +89,8 @@ export class OllamaService extends pulumi.ComponentResource {
                         { parent: this, dependsOn: [service.healthy] },
                     ),
                 );
+            // A replaced container or another models folder may hold none of the models: pull them again then.
+            const holder = pulumi.interpolate`${service.containerId}:${modelsDir}`;
             const models = instance.models.map(
                 (model) =>
                     new OllamaModel(
@@ -95,6 +98,7 @@ export class OllamaService extends pulumi.ComponentResource {
                         {
                             ollamaUrl: service.url,
                             model,
+                            holder,
                             insecure: pullsOverHttp(model, args.tuning.insecureRegistries),
                         },
                         { parent: this, dependsOn: ready },

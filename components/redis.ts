@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { commonContainerArgs, containerHealthchecks, publish } from "../config/containers";
+import { commonContainerArgs, containerHealthchecks, publish, redisCommand } from "../config/containers";
 import { REDIS_CONTAINER, REDIS_CONTAINER_PORT, REDIS_PASSWORD_ENV } from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { PortGuard } from "../providers/portGuard";
@@ -49,12 +49,7 @@ export class Redis extends pulumi.ComponentResource {
             {
                 ...commonContainerArgs(REDIS_CONTAINER, args.networkName, pulumi.getStack()),
                 image: args.imageId,
-                // The password comes from the environment, so it never shows in the container's command line.
-                command: [
-                    "sh",
-                    "-c",
-                    `exec redis-server --requirepass "$${REDIS_PASSWORD_ENV}" --save "" --appendonly no`,
-                ],
+                command: redisCommand,
                 envs: [pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.password}`],
                 ports: publishedPort === undefined ? [] : [publish(host, REDIS_CONTAINER_PORT, publishedPort)],
                 healthcheck: containerHealthchecks.redis,

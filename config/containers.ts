@@ -4,7 +4,8 @@
  * values that exist at deploy time (image ids, generated keys).
  */
 import { HostConfig, GpuRequest, OllamaInstanceConfig, OllamaTuning } from "./schema";
-import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, urlHost } from "./litellm";
+import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, REDIS_PASSWORD_ENV, urlHost } from "./litellm";
+import { canonicalAddress, isWildcardAddress } from "./addresses";
 
 export const OPEN_WEBUI_CONTAINER_PORT = 8080;
 export const QDRANT_HTTP_PORT = 6333;
@@ -40,6 +41,8 @@ export function gpuDeviceRequests(gpu: GpuRequest) {
 export function ollamaEnv(tuning: OllamaTuning): string[] {
     const env: [string, string | number | boolean | undefined][] = [
         ["OLLAMA_HOST", `0.0.0.0:${OLLAMA_CONTAINER_PORT}`],
+        // Ollama forwards models with a remote host (the *-cloud tags) to ollama.com: never from this stack.
+        ["OLLAMA_NO_CLOUD", "1"],
         ["OLLAMA_KEEP_ALIVE", tuning.keepAlive],
         ["OLLAMA_NUM_PARALLEL", tuning.numParallel],
         ["OLLAMA_MAX_LOADED_MODELS", tuning.maxLoadedModels],
@@ -120,8 +123,19 @@ export const containerHealthchecks = {
         120,
     ),
     qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], 10),
-    redis: healthcheck(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'], 5),
+    // REDISCLI_AUTH, not -a: an argument shows in every `ps` on the host.
+    redis: healthcheck(["CMD-SHELL", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'], 5),
 };
+
+/**
+ * Redis's command: in memory only, the password from the environment handed to redis-server as its config on
+ * standard input ("-"), so it is in no command line (arguments show in every `ps` on the host).
+ */
+export const redisCommand = [
+    "sh",
+    "-c",
+    `exec redis-server - --save "" --appendonly no <<EOF\nrequirepass $${REDIS_PASSWORD_ENV}\nEOF\n`,
+];
 
 /**
  * The Docker label every container and network of a stack carries, with the stack's name as its value: how
@@ -153,7 +167,8 @@ export function commonContainerArgs<N>(containerName: string, networkName: N, st
  * bind address (on the loopback when the bind address is a wildcard).
  */
 export function serviceUrl(host: HostConfig, port: number, path = ""): string {
-    const address = host.bindAddress === "0.0.0.0" ? "127.0.0.1" : host.bindAddress === "::" ? "::1" : host.bindAddress;
+    const bind = canonicalAddress(host.bindAddress);
+    const address = isWildcardAddress(bind) ? (bind === "::" ? "::1" : "127.0.0.1") : bind;
     return `http://${urlHost(address)}:${port}${path}`;
 }
 

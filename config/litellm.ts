@@ -4,7 +4,15 @@
  */
 import { stringify } from "yaml";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
-import { CLOUD_GROUP, HostConfig, OllamaInstanceConfig, StackConfig, needsRedis, placements } from "./schema";
+import {
+    CLOUD_GROUP,
+    HostConfig,
+    OllamaInstanceConfig,
+    StackConfig,
+    isOllamaCloudModel,
+    needsRedis,
+    placements,
+} from "./schema";
 
 /** The port Ollama listens on inside its container, whatever port the host publishes. */
 export const OLLAMA_CONTAINER_PORT = 11434;
@@ -187,11 +195,7 @@ export function routerConfig(
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
     };
-    if (variant === "local")
-        assertLocalOnly(
-            doc.model_list,
-            ollamaEndpoints(config, fromHost).map((e) => `${e.apiBase}${OLLAMA_OPENAI_PATH}`),
-        );
+    if (variant === "local") assertLocalOnly(doc.model_list, ollamaApiBases(config, fromHost));
     return doc;
 }
 
@@ -202,12 +206,31 @@ export function routerConfig(
 export function assertLocalOnly(modelList: Deployment[], ollamaApiBases: string[]): void {
     for (const d of modelList) {
         const params = d.litellm_params;
-        const local =
-            String(params.model).startsWith(`${OLLAMA_PROVIDER}/`) &&
-            ollamaApiBases.includes(String(params.api_base)) &&
-            params.api_key === undefined;
-        if (!local) throw new Error(`the local router may only serve our Ollama instances, got ${JSON.stringify(d)}`);
+        if (nonLocalReason(params, ollamaApiBases) !== undefined || params.api_key !== undefined)
+            throw new Error(`the local router may only serve our Ollama instances, got ${JSON.stringify(d)}`);
     }
+}
+
+/**
+ * Why a deployment's `litellm_params` could send a prompt off the host, or undefined: it must be an Ollama model
+ * (not an Ollama cloud tag, which Ollama forwards to ollama.com) at one of the stack's Ollama instances. The
+ * audit applies the same rule to a live router's `/model/info`.
+ */
+export function nonLocalReason(
+    params: { model?: unknown; api_base?: unknown },
+    ollamaApiBases: string[],
+): string | undefined {
+    const model = String(params.model);
+    if (!model.startsWith(`${OLLAMA_PROVIDER}/`)) return `${model} is not served by Ollama`;
+    if (isOllamaCloudModel(model)) return `${model} is an Ollama cloud model (Ollama runs it on ollama.com)`;
+    if (!ollamaApiBases.includes(String(params.api_base)))
+        return `${model} is reached at ${params.api_base}, not at one of the stack's Ollama instances`;
+    return undefined;
+}
+
+/** The api_base of every Ollama deployment a router on `fromHost` may have. */
+export function ollamaApiBases(config: StackConfig, fromHost: string): string[] {
+    return ollamaEndpoints(config, fromHost).map((e) => `${e.apiBase}${OLLAMA_OPENAI_PATH}`);
 }
 
 const HEADER =

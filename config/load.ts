@@ -15,17 +15,32 @@ export class ConfigError extends Error {
 
 /**
  * Validates the `ai-gateway:*` keys of a flat Pulumi config map (`"ai-gateway:router" -> "{...}"`).
- * Keys of other namespaces (`docker:*`, `pulumi:*`) are not ours and are ignored.
+ * Keys of other namespaces (`docker:*`, `pulumi:*`) are not ours and are ignored. `secretKeys` are the keys
+ * stored encrypted (`pulumi config set --secret`): a secret key stored in plain text is refused.
  * Throws `ConfigError` listing every problem at once.
  */
-export function loadStackConfig(flat: Record<string, string>): StackConfig {
+export function loadStackConfig(flat: Record<string, string>, secretKeys: readonly string[]): StackConfig {
     const raw: Record<string, unknown> = {};
+    const problems: string[] = [];
     for (const [key, value] of Object.entries(flat)) {
         if (!key.startsWith(`${PROJECT}:`)) continue;
         const name = key.slice(PROJECT.length + 1);
         raw[name] = SECRET_KEYS.includes(name) ? value : parseValue(value);
+        // The value itself is never shown: it is in plain text already, in a file that is often committed.
+        if (SECRET_KEYS.includes(name) && !secretKeys.includes(key))
+            problems.push(
+                `${key}: is stored in plain text in the stack file: remove it (pulumi config rm ${name}) and set it ` +
+                    `as a secret with pulumi config set --secret ${name} <value>`,
+            );
     }
-    return validateStackConfig(raw);
+    try {
+        const config = validateStackConfig(raw);
+        if (problems.length === 0) return config;
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+    }
+    throw new ConfigError(problems);
 }
 
 /** Validates an already structured config object (the `ai-gateway:` prefix removed from its keys). */

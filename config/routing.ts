@@ -29,9 +29,15 @@ export interface RoutingSchemaParts {
     modelTag: z.ZodType<string>;
 }
 
+/**
+ * Whitespace to either language: what JavaScript's trim removes and what Python's str.split and str.strip do
+ * (Python adds the separators \x1c-\x1f and NEL \x85; JavaScript adds the BOM \ufeff).
+ */
+const WHITESPACE_IN_EITHER = /^[\s\x1c-\x1f\x85]*$/u;
+
 const nonEmptyText = (what: string) =>
-    z.string({ error: `is not ${what} (a non-empty string)` }).refine((s) => s.trim().length > 0, {
-        error: `is not ${what} (a non-empty string)`,
+    z.string({ error: `is not ${what} (a non-empty string)` }).refine((s) => !WHITESPACE_IN_EITHER.test(s), {
+        error: `is not ${what} (a non-empty string: it has nothing but whitespace, as Python reads it)`,
     });
 
 /** The `ai-gateway:routing` key; routing by content is off when it is absent. */
@@ -100,6 +106,76 @@ const UNPORTABLE_ESCAPES: Record<string, string> = {
     c: "control escapes (\\cX)",
 };
 
+/** Repeat counts above this are refused: Python raises OverflowError past 4294967295, and nobody needs more. */
+export const MAX_REPEAT_COUNT = 1000;
+/** A group that repeats or has alternatives may itself be repeated this often (`(?:\d{1,3}\.){3}`), not more. */
+const MAX_SAFE_GROUP_REPEAT = 10;
+/** Groups nested deeper are refused: Python's parser recurses per group and fails around a few hundred. */
+export const MAX_GROUP_DEPTH = 20;
+
+/** A quantifier at `i`: its greatest count (Infinity when unbounded), its largest written number, its length. */
+function quantifierAt(pattern: string, i: number): { max: number; largest: number; length: number } | undefined {
+    const lazy = (end: number) => (pattern[end] === "?" ? 1 : 0);
+    if (pattern[i] === "*" || pattern[i] === "+") return { max: Infinity, largest: 0, length: 1 + lazy(i + 1) };
+    if (pattern[i] === "?") return { max: 1, largest: 0, length: 1 + lazy(i + 1) };
+    const braces = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+    if (!braces) return undefined;
+    const least = Number(braces[1]);
+    const most = braces[2] === undefined ? least : braces[3] === "" ? Infinity : Number(braces[3]);
+    const largest = Math.max(least, Number.isFinite(most) ? most : 0);
+    return { max: most, largest, length: braces[0].length + lazy(i + braces[0].length) };
+}
+
+/**
+ * Why a pattern can take exponential time or crash Python's parser, or undefined: a group that itself holds a
+ * repeat (`(\w+\s?)+`) or alternatives (`(a|ab)*`) repeated more than MAX_SAFE_GROUP_REPEAT times, a repeat
+ * count above MAX_REPEAT_COUNT, groups nested deeper than MAX_GROUP_DEPTH. Run on patterns that compile; the
+ * router also bounds each decision's time, for what this cannot see (e.g. `\w*\w*\w*x`, polynomial).
+ */
+export function riskyPatternReason(pattern: string): string | undefined {
+    /** What a group holds: a repeat (of more than one) or an alternation, anywhere inside it. */
+    type Group = { repeats: boolean; alternates: boolean };
+    const open: Group[] = [{ repeats: false, alternates: false }];
+    for (let i = 0; i < pattern.length; i++) {
+        let closed: Group | undefined;
+        const c = pattern[i];
+        if (c === "\\") i++;
+        else if (c === "[") {
+            // Skip the class: "]" right after "[" or "[^" is a literal, "\" escapes the next character.
+            i += pattern[i + 1] === "^" ? 2 : 1;
+            if (pattern[i] === "]") i++;
+            while (i < pattern.length && pattern[i] !== "]") i += pattern[i] === "\\" ? 2 : 1;
+        } else if (c === "(") {
+            open.push({ repeats: false, alternates: false });
+            if (open.length - 1 > MAX_GROUP_DEPTH)
+                return `nests groups more than ${MAX_GROUP_DEPTH} deep (Python's parser fails on deep nesting)`;
+            if (pattern[i + 1] === "?") i += 2;
+            continue;
+        } else if (c === ")") {
+            closed = open.pop();
+        } else if (c === "|") {
+            open[open.length - 1].alternates = true;
+            continue;
+        }
+        const parent = open[open.length - 1];
+        const quantifier = quantifierAt(pattern, i + 1);
+        if (quantifier) {
+            if (quantifier.largest > MAX_REPEAT_COUNT)
+                return `repeats ${quantifier.largest} times (at most ${MAX_REPEAT_COUNT})`;
+            if (quantifier.max > MAX_SAFE_GROUP_REPEAT && closed && (closed.repeats || closed.alternates))
+                return (
+                    `repeats a group that itself ${closed.repeats ? "repeats" : "has alternatives"} ` +
+                    "(nested or overlapping quantifiers can take exponential time on a short prompt): " +
+                    "rewrite it without repeating such a group"
+                );
+            if (quantifier.max > 1) parent.repeats = true;
+            i += quantifier.length;
+        }
+        if (closed?.repeats) parent.repeats = true;
+    }
+    return undefined;
+}
+
 /** Why a pattern is outside the portable subset, or undefined when it is inside. */
 export function unportablePatternReason(pattern: string): string | undefined {
     let inClass = false;
@@ -127,7 +203,7 @@ export function unportablePatternReason(pattern: string): string | undefined {
         // V8 words it "Invalid regular expression: /<pattern>/iu: <cause>": the value is shown already.
         return `does not compile (${(err as Error).message.replace(/^.*\/iu: /, "")})`;
     }
-    return undefined;
+    return riskyPatternReason(pattern);
 }
 
 function isPortablePattern(pattern: string): boolean {

@@ -30,7 +30,7 @@ class Filter:
     async def inlet(self, body: dict, __event_emitter__=None) -> dict:
         if body.get("model") != ROUTING["virtualModel"]:
             return body
-        made = await classify_async(prompt_text(body), use_examples=self.valves.use_embeddings)
+        made = await decide_request(body, use_examples=self.valves.use_embeddings)
         body["model"] = made["group"]
         LOG.info("routing (Open WebUI filter): %s", describe(made))
         if self.valves.show_status and __event_emitter__ is not None:

@@ -45,10 +45,7 @@ class RouteByContent(CustomLogger):
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         if data.get("model") != ROUTING["virtualModel"]:
             return data
-        try:
-            made = await classify_async(prompt_text(data))
-        except Exception as err:
-            made = decision(None, ROUTING["defaultGroup"], "hook failed (%s)" % _short(repr(err)))
+        made = await decide_request(data)
         data["model"] = made["group"]
         _metadata(data)[DECISION_KEY] = made
         LOG.info("routing: %s", describe(made))

@@ -8,10 +8,17 @@ import { RoutingSpec, routingSpec } from "./routing";
 import { StackConfig } from "./schema";
 
 /**
- * The classifier: pure functions over the prompt text and the spec, plus the one piece of I/O, the call to
- * Ollama's `/api/embed`. Tests import it by running python3 on a generated file.
+ * The rules: keywords and patterns, pure functions over the prompt text. The generated module holds them as
+ * source (`RULES_SOURCE`) and runs that source twice: in its own namespace, for tests and as a fallback, and in a
+ * child Python process that decides every request, because Python cannot interrupt a regular expression that
+ * runs too long; only a process can be stopped. Stdlib only. Never contains three single quotes in a row.
  */
-const CLASSIFIER = String.raw`
+const RULES = String.raw`
+import json
+import logging
+import re
+import sys
+
 LOG = logging.getLogger("ai_gateway.routing")
 if not LOG.handlers:
     # Our own handler at INFO: the decision line must show whatever log level the host process runs at.
@@ -24,50 +31,132 @@ if not LOG.handlers:
 # The classifier reads the first and the last half of this many characters of a prompt: the instruction
 # is at one end of a long paste, and the rules' cost stays bounded however long the prompt is.
 PROMPT_CHARS = 4000
-# After a failed embedding call the embedding path is skipped for this long, so a dead backend costs one
-# timeout every so often instead of one per request.
-EMBEDDING_RETRY_SECONDS = 30
 # Scripts written without spaces between words: a keyword next to them still counts as a whole word.
 _UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACED_WORD_CHAR = "[^\\W" + _UNSPACED + "]"
-# Ollama is reached over the Docker network: never through a proxy from the environment.
-_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# The reason of a decision the rules could not make: only then is the embedding path worth its cost.
+NO_RULE_MATCHED = "no rule matched"
 
 
 def keyword_regex(keyword):
     """A keyword as a case-insensitive whole-word regex; any run of spaces in it matches any whitespace."""
-    body = r"\s+".join(re.escape(word) for word in keyword.split())
-    before = "(?<!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", keyword.strip()[0]) else ""
-    after = "(?!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", keyword.strip()[-1]) else ""
+    words = keyword.split()
+    if not words:
+        raise ValueError("nothing but whitespace")
+    body = r"\s+".join(re.escape(word) for word in words)
+    before = "(?<!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", words[0][0]) else ""
+    after = "(?!" + _SPACED_WORD_CHAR + ")" if re.match(r"\w", words[-1][-1]) else ""
     return re.compile(before + body + after, re.IGNORECASE)
 
 
+def _pattern_regex(pattern):
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def compile_routes(spec):
-    """The routes with their rules compiled. A pattern Python refuses is left out and logged, never fatal."""
+    """The routes with their rules compiled. A rule Python cannot compile is left out and logged, never fatal."""
     routes = []
     for route in spec["routes"]:
-        signals = [('keyword "%s"' % keyword, keyword_regex(keyword)) for keyword in route["keywords"]]
-        for pattern in route["patterns"]:
+        rules = [("keyword", rule, keyword_regex) for rule in route["keywords"]]
+        rules += [("pattern", rule, _pattern_regex) for rule in route["patterns"]]
+        signals = []
+        for kind, rule, compile_rule in rules:
             try:
-                signals.append(('pattern "%s"' % pattern, re.compile(pattern, re.IGNORECASE)))
-            except re.error as err:
-                LOG.error("routing: route %s: pattern %r left out: %s", route["name"], pattern, err)
+                signals.append(('%s "%s"' % (kind, rule), compile_rule(rule)))
+            except Exception as err:
+                # Not only re.error: a huge repeat count raises OverflowError, deep nesting RecursionError.
+                LOG.error("routing: route %s: %s %r left out: %s", route["name"], kind, rule, _short(repr(err)))
         routes.append({"name": route["name"], "group": route["group"], "signals": signals})
     return routes
 
 
+def clip(text):
+    """The part of a prompt the classifier reads: all of it, or its first and last PROMPT_CHARS / 2."""
+    if len(text) <= PROMPT_CHARS:
+        return text
+    half = PROMPT_CHARS // 2
+    return text[:half] + "\n" + text[-half:]
+
+
+def decision(route, group, reason):
+    """A decision: the route taken (None for the default), the group it sends to, and why."""
+    return {"route": route, "group": group, "reason": reason}
+
+
+def _short(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def decide_by_rules(text, routes, default_group):
+    """
+    The route with the most matching keywords and patterns, the earlier route on a tie; else the default group
+    with the reason NO_RULE_MATCHED. Never raises.
+    """
+    try:
+        text = clip(text if isinstance(text, str) else "")
+        if not text.strip():
+            return decision(None, default_group, "empty prompt")
+        best, best_hits = None, []
+        for route in routes:
+            hits = [label for label, regex in route["signals"] if regex.search(text)]
+            if len(hits) > len(best_hits):
+                best, best_hits = route, hits
+        if best is None:
+            return decision(None, default_group, NO_RULE_MATCHED)
+        shown = ", ".join(best_hits[:3]) + (" and %d more" % (len(best_hits) - 3) if len(best_hits) > 3 else "")
+        return decision(best["name"], best["group"], "matched " + shown)
+    except Exception as err:
+        return decision(None, default_group, "classifier failed (%s)" % _short(repr(err)))
+`;
+
+/**
+ * The rules' process: the spec on its first input line, "ready" once its rules are compiled, then one prompt per
+ * line in, one decision per line out.
+ */
+const RULES_PROCESS_MAIN = String.raw`
+_spec = json.loads(sys.stdin.readline())
+_routes = compile_routes(_spec)
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+for _line in sys.stdin:
+    sys.stdout.write(json.dumps(decide_by_rules(json.loads(_line), _routes, _spec["defaultGroup"])) + "\n")
+    sys.stdout.flush()
+`;
+
+/**
+ * The rest of the classifier: the rules' process, the embedding path (the one piece of I/O besides, the call
+ * to Ollama's `/api/embed`) and the decision that combines them. Tests import it by running python3 on a
+ * generated file.
+ */
+const CLASSIFIER = String.raw`
+# The longest the rules may take for one prompt (and the longest a prompt waits for its turn). Past it the prompt goes to the default group
+# and the rules' process is replaced, so no prompt can hold up the router, whatever a pattern does.
+RULES_TIMEOUT_SECONDS = 1.0
+# The longest the rules' process may take to start, a cold Python on a busy host included.
+RULES_START_SECONDS = 30
+# After a failed embedding call the embedding path is skipped for this long, so a dead backend costs one
+# timeout every so often instead of one per request.
+EMBEDDING_RETRY_SECONDS = 30
+# Ollama is reached over the Docker network: never through a proxy from the environment.
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def prompt_text(body):
-    """What a request asks: its last user message (text parts joined), else its prompt or input."""
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == "user":
-                return _text_of(message.get("content"))
+    """What a request asks: its last user message (text parts joined), else its prompt or input; "" if unreadable."""
+    try:
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            for message in reversed(messages):
+                if isinstance(message, dict) and message.get("role") == "user":
+                    return _text_of(message.get("content"))
+            return ""
+        for key in ("prompt", "input"):
+            if key in body:
+                return _text_of(body[key])
         return ""
-    for key in ("prompt", "input"):
-        if key in body:
-            return _text_of(body[key])
-    return ""
+    except Exception:
+        # Content nested deeper than Python's recursion limit, or a body that is no mapping: nothing to route by.
+        return ""
 
 
 def _text_of(content):
@@ -79,58 +168,108 @@ def _text_of(content):
     return ""
 
 
-def clip(text):
-    """The part of a prompt the classifier reads: all of it, or its first and last PROMPT_CHARS / 2."""
-    if len(text) <= PROMPT_CHARS:
-        return text
-    half = PROMPT_CHARS // 2
-    return text[:half] + "\n" + text[-half:]
-
-
-# The reason of a decision the rules could not make: only then is the embedding path worth its cost.
-NO_RULE_MATCHED = "no rule matched"
-
-
-def decision(route, group, reason):
-    """A decision: the route taken (None for the default), the group it sends to, and why."""
-    return {"route": route, "group": group, "reason": reason}
-
-
 def decide(text, routes, default_group, examples=None):
     """
-    The group for one prompt. Rules first: the route with the most matching keywords and patterns wins, the
-    earlier route on a tie. Then, when examples are given, the route of the most similar example if it is
-    similar enough. Otherwise the default group. Never raises: a failure is a decision for the default group.
+    The group for one prompt, in this process. Rules first (decide_by_rules); then, when examples are given and
+    no rule matched, the route of the most similar example if it is similar enough. Otherwise the default
+    group. Never raises: a failure is a decision for the default group.
     """
+    made = decide_by_rules(text, routes, default_group)
+    if examples is None or made["reason"] != NO_RULE_MATCHED:
+        return made
+    return decide_by_examples(clip(text), default_group, examples)
+
+
+def decide_by_examples(text, default_group, examples):
+    """The route of the example most similar to the text if it reaches the threshold, else the default group."""
     try:
-        text = clip(text if isinstance(text, str) else "")
-        if not text.strip():
-            return decision(None, default_group, "empty prompt")
-        best, best_hits = None, []
-        for route in routes:
-            hits = [label for label, regex in route["signals"] if regex.search(text)]
-            if len(hits) > len(best_hits):
-                best, best_hits = route, hits
-        if best is not None:
-            shown = ", ".join(best_hits[:3]) + (" and %d more" % (len(best_hits) - 3) if len(best_hits) > 3 else "")
-            return decision(best["name"], best["group"], "matched " + shown)
-        if examples is None:
-            return decision(None, default_group, NO_RULE_MATCHED)
-        try:
-            score, (route, group, example) = examples.nearest(text)
-        except Exception as err:
-            return decision(None, default_group, NO_RULE_MATCHED + ", embedding failed (%s)" % _short(repr(err)))
-        if score >= examples.threshold:
-            return decision(route, group, 'similar to example "%s" (%.2f)' % (_short(example), score))
-        return decision(
-            None, default_group, NO_RULE_MATCHED + ", nearest example %.2f < %.2f" % (score, examples.threshold)
-        )
+        score, (route, group, example) = examples.nearest(text)
     except Exception as err:
-        return decision(None, default_group, "classifier failed (%s)" % _short(repr(err)))
+        return decision(None, default_group, NO_RULE_MATCHED + ", embedding failed (%s)" % _short(repr(err)))
+    if score >= examples.threshold:
+        return decision(route, group, 'similar to example "%s" (%.2f)' % (_short(example), score))
+    return decision(
+        None, default_group, NO_RULE_MATCHED + ", nearest example %.2f < %.2f" % (score, examples.threshold)
+    )
 
 
-def _short(text, limit=60):
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class RulesProcess:
+    """
+    decide_by_rules in a child Python process, one prompt at a time: a prompt waits at most
+    RULES_TIMEOUT_SECONDS for its turn and as long for its answer. Past that the child is killed, the prompt gets
+    the default group, and the next prompt starts a new child. If no child can start, the rules run in place.
+    """
+
+    def __init__(self, spec):
+        self._spec = json.dumps({"routes": spec["routes"], "defaultGroup": spec["defaultGroup"]})
+        self._default = spec["defaultGroup"]
+        self._process = None
+        self._loop = None
+        self._lock = None
+
+    async def decide(self, text):
+        text = clip(text if isinstance(text, str) else "")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # Pipes belong to one event loop (a server runs one; tests run one per request).
+            self._stop()
+            self._loop, self._lock = loop, asyncio.Lock()
+        try:
+            await asyncio.wait_for(self._lock.acquire(), RULES_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            return decision(None, self._default, "rules busy for over %gs" % RULES_TIMEOUT_SECONDS)
+        try:
+            if self._process is None:
+                try:
+                    self._process = await self._start()
+                except Exception as err:
+                    LOG.error("routing: cannot start the rules' process, the rules run in place: %r", err)
+                    return decide_by_rules(text, ROUTES, self._default)
+            self._process.stdin.write(json.dumps(text).encode("utf-8") + b"\n")
+            await self._process.stdin.drain()
+            line = await asyncio.wait_for(self._process.stdout.readline(), RULES_TIMEOUT_SECONDS)
+            if not line:
+                raise RuntimeError("the rules' process ended")
+            return json.loads(line)
+        except asyncio.TimeoutError:
+            self._stop()
+            LOG.error("routing: the rules took over %gs for one prompt: default group", RULES_TIMEOUT_SECONDS)
+            return decision(None, self._default, "rules took over %gs" % RULES_TIMEOUT_SECONDS)
+        except Exception as err:
+            self._stop()
+            return decision(None, self._default, "rules failed (%s)" % _short(repr(err)))
+        finally:
+            self._lock.release()
+
+    async def _start(self):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",
+            "-c",
+            RULES_SOURCE + RULES_PROCESS_MAIN,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        process.stdin.write(self._spec.encode("utf-8") + b"\n")
+        try:
+            # Starting Python and compiling the rules is not the rules' time, but it must end too.
+            ready = await asyncio.wait_for(process.stdout.readline(), RULES_START_SECONDS)
+        except BaseException:
+            process.kill()
+            raise
+        if ready != b"ready\n":
+            process.kill()
+            raise RuntimeError("the rules' process did not start: %r" % ready[:200])
+        return process
+
+    def _stop(self):
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            try:
+                process.kill()
+            except Exception:
+                # Already gone, or its event loop closed: nothing left to stop.
+                pass
 
 
 def _unit(vector):
@@ -202,6 +341,7 @@ const CLASSIFIER_IMPORTS = [
     "import logging",
     "import math",
     "import re",
+    "import sys",
     "import time",
     "import urllib.request",
 ];
@@ -254,21 +394,36 @@ export function renderClassifierModule({ docstring, imports, spec, wrapper }: Cl
         [
             `"""\n${docstring.trim()}\n"""`,
             [...CLASSIFIER_IMPORTS, ...imports].sort(byImportKind).join("\n"),
+            "# The rules as source: run here, and in the rules' process (RulesProcess) for every request.\n" +
+                `RULES_SOURCE = r'''\n${RULES.trim()}\n'''\n` +
+                `RULES_PROCESS_MAIN = r'''\n${RULES_PROCESS_MAIN.trim()}\n'''\n` +
+                `exec(compile(RULES_SOURCE, "<ai-gateway routing rules>", "exec"))`,
             CLASSIFIER.trim(),
-            `ROUTING = ${pythonLiteral(spec)}\nROUTES = compile_routes(ROUTING)\n` +
+            `ROUTING = ${pythonLiteral(spec)}\nROUTES = compile_routes(ROUTING)\nRULES_PROCESS = RulesProcess(ROUTING)\n` +
                 `EXAMPLES = ExampleIndex(ROUTING, OllamaEmbed(ROUTING["embedding"])) if ROUTING["embedding"] else None`,
             String.raw`
 def classify(text, examples=EXAMPLES):
-    """The decision for one prompt under this stack's routes."""
+    """The decision for one prompt under this stack's routes, in this process (tests)."""
     return decide(text, ROUTES, ROUTING["defaultGroup"], examples)
 
 
 async def classify_async(text, use_examples=True):
-    """classify() for an event loop: the rules in place (microseconds), the embedding call in a thread."""
-    made = classify(text, examples=None)
+    """
+    The decision for a request, on an event loop: the rules in their own process (RulesProcess), the
+    embedding call in a thread.
+    """
+    made = await RULES_PROCESS.decide(text)
     if use_examples and EXAMPLES is not None and made["reason"] == NO_RULE_MATCHED:
-        made = await asyncio.to_thread(classify, text)
+        made = await asyncio.to_thread(decide_by_examples, clip(text), ROUTING["defaultGroup"], EXAMPLES)
     return made
+
+
+async def decide_request(body, use_examples=True):
+    """The decision for a request body; never raises: any failure is a decision for the default group."""
+    try:
+        return await classify_async(prompt_text(body), use_examples)
+    except Exception as err:
+        return decision(None, ROUTING["defaultGroup"], "routing failed (%s)" % _short(repr(err)))
 `.trim(),
             wrapper.trim(),
         ].join("\n\n\n") + "\n"

@@ -7,6 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { isLoopbackAddress, isWildcardAddress } from "./addresses";
 import { checkRouting, routingKey } from "./routing";
 
 /** The Pulumi project name, which is also the namespace of every config key. */
@@ -45,7 +46,20 @@ const name = (what: string) =>
 /** An Ollama model reference: `tag`, `name:tag` or `registry/namespace/name:tag`. */
 const modelTag = z
     .string({ error: "is not a model tag" })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, { error: 'is not a model tag (e.g. "qwen2.5-coder:7b")' });
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, { error: 'is not a model tag (e.g. "qwen2.5-coder:7b")' })
+    .refine((tag) => !isOllamaCloudModel(tag), {
+        error:
+            "is an Ollama cloud model: Ollama forwards it to ollama.com, so prompts would leave the host " +
+            "(use a local model; the only cloud path is ai-gateway:cloud)",
+    });
+
+/**
+ * Ollama runs tags ending in ":cloud" or "-cloud" (e.g. gpt-oss:120b-cloud) on ollama.com, not on the host
+ * (ollama 0.17.4, middleware/anthropic.go and cmd/config); every Ollama container also sets OLLAMA_NO_CLOUD=1.
+ */
+export function isOllamaCloudModel(tag: string): boolean {
+    return /[:-]cloud$/i.test(tag);
+}
 
 const MODEL_PINNED_MESSAGE =
     'is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)';
@@ -89,6 +103,12 @@ const ollamaInstance = z
             .optional()
             .describe("Models pulled into this instance during `pulumi up`. Unset: every model the groups name."),
     })
+    .superRefine((instance, ctx) =>
+        instance.models?.forEach((model, i) => {
+            if (instance.models!.indexOf(model) !== i)
+                ctx.addIssue({ code: "custom", path: ["models", i], message: "is listed twice", input: model });
+        }),
+    )
     .describe("One Ollama container.");
 
 const host = z
@@ -103,9 +123,18 @@ const host = z
                 "Address every published port binds to. Keep 127.0.0.1 unless other hosts must reach this one; " +
                     "then give this host's LAN or VPN address.",
             ),
+        allowWildcardBind: z
+            .boolean({ error: "is not true or false" })
+            .default(false)
+            .describe(
+                "Accept a wildcard bindAddress (0.0.0.0, ::), which publishes every port, Ollama's API (no authentication) included, on every interface.",
+            ),
         dataDir: z
             .string()
             .regex(/^\/\S*$/, { error: "is not an absolute path" })
+            .refine((dir) => !/[:,]/.test(dir) && !dir.split("/").includes(".."), {
+                error: 'is not allowed: Docker reads ":" and "," in a bind as separators, and ".." leaves the folder (give a plain absolute path)',
+            })
             .default("/data")
             .describe("Persistent data on the host: <dataDir>/<instance>, <dataDir>/openwebui, <dataDir>/qdrant/data."),
         ollama: z
@@ -423,6 +452,13 @@ export type Problem = (path: (string | number)[], message: string, input: unknow
 /** Two services may not publish the same port on one host. */
 function checkPorts(config: StackConfig, problem: Problem): void {
     const placed = placements(config);
+    const lastReplicaPort = config.router.port + config.router.replicas - 1;
+    if (lastReplicaPort > 65535)
+        problem(
+            ["router", "port"],
+            `gives router replica ${config.router.replicas} port ${lastReplicaPort}, which is not a port (with ${config.router.replicas} replicas, at most ${65536 - config.router.replicas})`,
+            config.router.port,
+        );
     config.hosts.forEach((h, i) => {
         const taken = new Map<number, string>();
         /** `replica` names a router replica above the first, whose port is router.port + its index. */
@@ -463,9 +499,6 @@ export function redisPublished(config: StackConfig): boolean {
     return placements(config).routers.length > 1;
 }
 
-const LOOPBACK = /^(127\.|::1$)/;
-const WILDCARD = ["0.0.0.0", "::"];
-
 /**
  * Services on one host reach another host through its bindAddress, so that address must be one other
  * machines can reach, stated explicitly: never loopback, never a wildcard that publishes everywhere.
@@ -491,10 +524,17 @@ function checkReachability(config: StackConfig, problem: Problem): void {
             placed.openWebUI !== h.name
         )
             reasons.push(`Open WebUI on host ${placed.openWebUI} uses its Qdrant`);
-        if (reasons.length > 0 && (LOOPBACK.test(h.bindAddress) || WILDCARD.includes(h.bindAddress)))
+        if (reasons.length > 0 && (isLoopbackAddress(h.bindAddress) || isWildcardAddress(h.bindAddress)))
             problem(
                 ["hosts", i, "bindAddress"],
                 `cannot be reached from other machines (${reasons[0]}): set this host's LAN or VPN address`,
+                h.bindAddress,
+            );
+        else if (isWildcardAddress(h.bindAddress) && !h.allowWildcardBind)
+            problem(
+                ["hosts", i, "bindAddress"],
+                `publishes every port, Ollama's unauthenticated API included, on every interface of host ${h.name}: ` +
+                    `give one address of the host, or set ${PROJECT}:hosts[${i}].allowWildcardBind: true to accept that`,
                 h.bindAddress,
             );
     });

@@ -142,3 +142,18 @@ export function serviceOfKind(
 export function authHeaders(auth: Pick<ServiceAuth, "header">, key: string): Record<string, string> {
     return auth.header === "bearer" ? { authorization: `Bearer ${key}` } : { "api-key": key };
 }
+
+/**
+ * Whether an answer refuses the call: 401 or 403; from LiteLLM also its 400 "No connected db.", its answer to
+ * any key but the master key when it has no key database (error type no_db_connection, LiteLLM 1.87.0
+ * proxy/auth/user_api_key_auth.py), which is how the stack runs it.
+ */
+export function refusesCall(kind: ServiceKind, status: number, body: string): boolean {
+    if (status === 401 || status === 403) return true;
+    if (status !== 400 || (kind !== "router" && kind !== "cloudRouter")) return false;
+    try {
+        return (JSON.parse(body) as { error?: { type?: string } }).error?.type === "no_db_connection";
+    } catch {
+        return false;
+    }
+}

@@ -6,6 +6,11 @@ export interface OllamaModelArgs {
     ollamaUrl: pulumi.Input<string>;
     /** Model tag, e.g. "qwen2.5:7b" or "registry.local:5000/team/model:tag". */
     model: pulumi.Input<string>;
+    /**
+     * What holds the model, e.g. the Ollama container's id and its models folder on the host. When it changes (a
+     * replaced container, another data folder), the model is pulled again: the new holder may not have it.
+     */
+    holder?: pulumi.Input<string>;
     /** Pull over plain HTTP, for a private registry without TLS (default false). */
     insecure?: pulumi.Input<boolean>;
     /** Delete the model from the server when the resource is destroyed (default false: models are large). */
@@ -22,6 +27,7 @@ export interface OllamaModelArgs {
 interface OllamaModelInputs {
     ollamaUrl: string;
     model: string;
+    holder?: string;
     insecure?: boolean;
     deleteOnDestroy?: boolean;
     stallSeconds?: number;
@@ -287,10 +293,15 @@ export const ollamaModelProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id, olds, news) {
-        // Another tag or another server is another model; the other inputs only steer how pulls and deletes run.
-        const replaces = ["ollamaUrl", "model"].filter((key) => olds[key] !== news[key]);
+        // Another tag, server or holder is another copy of the model; the other inputs only steer how pulls and
+        // deletes run.
+        const replaces = ["ollamaUrl", "model", "holder"].filter((key) => olds[key] !== news[key]);
         const tuning = ["insecure", "deleteOnDestroy", "stallSeconds", "maxAttempts", "backoffSeconds"];
-        return { changes: replaces.length > 0 || tuning.some((key) => olds[key] !== news[key]), replaces };
+        const changes = replaces.length > 0 || tuning.some((key) => olds[key] !== news[key]);
+        // The same server under a new holder: delete the old copy first, or deleteOnDestroy would remove the new one.
+        if (replaces.includes("holder") && olds.ollamaUrl === news.ollamaUrl)
+            return { changes, replaces, deleteBeforeReplace: true };
+        return { changes, replaces };
     },
 
     async create(inputs) {

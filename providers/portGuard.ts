@@ -21,12 +21,23 @@ const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const WILDCARD_ADDRESSES = ["0.0.0.0", "::"];
 
+/** An address without brackets, IPv6 in its compressed form (`0:0:0:0:0:0:0:0` is `::`), IPv4 as it is. */
+function spelling(address: string): string {
+    const unbracketed = address.replace(/^\[(.*)\]$/, "$1");
+    if (!unbracketed.includes(":") || unbracketed.includes("%")) return unbracketed;
+    try {
+        return new URL(`http://[${unbracketed}]/`).hostname.slice(1, -1);
+    } catch {
+        return unbracketed;
+    }
+}
+
 /** A wildcard bind is reachable on loopback; any other address is probed as it is. */
 function probeAddressFor(bindAddress: string): string {
-    const unbracketed = bindAddress.replace(/^\[(.*)\]$/, "$1");
-    if (unbracketed === "0.0.0.0") return "127.0.0.1";
-    if (unbracketed === "::") return "::1";
-    return unbracketed;
+    const address = spelling(bindAddress);
+    if (address === "0.0.0.0") return "127.0.0.1";
+    if (address === "::") return "::1";
+    return address;
 }
 
 /**
@@ -35,8 +46,8 @@ function probeAddressFor(bindAddress: string): string {
  */
 function alreadyOwned(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
     if (olds.port !== news.port) return false;
-    const oldAddress = String(olds.bindAddress);
-    const newAddress = String(news.bindAddress);
+    const oldAddress = spelling(String(olds.bindAddress));
+    const newAddress = spelling(String(news.bindAddress));
     return (
         oldAddress === newAddress || WILDCARD_ADDRESSES.includes(oldAddress) || WILDCARD_ADDRESSES.includes(newAddress)
     );

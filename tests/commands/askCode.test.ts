@@ -131,7 +131,7 @@ describe("npx ask-code", () => {
         );
         expect(code).toBe(1);
         expect(err).toMatch(
-            /^ask-code: router litellm at http:\/\/127\.0\.0\.1:\d+ refused the key \(HTTP 401: Authentication Error, .*\): check AIGW_MASTER_KEY\n$/,
+            /^ask-code: router litellm at http:\/\/127\.0\.0\.1:\d+ refused the key \(HTTP 400: No connected db\.\): check AIGW_MASTER_KEY\n$/,
         );
     });
 

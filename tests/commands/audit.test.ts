@@ -10,7 +10,7 @@ import { LocalServer } from "../support/httpServer";
 import { StackFolder, runInProcess, testStackConfig } from "../support/operator";
 
 const KEY = "sk-audit-test-key-0123456789abcdef";
-const GROUPS = { fast: "http://ollama:11434", code: "http://ollama:11434" };
+const GROUPS = { fast: "http://ollama:11434/v1", code: "http://ollama:11434/v1" };
 
 type Finding = { rule: string; subject: string; verdict: string; detail: string };
 
@@ -57,7 +57,7 @@ describe("npm run audit", () => {
         const { code, err, ports, rule } = await audit({});
         expect(rule("auth").map((f) => [f.subject, f.verdict, f.detail])).toEqual([
             ["litellm", "pass", "GET /v1/models without a key answered 401"],
-            ["litellm", "pass", "GET /v1/models with a wrong key answered 401"],
+            ["litellm", "pass", "GET /v1/models with a wrong key answered 400 (No connected db.)"],
             ["qdrant", "pass", "GET /collections without a key answered 401"],
             ["qdrant", "pass", "GET /collections with a wrong key answered 401"],
             ["open-webui", "pass", "GET /api/models without a session answered 401"],
@@ -72,7 +72,7 @@ describe("npm run audit", () => {
         ]);
         expect(rule("local-only-router")[0]).toMatchObject({
             verdict: "pass",
-            detail: "serves fast, code, all local groups",
+            detail: "serves fast, code, all local groups on the stack's Ollama instances",
         });
         expect(rule("secrets")).toEqual([
             { rule: "secrets", subject: "masterKey", verdict: "pass", detail: "set, not a default" },
@@ -84,7 +84,7 @@ describe("npm run audit", () => {
         });
         expect(rule("images-pinned")[0]).toMatchObject({ verdict: "fail" });
         expect(code).toBe(1);
-        expect(err).toBe("audit: stack s1 fails 8 of 16 checks: bind-address, images-pinned\n");
+        expect(err).toBe("audit: stack s1 fails 8 of 17 checks: bind-address, images-pinned\n");
     });
 
     it("fails a local router whose model list holds a cloud model, or a group backed by one", async () => {
@@ -93,10 +93,16 @@ describe("npm run audit", () => {
             verdict: "fail",
             detail: "serves models that are not local groups: cloud",
         });
+        // A group of ours whose deployment is an Ollama cloud tag: Ollama would send its prompts to ollama.com.
+        const cloudTag = await audit({ foreignModels: { fast: "hosted_vllm/gpt-oss:120b-cloud" } });
+        expect(cloudTag.rule("local-only-router")[0]).toMatchObject({
+            verdict: "fail",
+            detail: "deployments that may leave the host: fast: hosted_vllm/gpt-oss:120b-cloud is an Ollama cloud model (Ollama runs it on ollama.com)",
+        });
         const hidden = await audit({ foreignModels: { fast: "openai/gpt-5" } });
         expect(hidden.rule("local-only-router")[0]).toMatchObject({
             verdict: "fail",
-            detail: "deployments not on Ollama: fast → openai/gpt-5",
+            detail: "deployments that may leave the host: fast: openai/gpt-5 is not served by Ollama",
         });
     });
 

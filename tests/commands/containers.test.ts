@@ -114,7 +114,7 @@ describe("status, audit and doctor on real containers", () => {
                 "4000",
                 JSON.stringify({
                     key: MASTER_KEY,
-                    groups: { fast: "http://aigwt-ollama:11434", code: "http://aigwt-ollama:11434" },
+                    groups: { fast: "http://aigwt-ollama:11434/v1", code: "http://aigwt-ollama:11434/v1" },
                 }),
             ],
             {
@@ -170,7 +170,15 @@ describe("status, audit and doctor on real containers", () => {
         expect(findings.filter((f) => f.verdict !== "pass")).toEqual([]);
         expect(code).toBe(0);
         expect(new Set(findings.map((f) => f.rule))).toEqual(
-            new Set(["bind-address", "ollama-not-beyond", "auth", "secrets", "local-only-router", "images-pinned"]),
+            new Set([
+                "bind-address",
+                "ollama-not-beyond",
+                "auth",
+                "secrets",
+                "local-only-router",
+                "no-cloud-models",
+                "images-pinned",
+            ]),
         );
         expect(findings).toContainEqual({
             rule: "ollama-not-beyond",

@@ -67,16 +67,21 @@ describe("npm run render", () => {
         }
     });
 
-    it("exits non-zero with the config's problems and no stack trace", () => {
+    it("exits non-zero with the config's problems and no stack trace, and never prints a plaintext secret", () => {
         const stackFile = path.join(PROJECT_DIR, "Pulumi.render-test-bad.yaml");
         writeFileSync(
             stackFile,
-            "config:\n  ai-gateway:router:\n    port: 70000\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n",
+            "config:\n  ai-gateway:router:\n    port: 70000\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n" +
+                "  ai-gateway:cloud:\n    enabled: true\n  ai-gateway:cloudApiKey: sk-plaintext-render-key\n",
         );
         try {
-            const { code, stderr } = render("--stack", "render-test-bad");
+            const { code, stdout, stderr } = render("--stack", "render-test-bad");
             expect(code).toBe(1);
             expect(stderr).toContain("ai-gateway:router.port: 70000 is not a port (1-65535)");
+            expect(stderr).toContain(
+                "ai-gateway:cloudApiKey: is stored in plain text in the stack file: remove it (pulumi config rm cloudApiKey) and set it as a secret with pulumi config set --secret cloudApiKey <value>",
+            );
+            expect(stdout + stderr).not.toContain("sk-plaintext-render-key");
             expect(stderr).not.toMatch(/\n\s+at /);
         } finally {
             rmSync(stackFile);

@@ -94,7 +94,7 @@ describe("npm run smoke", () => {
             folder.env({ AIGW_MASTER_KEY: "sk-wrong" }),
         );
         expect(code).toBe(1);
-        expect(out).toMatch(/^fast\s+FAILED: HTTP 401: Authentication Error, Invalid proxy server token passed/m);
+        expect(out).toMatch(/^fast\s+FAILED: HTTP 400: No connected db\./m);
         expect(router.chats).toEqual([]);
     });
 

@@ -1,4 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    closeSync,
+    existsSync,
+    mkdtempSync,
+    openSync,
+    readFileSync,
+    readSync,
+    readdirSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -123,6 +135,25 @@ describe("the embedded backend and the passphrase", () => {
         expect(statSync(file).mode & 0o777).toBe(0o600);
         expect(parseEnvFile(readFileSync(file, "utf8"))).toEqual({ PULUMI_CONFIG_PASSPHRASE: first.value });
         expect(stackPassphrase(project, {}, true)).toEqual({ value: first.value, source: ".env" });
+    });
+
+    it("never writes the passphrase into a .env that others can read, even one they hold open", () => {
+        const file = path.join(project, ENV_FILE);
+        writeFileSync(file, "AIGW_MASTER_KEY=sk-abc\n", { mode: 0o644 });
+        chmodSync(file, 0o644);
+        // Another user opens the readable file before the passphrase is added; chmod does not close that.
+        const reader = openSync(file, "r");
+        try {
+            const generated = stackPassphrase(project, {}, true)!;
+            const seen = Buffer.alloc(4096);
+            const length = readSync(reader, seen, 0, seen.length, 0);
+            expect(seen.subarray(0, length).toString("utf8")).not.toContain(generated.value);
+            expect(readFileSync(file, "utf8")).toContain(generated.value);
+            expect(statSync(file).mode & 0o777).toBe(0o600);
+            expect(readdirSync(project).filter((name) => name.startsWith(`${ENV_FILE}.`))).toEqual([]);
+        } finally {
+            closeSync(reader);
+        }
     });
 
     it("adds the passphrase to an existing .env without losing its lines, and tightens a readable one", () => {

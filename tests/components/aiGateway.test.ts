@@ -69,6 +69,7 @@ describe("the dev stack (RTX 4090 host)", () => {
     it("tunes Ollama as the stack config says and binds it inside the container", () => {
         expect(p.env("ollama")).toEqual({
             OLLAMA_HOST: "0.0.0.0:11434",
+            OLLAMA_NO_CLOUD: "1",
             OLLAMA_KEEP_ALIVE: "30m",
             OLLAMA_NUM_PARALLEL: "2",
             OLLAMA_MAX_LOADED_MODELS: "2",
@@ -133,6 +134,8 @@ describe("the dev stack (RTX 4090 host)", () => {
         for (const pull of pulls) {
             expect(pull.inputs.ollamaUrl).toBe("http://127.0.0.1:11434");
             expect(pull.dependsOn).toContain("ollama-healthy");
+            // Tied to the container and the folder that hold it: a new one of either pulls it again.
+            expect(pull.inputs.holder).toBe(`${p.container("ollama").name}-id:/data/ollama`);
         }
     });
 

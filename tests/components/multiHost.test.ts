@@ -130,7 +130,7 @@ describe("router replicas on two hosts sharing Redis", () => {
         expect(redis.inputs.command).toEqual([
             "sh",
             "-c",
-            'exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no',
+            'exec redis-server - --save "" --appendonly no <<EOF\nrequirepass $REDIS_PASSWORD\nEOF\n',
         ]);
         expect(redis.inputs.wait).toBe(true);
         expect(p.byName("redis").dependsOn).toContain("redis-port");

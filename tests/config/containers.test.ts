@@ -21,10 +21,11 @@ describe("GPU requests", () => {
 });
 
 describe("Ollama's environment", () => {
-    it("binds inside the container and sets only the tuning given", () => {
+    it("binds inside the container, never forwards to Ollama's cloud, and sets only the tuning given", () => {
         const { ollama } = validateStackConfig(minimalConfig({ ollama: { keepAlive: "30m", kvCacheType: "q8_0" } }));
         expect(ollamaEnv(ollama)).toEqual([
             "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_NO_CLOUD=1",
             "OLLAMA_KEEP_ALIVE=30m",
             "OLLAMA_FLASH_ATTENTION=1",
             "OLLAMA_KV_CACHE_TYPE=q8_0",
@@ -46,6 +47,7 @@ describe("Ollama's environment", () => {
         );
         expect(ollamaEnv(ollama)).toEqual([
             "OLLAMA_HOST=0.0.0.0:11434",
+            "OLLAMA_NO_CLOUD=1",
             "OLLAMA_KEEP_ALIVE=-1",
             "OLLAMA_NUM_PARALLEL=4",
             "OLLAMA_MAX_LOADED_MODELS=2",
@@ -85,11 +87,13 @@ describe("model pulls over plain HTTP", () => {
 
 describe("service URLs used by pulumi up", () => {
     const host = (bindAddress: string) =>
-        validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress }] })).hosts[0];
+        validateStackConfig(minimalConfig({ hosts: [{ name: "box", bindAddress, allowWildcardBind: true }] })).hosts[0];
     it.each([
         ["127.0.0.1", "http://127.0.0.1:4000/x"],
         ["0.0.0.0", "http://127.0.0.1:4000/x"],
         ["::", "http://[::1]:4000/x"],
+        ["0:0:0:0:0:0:0:0", "http://[::1]:4000/x"],
+        ["::ffff:127.0.0.1", "http://127.0.0.1:4000/x"],
         ["192.168.1.20", "http://192.168.1.20:4000/x"],
     ])("bind %s is probed at %s", (bind, url) => {
         expect(serviceUrl(host(bind), 4000, "/x")).toBe(url);

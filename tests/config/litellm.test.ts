@@ -1,6 +1,12 @@
 import { parse } from "yaml";
 import { validateStackConfig } from "../../config/load";
-import { assertLocalOnly, ollamaEndpoints, renderRouterConfig, routerConfig } from "../../config/litellm";
+import {
+    assertLocalOnly,
+    nonLocalReason,
+    ollamaEndpoints,
+    renderRouterConfig,
+    routerConfig,
+} from "../../config/litellm";
 import { StackConfigInput } from "../../config/schema";
 import { minimalConfig } from "../support/stack";
 
@@ -141,6 +147,22 @@ describe("the cloud rule", () => {
         expect(() => assertLocalOnly(list, ["http://ollama:11434/v1", "http://ollama-2:11434/v1"])).toThrow(
             /the local router may only serve our Ollama instances/,
         );
+    });
+
+    it("rejects an Ollama cloud tag, which Ollama forwards to ollama.com, even on our own instance", () => {
+        const bases = ["http://ollama:11434/v1"];
+        const cloudTag = { model: "hosted_vllm/gpt-oss:120b-cloud", api_base: "http://ollama:11434/v1" };
+        expect(nonLocalReason(cloudTag, bases)).toBe(
+            "hosted_vllm/gpt-oss:120b-cloud is an Ollama cloud model (Ollama runs it on ollama.com)",
+        );
+        const list = [{ model_name: "heavy", litellm_params: cloudTag, model_info: { id: "x" } }];
+        expect(() => assertLocalOnly(list, bases)).toThrow(/the local router may only serve our Ollama instances/);
+        expect(nonLocalReason({ model: "hosted_vllm/tiny", api_base: "http://10.0.0.9:11434/v1" }, bases)).toBe(
+            "hosted_vllm/tiny is reached at http://10.0.0.9:11434/v1, not at one of the stack's Ollama instances",
+        );
+        expect(
+            nonLocalReason({ model: "hosted_vllm/tiny", api_base: "http://ollama:11434/v1" }, bases),
+        ).toBeUndefined();
     });
 });
 

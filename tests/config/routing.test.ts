@@ -78,7 +78,7 @@ describe("the routing key", () => {
                 embedding: { model: "nomic-embed-text:v1.5", threshold: 1.5 },
             },
             [
-                'ai-gateway:routing.routes[0].keywords[0]: " " is not a keyword (a non-empty string)',
+                'ai-gateway:routing.routes[0].keywords[0]: " " is not a keyword (a non-empty string: it has nothing but whitespace, as Python reads it)',
                 "ai-gateway:routing.routes[0].example: unknown key (allowed: name, group, keywords, patterns, examples)",
                 "ai-gateway:routing.embedding.threshold: 1.5 is not a similarity threshold (a number from 0 to 1)",
             ],
@@ -134,8 +134,31 @@ describe("patterns", () => {
         ["\\Apython", "does not compile (Invalid escape)"],
         ["a++", "does not compile (Nothing to repeat)"],
         ["(unclosed", "does not compile"],
+        ["(\\w+\\s?)+\\(\\)", "repeats a group that itself repeats (nested or overlapping quantifiers"],
+        ["(?:a|ab)*c", "repeats a group that itself has alternatives"],
+        ["((x+))+y", "repeats a group that itself repeats"],
+        ["(a+){11}", "repeats a group that itself repeats"],
+        ["x{4294967296}", "repeats 4294967296 times (at most 1000)"],
+        ["x{2,5000}", "repeats 5000 times (at most 1000)"],
+        ["(".repeat(1000) + "x" + ")".repeat(1000), "nests groups more than 20 deep"],
     ])("refuses %s: it %s", (pattern, reason) => {
         expect(unportablePatternReason(pattern)).toContain(reason);
+    });
+
+    it.each(["(?:\\d{1,3}\\.){3}\\d{1,3}", "(?:foo|bar)?", "[(+]+(x)*", "\\((a)+\\)"])(
+        "accepts %s: no repeated group that repeats inside, beyond a few times",
+        (pattern) => {
+            expect(unportablePatternReason(pattern)).toBeUndefined();
+        },
+    );
+
+    it("refuses a keyword that is only whitespace to Python, with the full key", () => {
+        const raw = routedConfig();
+        raw.routing!.routes[0].keywords = ["python", "\x1c", "\x85"];
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:routing.routes[0].keywords[1]: "\\u001c" is not a keyword (a non-empty string: it has nothing but whitespace, as Python reads it)',
+            'ai-gateway:routing.routes[0].keywords[2]: "\x85" is not a keyword (a non-empty string: it has nothing but whitespace, as Python reads it)',
+        ]);
     });
 });
 

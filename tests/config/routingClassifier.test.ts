@@ -176,3 +176,41 @@ describe("the Open WebUI filter", () => {
         expect(classifier(filter)).toBe(classifier(hook));
     });
 });
+
+describe("values that get past validation (an older stack, a hand edit)", () => {
+    // Validation refuses each of these; the generated code must still import, route and never stall.
+    const risky = validateStackConfig(routedConfig());
+    risky.routing!.routes[0].keywords.push("\x1c", "\x85");
+    risky.routing!.routes[0].patterns.push("x{4294967296}", `${"(".repeat(1000)}x${")".repeat(1000)}`);
+    risky.routing!.routes[1].patterns.push("(\\w+\\s?)+\\(\\)");
+    // 28 characters: Python's re takes tens of seconds on it with the last pattern, doubling per character.
+    const adversarial = "a".repeat(28);
+    let nested: unknown = "python";
+    for (let i = 0; i < 985; i++) nested = [nested];
+    const bodies = [
+        { model: "auto", messages: [{ role: "user", content: "fix this python bug" }] },
+        { model: "auto", messages: [{ role: "user", content: adversarial }] },
+        { model: "auto", messages: [{ role: "user", content: nested }] },
+        { model: "auto", messages: [{ role: "user", content: "summarize the python docs" }] },
+    ];
+
+    it("the hook loads, leaves the bad rules out, and bounds the adversarial prompt's decision", () => {
+        const started = Date.now();
+        const routed = runGenerated<{ model: string; headers: Record<string, string> }[]>(
+            renderRoutingHook(risky, "box"),
+            "hook",
+            { requests: bodies },
+        );
+        expect(routed.map((r) => r.model)).toEqual(["code", "general", "general", "code"]);
+        expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
+        // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s.
+        expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {
+        const loaded = runGenerated<{ models: string[] }>(renderRoutingFilter(risky, "box"), "openwebui", {
+            bodies,
+        });
+        expect(loaded.models).toEqual(["code", "general", "general", "code"]);
+    });
+});

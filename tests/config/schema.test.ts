@@ -1,15 +1,14 @@
-import { readStackFile } from "../../commands/stackFile";
-import { loadStackConfig, validateStackConfig } from "../../config/load";
+import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
 import { DEFAULT_IMAGES, isPinnedImage } from "../../config/schema";
-import { flatConfig, minimalConfig, problemsOf } from "../support/stack";
+import { flatConfig, minimalConfig, problemsOf, stackFileConfig } from "../support/stack";
 
 describe("the example stacks", () => {
     it.each(["dev", "cpu", "cluster"])("Pulumi.%s.yaml validates", (stack) => {
-        expect(() => loadStackConfig(readStackFile(stack).config)).not.toThrow();
+        expect(() => stackFileConfig(stack)).not.toThrow();
     });
 
     it("dev is the RTX 4090 host: all GPUs, ports 11434/4000/3000/6333, data under /data", () => {
-        const config = loadStackConfig(readStackFile("dev").config);
+        const config = stackFileConfig("dev");
         const [host] = config.hosts;
         expect(host.ollama.map((o) => [o.port, o.gpu])).toEqual([[11434, "all"]]);
         expect([config.router.port, config.openWebUI.port, config.qdrant.port]).toEqual([4000, 3000, 6333]);
@@ -19,7 +18,7 @@ describe("the example stacks", () => {
     });
 
     it("cpu requests no GPU and runs two instances on 11434 and 11435", () => {
-        const config = loadStackConfig(readStackFile("cpu").config);
+        const config = stackFileConfig("cpu");
         const instances = config.hosts.flatMap((h) => h.ollama);
         expect(instances.map((o) => [o.port, o.gpu])).toEqual([
             [11434, "none"],
@@ -57,6 +56,7 @@ describe("defaults", () => {
             {
                 name: "local",
                 docker: "unix:///var/run/docker.sock",
+                allowWildcardBind: false,
                 bindAddress: "127.0.0.1",
                 dataDir: "/data",
                 ollama: [{ name: "ollama", port: 11434, gpu: "all", models: ["llama3.2:3b", "qwen2.5-coder:7b"] }],
@@ -243,12 +243,29 @@ describe("a wrong value fails with one line naming the key, the value and what i
             "docker:host": "x",
             "pulumi:tags": "{}",
         };
-        expect(loadStackConfig(flat).router.port).toBe(4100);
+        expect(loadStackConfig(flat, []).router.port).toBe(4100);
     });
 
     it("keeps a secret config value as text, even one that looks like a number", () => {
         const flat = { ...flatConfig(minimalConfig({ cloud: { enabled: true } })), "ai-gateway:cloudApiKey": "12345" };
-        expect(loadStackConfig(flat).cloudApiKey).toBe("12345");
+        expect(loadStackConfig(flat, ["ai-gateway:cloudApiKey"]).cloudApiKey).toBe("12345");
+    });
+
+    it("refuses a cloudApiKey stored in plain text, without showing it, next to the other problems", () => {
+        const flat = {
+            ...flatConfig(minimalConfig({ cloud: { enabled: true }, router: { port: 70000 } })),
+            "ai-gateway:cloudApiKey": "sk-plaintext-cloud-key",
+        };
+        let problems: string[] = [];
+        try {
+            loadStackConfig(flat, []);
+        } catch (err) {
+            problems = (err as ConfigError).problems;
+        }
+        expect(problems).toEqual([
+            "ai-gateway:cloudApiKey: is stored in plain text in the stack file: remove it (pulumi config rm cloudApiKey) and set it as a secret with pulumi config set --secret cloudApiKey <value>",
+            "ai-gateway:router.port: 70000 is not a port (1-65535)",
+        ]);
     });
 });
 
@@ -271,11 +288,74 @@ describe("several hosts", () => {
         ]);
     });
 
+    it.each(["0:0:0:0:0:0:0:0", "::0", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1", "::ffff:0.0.0.0", "127.0.0.2"])(
+        "refuse %s, another spelling of a wildcard or loopback address, the same way",
+        (address) => {
+            expect(problemsOf(threeHosts(address))).toEqual([
+                `ai-gateway:hosts[1].bindAddress: "${address}" cannot be reached from other machines (the router on host gpu1 uses its Ollama instances): set this host's LAN or VPN address`,
+            ]);
+        },
+    );
+
     it("refuse a loopback bind address on a host reached over SSH", () => {
         const raw = minimalConfig({ hosts: [{ name: "box", docker: "ssh://me@box" }] });
         expect(problemsOf(raw)).toEqual([
             'ai-gateway:hosts[0].bindAddress: "127.0.0.1" cannot be reached from other machines (health checks and model pulls run on the machine that runs pulumi up): set this host\'s LAN or VPN address',
         ]);
+    });
+});
+
+describe("values that reach Docker, Ollama or the router", () => {
+    it.each(["gpt-oss:120b-cloud", "glm-4.6:cloud", "qwen3-coder:480b-CLOUD"])(
+        "refuse the Ollama cloud model %s anywhere a model is named",
+        (tag) => {
+            const raw = minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b", tag] }] }],
+                groups: { fast: ["llama3.2:3b"], heavy: [tag] },
+            });
+            const why =
+                "is an Ollama cloud model: Ollama forwards it to ollama.com, so prompts would leave the host (use a local model; the only cloud path is ai-gateway:cloud)";
+            expect(problemsOf(raw)).toEqual([
+                `ai-gateway:hosts[0].ollama[0].models[1]: "${tag}" ${why}`,
+                `ai-gateway:groups.heavy[0]: "${tag}" ${why}`,
+            ]);
+        },
+    );
+
+    it("refuse router replicas whose ports pass 65535", () => {
+        expect(problemsOf(minimalConfig({ router: { port: 65535, replicas: 2 } }))).toEqual([
+            "ai-gateway:router.port: 65535 gives router replica 2 port 65536, which is not a port (with 2 replicas, at most 65534)",
+        ]);
+        expect(() => validateStackConfig(minimalConfig({ router: { port: 65534, replicas: 2 } }))).not.toThrow();
+    });
+
+    it("refuse a model listed twice in one instance", () => {
+        const raw = minimalConfig({
+            hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b", "llama3.2:3b"] }] }],
+        });
+        expect(problemsOf(raw)).toEqual(['ai-gateway:hosts[0].ollama[0].models[1]: "llama3.2:3b" is listed twice']);
+    });
+
+    it.each(["/data:/etc:rw", "/data/../etc", "/srv/a,b", "/.."])("refuse the data folder %s", (dataDir) => {
+        expect(problemsOf(minimalConfig({ hosts: [{ name: "box", dataDir }] }))).toEqual([
+            `ai-gateway:hosts[0].dataDir: "${dataDir}" is not allowed: Docker reads ":" and "," in a bind as separators, and ".." leaves the folder (give a plain absolute path)`,
+        ]);
+    });
+});
+
+describe("a wildcard bind address on a single host", () => {
+    it.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"])(
+        "is refused for %s: it publishes Ollama everywhere",
+        (address) => {
+            expect(problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address }] }))).toEqual([
+                `ai-gateway:hosts[0].bindAddress: "${address}" publishes every port, Ollama's unauthenticated API included, on every interface of host box: give one address of the host, or set ai-gateway:hosts[0].allowWildcardBind: true to accept that`,
+            ]);
+        },
+    );
+
+    it("is accepted when the operator says so with allowWildcardBind", () => {
+        const raw = minimalConfig({ hosts: [{ name: "box", bindAddress: "0.0.0.0", allowWildcardBind: true }] });
+        expect(validateStackConfig(raw).hosts[0].bindAddress).toBe("0.0.0.0");
     });
 });
 

@@ -1,12 +1,11 @@
-import { readStackFile } from "../../commands/stackFile";
-import { loadStackConfig, validateStackConfig } from "../../config/load";
+import { validateStackConfig } from "../../config/load";
 import { UNKNOWN_MODEL_BYTES, estimateModelSize, hostModelEstimates } from "../../config/modelSize";
 import { authHeaders, listServices, serviceOfKind } from "../../config/services";
-import { minimalConfig } from "../support/stack";
+import { minimalConfig, stackFileConfig } from "../support/stack";
 
 describe("listServices", () => {
     it("lists every service of the dev stack with its URL, port key, probes and key", () => {
-        const services = listServices(loadStackConfig(readStackFile("dev").config));
+        const services = listServices(stackFileConfig("dev"));
         expect(
             services.map((s) => [s.kind, s.containerName, s.host.name, s.url, s.portConfigKey, s.healthPath, s.image]),
         ).toEqual([
@@ -83,7 +82,12 @@ describe("listServices", () => {
         const config = validateStackConfig({
             hosts: [
                 { name: "gpu", bindAddress: "10.0.0.5", ollama: [{ name: "ollama", port: 11434 }] },
-                { name: "edge", bindAddress: "0.0.0.0", ollama: [{ name: "ollama-edge", port: 11435, gpu: "none" }] },
+                {
+                    name: "edge",
+                    bindAddress: "0.0.0.0",
+                    allowWildcardBind: true,
+                    ollama: [{ name: "ollama-edge", port: 11435, gpu: "none" }],
+                },
             ],
             groups: { fast: ["llama3.2:3b"] },
             router: { hosts: ["edge"] },

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER, renderRouterConfig } from "../../config/litellm";
-import { loadStackConfig } from "../../config/load";
+import { stackFileConfig } from "../support/stack";
 import { AUTO_MODEL } from "../../config/routing";
 import { CLOUD_GROUP, StackConfig } from "../../config/schema";
 import { PROJECT_DIR, readStackFile } from "../../commands/stackFile";
@@ -57,7 +57,7 @@ beforeAll(() => (state = mkdtempSync(path.join(tmpdir(), "ai-gateway-examples-")
 afterAll(() => rmSync(state, { recursive: true, force: true }));
 
 describe.each(["dev", "cpu", "cluster"])("the %s example stack", (stack) => {
-    const config = loadStackConfig(readStackFile(stack).config);
+    const config = stackFileConfig(stack);
     /** What `npm run render -- --out` writes for the router: config.yaml and the routing hook, if any. */
     let routerFiles: Record<string, string>;
     beforeAll(() => {

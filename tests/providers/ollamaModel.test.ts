@@ -132,7 +132,7 @@ describe("OllamaModel refresh, destroy and diff", () => {
         await expect(ollamaModelProvider.delete!(id, { ...outs, deleteOnDestroy: true })).resolves.toBeUndefined();
     });
 
-    it("diff replaces for another tag or server and updates in place for anything else", async () => {
+    it("diff replaces for another tag, server or holder and updates in place for anything else", async () => {
         const olds = {
             ...modelInputs("tiny:latest"),
             digest: "d",
@@ -151,6 +151,18 @@ describe("OllamaModel refresh, destroy and diff", () => {
             changes: true,
             replaces: ["ollamaUrl"],
         });
+        // An Ollama container replaced, or given another (empty) models folder: the model must be pulled again.
+        const held = { ...news, holder: "ollama-id-1:/data/ollama" };
+        expect(await ollamaModelProvider.diff!("id", { ...olds, ...held }, held)).toEqual({
+            changes: false,
+            replaces: [],
+        });
+        for (const holder of ["ollama-id-2:/data/ollama", "ollama-id-1:/srv/ollama"])
+            expect(await ollamaModelProvider.diff!("id", { ...olds, ...held }, { ...held, holder })).toEqual({
+                changes: true,
+                replaces: ["holder"],
+                deleteBeforeReplace: true,
+            });
         expect(await ollamaModelProvider.diff!("id", olds, { ...news, deleteOnDestroy: true })).toEqual({
             changes: true,
             replaces: [],

@@ -94,11 +94,12 @@ export class FakeRouter {
         }
         const authorization = req.headers.authorization;
         if (!authorization) return authError(res, "Authentication Error, No api key passed in.");
+        // LiteLLM without a key database checks any other key there, and has none (LiteLLM 1.87.0,
+        // proxy/auth/user_api_key_auth.py): 400 "No connected db.", as the real router answers.
         if (authorization !== `Bearer ${this.options.key}`)
-            return authError(
-                res,
-                "Authentication Error, Invalid proxy server token passed. Unable to find token in cache.",
-            );
+            return sendJson(res, 400, {
+                error: { message: "No connected db.", type: "no_db_connection", param: "None", code: "400" },
+            });
         if (url === "/v1/models" || url === "/models") {
             const names = [...new Set(this.deployments().map((d) => d.model_name))];
             return sendJson(res, 200, {

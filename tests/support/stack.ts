@@ -1,8 +1,14 @@
 /** Builds stack configs for tests and evaluates the real program on them under Pulumi's mocks. */
 import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
 import { readStackFile } from "../../commands/stackFile";
-import { ConfigError, validateStackConfig } from "../../config/load";
-import { StackConfigInput } from "../../config/schema";
+import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
+import { StackConfig, StackConfigInput } from "../../config/schema";
+
+/** One of the project's stack files, validated as the program validates it. */
+export function stackFileConfig(stack: string): StackConfig {
+    const { config, secretKeys } = readStackFile(stack);
+    return loadStackConfig(config, secretKeys);
+}
 
 /** A small valid stack: one host, one instance serving one group. Tests override what they examine. */
 export function minimalConfig(overrides: Partial<StackConfigInput> = {}): StackConfigInput {

@@ -1,12 +1,12 @@
 import { parse } from "yaml";
-import { readStackFile } from "../../../commands/stackFile";
-import { loadStackConfig, validateStackConfig } from "../../../config/load";
+import { validateStackConfig } from "../../../config/load";
+import { stackFileConfig } from "../../support/stack";
 import { renderRouterConfig } from "../../../config/litellm";
 import { renderRoutingHook } from "../../../config/routingHook";
 import { hookToLoopback, toLoopback } from "./loopback";
 
 /** The cpu example stack, with the cloud router it gets once cloud fallback is enabled. */
-const cpu = loadStackConfig(readStackFile("cpu").config);
+const cpu = stackFileConfig("cpu");
 const config = { ...cpu, cloud: { ...cpu.cloud, enabled: true, model: "anthropic/claude-sonnet-4" } };
 const mapping = {
     apiBases: { "http://ollama:11434": "http://127.0.0.1:11460", "http://ollama-2:11434": "http://127.0.0.1:11461" },

@@ -58,10 +58,10 @@ function started(peer: Peer, script: string, args: string[], env: Record<string,
     return peer;
 }
 
-/** Starts a real Ollama on `address`:`port` with its models under `dir`. */
-export function startOllama(port: number, dir: string, address = "127.0.0.1"): Peer {
+/** Starts a real Ollama on `address`:`port` with its models under `dir`, and `env` (OLLAMA_* settings). */
+export function startOllama(port: number, dir: string, address = "127.0.0.1", env: Record<string, string> = {}): Peer {
     const peer = { url: loopback(port, address), dir, pidFiles: [path.join(dir, "ollama.pid")] };
-    return started(peer, "start_ollama.sh", [`${address}:${port}`, dir]);
+    return started(peer, "start_ollama.sh", [`${address}:${port}`, dir], env);
 }
 
 /** Creates the tiny model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `address`:`port`. */
@@ -99,9 +99,12 @@ export function startLiteLLM(
     return started(peer, "start_litellm.sh", [configFile, `127.0.0.1:${port}`, dir], env);
 }
 
-/** Ends each peer's process group (TERM, then KILL); a peer already stopped is skipped. */
-export function stopPeers(...peers: Peer[]): void {
-    const pidFiles = peers.flatMap((p) => p.pidFiles);
+/**
+ * Ends each peer's process group (TERM, then KILL); a peer already stopped is skipped, and so is one that never
+ * started (undefined), so that cleanup after a failed start stops everything that did start.
+ */
+export function stopPeers(...peers: (Peer | undefined)[]): void {
+    const pidFiles = peers.flatMap((p) => p?.pidFiles ?? []);
     if (pidFiles.length > 0) execFileSync(path.join(PEERS_DIR, "stop.sh"), pidFiles, { stdio: "inherit" });
 }
 

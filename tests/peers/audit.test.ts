@@ -1,0 +1,180 @@
+/**
+ * The audit and the cloud-model guard against the real software: real Ollama 0.17.4 (one as the stack runs it,
+ * with OLLAMA_NO_CLOUD=1, one without), the real LiteLLM 1.87.0 proxy on rendered configs, and the counting
+ * stand-in as the remote host an Ollama cloud model points at. Ports: Ollama 11456-11457, LiteLLM 4056-4057,
+ * stand-in 4059.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { auditStack, localOnlyFinding } from "../../commands/audit";
+import { ollamaEnv } from "../../config/containers";
+import { validateStackConfig } from "../../config/load";
+import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../config/litellm";
+import { listServices } from "../../config/services";
+import { NO_DOCKER } from "../support/operator";
+import { toLoopback } from "./support/loopback";
+import {
+    chat,
+    CloudStandIn,
+    loadTinyModel,
+    loopback,
+    Peer,
+    startCloudStandIn,
+    startLiteLLM,
+    startOllama,
+    stopPeers,
+} from "./support/peers";
+
+const MASTER_KEY = "sk-ai-gateway-audit-peers-0123456789";
+const PORTS = { ollama: 11456, control: 11457, router: 4056, leakyRouter: 4057, standIn: 4059 };
+/** A tag Ollama runs on a remote host, as ollama.com's cloud models are. */
+const CLOUD_TAG = "gpt-oss:120b-cloud";
+
+/** The stack as deployed here: one instance (the stack's Ollama, NO_CLOUD set) behind the router. */
+const config = validateStackConfig({
+    hosts: [
+        {
+            name: "box",
+            docker: NO_DOCKER,
+            ollama: [{ name: "ollama", port: PORTS.ollama, gpu: "none", models: ["tiny-a"] }],
+        },
+    ],
+    groups: { fast: ["tiny-a"] },
+    router: { port: PORTS.router },
+    openWebUI: { enabled: false },
+});
+const router = listServices(config).find((s) => s.kind === "router")!;
+/** The instance's api_base as the router reaches it here: the rendered container address mapped to loopback. */
+const loopbackApiBases = (port: number) => ({ apiBases: { "http://ollama:11434": loopback(port) } });
+
+let state: string;
+let standIn: CloudStandIn;
+const peers: Peer[] = [];
+
+/** Registers a remote model in a real Ollama, the way ollama.com's cloud tags are: `from` a name, on `remote_host`. */
+async function createRemoteModel(ollamaPort: number): Promise<void> {
+    const response = await fetch(`${loopback(ollamaPort)}/api/create`, {
+        method: "POST",
+        body: JSON.stringify({
+            model: CLOUD_TAG,
+            from: "gpt-oss:120b",
+            remote_host: loopback(PORTS.standIn),
+            stream: false,
+        }),
+    });
+    expect(`${response.status} ${await response.text()}`).toMatch(/^200 /);
+}
+
+beforeAll(async () => {
+    state = mkdtempSync(path.join(tmpdir(), "ai-gateway-audit-"));
+    standIn = await startCloudStandIn(PORTS.standIn);
+    // The stack's Ollama gets exactly the environment the stack renders; the control lacks OLLAMA_NO_CLOUD.
+    const stackEnv = Object.fromEntries(
+        ollamaEnv(config.ollama)
+            .map((e) => e.split("="))
+            .filter(([key]) => key !== "OLLAMA_HOST"),
+    );
+    expect(stackEnv.OLLAMA_NO_CLOUD).toBe("1");
+    // Ollama forwards only to the hosts in OLLAMA_REMOTES (default ollama.com): here the stand-in plays ollama.com
+    // for both, so on the stack's Ollama nothing but OLLAMA_NO_CLOUD stands in the way.
+    const remotes = { OLLAMA_REMOTES: "127.0.0.1" };
+    peers.push(startOllama(PORTS.ollama, path.join(state, "ollama"), "127.0.0.1", { ...stackEnv, ...remotes }));
+    peers.push(startOllama(PORTS.control, path.join(state, "control"), "127.0.0.1", remotes));
+    for (const port of [PORTS.ollama, PORTS.control]) {
+        loadTinyModel(port, "tiny-a");
+        await createRemoteModel(port);
+    }
+    const env = { LITELLM_MASTER_KEY: MASTER_KEY };
+    peers.push(
+        startLiteLLM(
+            toLoopback(renderRouterConfig(config, "local"), loopbackApiBases(PORTS.ollama)),
+            PORTS.router,
+            path.join(state, "litellm"),
+            env,
+        ),
+    );
+    // What the finding described: a group naming a cloud tag, on an Ollama without OLLAMA_NO_CLOUD.
+    peers.push(
+        startLiteLLM(
+            toLoopback(renderRouterConfig(config, "local"), {
+                ...loopbackApiBases(PORTS.control),
+                models: { "tiny-a": CLOUD_TAG },
+            }),
+            PORTS.leakyRouter,
+            path.join(state, "litellm-leaky"),
+            env,
+        ),
+    );
+});
+
+afterAll(async () => {
+    stopPeers(...peers);
+    await standIn?.close();
+    if (state) rmSync(state, { recursive: true, force: true });
+});
+
+describe("Ollama cloud models", () => {
+    it("leave the host through router 4000 from an Ollama without OLLAMA_NO_CLOUD", async () => {
+        const before = standIn.requests;
+        const answer = await chat({
+            url: loopback(PORTS.leakyRouter),
+            model: "fast",
+            key: MASTER_KEY,
+            extra: { max_tokens: 1 },
+        });
+        expect(answer.status).not.toBe(401);
+        expect(standIn.requests).toBeGreaterThan(before);
+    });
+
+    it("are refused by the stack's Ollama (OLLAMA_NO_CLOUD=1): 403, nothing reaches the remote host", async () => {
+        const before = standIn.requests;
+        const answer = await chat({ url: loopback(PORTS.ollama), model: CLOUD_TAG, extra: { max_tokens: 1 } });
+        expect(answer.status).toBe(403);
+        expect(standIn.requests).toBe(before);
+    });
+});
+
+describe("npm run audit against the real router and Ollama", () => {
+    it("accepts LiteLLM's real refusals: 401 without a key, 400 'No connected db.' with a wrong one", async () => {
+        const findings = await auditStack(config, MASTER_KEY, ["127.0.0.2"]);
+        expect(findings.filter((f) => f.rule === "auth").map((f) => [f.subject, f.verdict, f.detail])).toEqual([
+            ["litellm", "pass", "GET /v1/models without a key answered 401"],
+            ["litellm", "pass", "GET /v1/models with a wrong key answered 400 (No connected db.)"],
+        ]);
+    });
+
+    it("passes a router whose deployments are the stack's Ollama instances", async () => {
+        const bases = [`${loopback(PORTS.ollama)}${OLLAMA_OPENAI_PATH}`];
+        expect(await localOnlyFinding(config, router, MASTER_KEY, bases)).toMatchObject({
+            verdict: "pass",
+            detail: "serves fast, all local groups on the stack's Ollama instances",
+        });
+    });
+
+    it("fails the same router against the rendered addresses: api_bases are compared, not assumed", async () => {
+        const finding = await localOnlyFinding(config, router, MASTER_KEY, ollamaApiBases(config, "box"));
+        expect(finding.verdict).toBe("fail");
+        expect(finding.detail).toContain(
+            `fast: hosted_vllm/tiny-a is reached at ${loopback(PORTS.ollama)}/v1, not at one of the stack's Ollama instances`,
+        );
+    });
+
+    it("catches a group that names a cloud tag on a live router", async () => {
+        const leaky = { ...router, url: loopback(PORTS.leakyRouter) };
+        const bases = [`${loopback(PORTS.control)}${OLLAMA_OPENAI_PATH}`];
+        expect(await localOnlyFinding(config, leaky, MASTER_KEY, bases)).toMatchObject({
+            verdict: "fail",
+            detail: `deployments that may leave the host: fast: hosted_vllm/${CLOUD_TAG} is an Ollama cloud model (Ollama runs it on ollama.com)`,
+        });
+    });
+
+    it("catches a cloud model held by an Ollama instance", async () => {
+        const findings = await auditStack(config, MASTER_KEY, ["127.0.0.2"]);
+        expect(findings.find((f) => f.rule === "no-cloud-models")).toMatchObject({
+            subject: "ollama",
+            verdict: "fail",
+            detail: `holds models that run elsewhere: ${CLOUD_TAG} → ${loopback(PORTS.standIn)}`,
+        });
+    });
+});
