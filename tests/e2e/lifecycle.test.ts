@@ -69,7 +69,7 @@ function initialConfig(): Record<string, unknown> {
         groups: { fast: [models.model("tiny-a")], code: [models.model("tiny-b")] },
         router: { port: PORTS.router, replicas: 2, fallbacks: { code: ["fast"] } },
         cloud: { enabled: true, port: PORTS.cloudRouter, model: "openai/stand-in", apiBase: standIn.apiBase },
-        openWebUI: { enabled: false },
+        openWebUI: { port: PORTS.openWebUI },
         routing: {
             default: "fast",
             routes: [{ name: "code", group: "code", keywords: ["python", "function", "compile"] }],
@@ -169,8 +169,8 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
     // The downloads: the image pulls, and the model pulls (named after their model, which names the registry).
     const downloads = steps.filter((s) => s.type.endsWith("RemoteImage") || s.name.includes(models.host));
     const pulledImages = steps.filter((s) => s.type.endsWith("RemoteImage")).map((s) => s.name);
-    expect(pulledImages).toHaveLength(3);
-
+    expect(pulledImages).toHaveLength(Object.keys(E2E_IMAGES).length);
+    for (const ref of Object.values(E2E_IMAGES)) expect(localImageExists(ref)).toBe(true);
     expect(models.blobDownloads).toBeGreaterThan(downloadsBefore);
 
     const longest = downloads.reduce((a, b) => (b.seconds > a.seconds ? b : a));
@@ -180,7 +180,7 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
         `longest: ${longest.name} ${longest.seconds}s, ratio ${(summary.durationSeconds / longest.seconds).toFixed(2)}`,
     );
     expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(
-        ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "redis"].sort(),
+        ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
     );
 
     expect(keys.masterKey).toMatch(/^sk-/);
@@ -212,7 +212,6 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(cloud.body).toContain(standIn.answer);
     expect(standIn.requests).toBe(1);
 
-    return;
     adminId = await signInAsAdmin();
     const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
         method: "POST",
@@ -288,7 +287,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         const names = [...stackObjects(STACK).containers.keys()];
         expect(new Set(names).size).toBe(names.length);
         expect(names.sort()).toEqual(
-            ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "redis"].sort(),
+            ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
         );
         return run;
     }

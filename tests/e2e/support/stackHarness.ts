@@ -68,7 +68,7 @@ export function startImageRegistry(): void {
 }
 
 export function stopImageRegistry(): void {
-    return;
+    execFileSync("bash", [path.join(IMAGES_DIR, "registry.sh"), "stop"], { stdio: "ignore" });
 }
 
 /** Removes the local copies of `refs`, so the next `up` really pulls them from the registry. */
