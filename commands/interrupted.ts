@@ -4,11 +4,15 @@
  * operations in the state, and maybe a container or network that Docker created but the state never
  * recorded. Their fixed names would make the next run fail ("name already in use"). Before it runs, `up`
  * removes those orphans (only objects carrying this stack's label that the state does not know) and clears
- * the pending operations with a refresh, so a plain re-run converges.
+ * the pending operations with a refresh, so a plain re-run converges. A killed run also leaves its lock in
+ * a file backend; a lock whose process no longer runs on this machine is removed first.
  */
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { hostname } from "node:os";
+import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { STACK_LABEL } from "../config/containers";
-import { HostConfig } from "../config/schema";
+import { HostConfig, PROJECT } from "../config/schema";
 import { labelledObjects, removeObjects, DockerObject } from "./docker";
 
 /** The part of an exported state this module reads. */
@@ -39,6 +43,56 @@ export function orphans(
         containers: labelled.containers.filter((c) => !known.has(c.id)),
         networks: labelled.networks.filter((n) => !known.has(n.id)),
     };
+}
+
+/** What a file backend's lock file says of the run that holds it. */
+interface LockHolder {
+    pid?: number;
+    hostname?: string;
+}
+
+/** Whether a process with `pid` runs on this machine. */
+function running(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * The lock files of `stack` in the file backend at `backendUrl` whose run is gone: taken on this machine by a
+ * process that no longer runs. A lock of another machine, or of a run still going, is never stale.
+ */
+export function staleLocks(
+    backendUrl: string,
+    stack: string,
+    isRunning: (pid: number) => boolean = running,
+    thisHost: string = hostname(),
+): string[] {
+    if (!backendUrl.startsWith("file://")) return [];
+    const locks = path.join(new URL(backendUrl).pathname, ".pulumi", "locks");
+    if (!existsSync(locks)) return [];
+    return readdirSync(locks).flatMap((org) => {
+        const dir = path.join(locks, org, PROJECT, stack);
+        if (!existsSync(dir)) return [];
+        return readdirSync(dir)
+            .map((file) => path.join(dir, file))
+            .filter((file) => {
+                const holder = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
+                return holder.hostname === thisHost && holder.pid !== undefined && !isRunning(holder.pid);
+            });
+    });
+}
+
+/** Removes the stack's stale locks (see `staleLocks`), saying whose they were. */
+export function clearStaleLocks(backendUrl: string, stack: string, say: (line: string) => void): void {
+    for (const lock of staleLocks(backendUrl, stack)) {
+        const { pid } = JSON.parse(readFileSync(lock, "utf8")) as LockHolder;
+        say(`the last run of stack ${stack} (pid ${pid}) ended without releasing its lock: removing ${lock}`);
+        rmSync(lock);
+    }
 }
 
 /**

@@ -11,7 +11,7 @@ import * as readline from "node:readline/promises";
 import type { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { prepareBackend, openStack, requirePulumiCli } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
-import { recoverInterruptedRun } from "./interrupted";
+import { clearStaleLocks, recoverInterruptedRun } from "./interrupted";
 import { PROJECT_DIR } from "./stackFile";
 
 export const OPERATIONS = ["up", "preview", "destroy", "refresh"] as const;
@@ -205,6 +205,7 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
     }
 
     const startedAt = Date.now();
+    clearStaleLocks(backend.url, request.stack, say);
     if (name === "up" || name === "destroy") await recoverInterruptedRun(stack, config.hosts, say, write);
     const summary: OperationSummary = {
         stack: request.stack,

@@ -1,4 +1,7 @@
-import { describePending, orphans } from "../../commands/interrupted";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describePending, orphans, staleLocks } from "../../commands/interrupted";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */
 const interrupted = {
@@ -40,5 +43,29 @@ describe("recovery from an interrupted run", () => {
     it("never takes an id the state records for another kind of resource as known", () => {
         const labelled = { containers: [{ id: "ollama-ollama-tiny", name: "x" }], networks: [] };
         expect(orphans(interrupted, labelled).containers).toEqual([{ id: "ollama-ollama-tiny", name: "x" }]);
+    });
+});
+
+describe("locks left by a killed run", () => {
+    const state = mkdtempSync(path.join(tmpdir(), "aigw-locks-"));
+    const dir = path.join(state, ".pulumi", "locks", "organization", "ai-gateway", "e2e");
+    const lock = (name: string, holder: object) => {
+        writeFileSync(
+            path.join(dir, name),
+            JSON.stringify({ username: "root", timestamp: "2026-11-22T14:40:09Z", ...holder }),
+        );
+        return path.join(dir, name);
+    };
+    afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+    it("are the locks taken on this machine by a process that no longer runs, and no others", () => {
+        mkdirSync(dir, { recursive: true });
+        const killed = lock("a.json", { pid: 800, hostname: "vm" });
+        lock("b.json", { pid: 801, hostname: "vm" }); // still running
+        lock("c.json", { pid: 802, hostname: "other-machine" }); // cannot be judged from here
+        const isRunning = (pid: number) => pid === 801;
+        expect(staleLocks(`file://${state}`, "e2e", isRunning, "vm")).toEqual([killed]);
+        expect(staleLocks(`file://${state}`, "other-stack", isRunning, "vm")).toEqual([]);
+        expect(staleLocks("s3://bucket/state", "e2e", isRunning, "vm")).toEqual([]);
     });
 });

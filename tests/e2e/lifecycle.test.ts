@@ -99,6 +99,19 @@ async function ask(url: string, model: string, key: string, content = "hello") {
     return answer;
 }
 
+/**
+ * The models that answered requests for `group` through `url`, asked until `wanted` answers (30 requests at
+ * most): the router names the deployment that answered in `x-litellm-model-id`, `<group>/<host>/<instance>/<model>`.
+ */
+async function servedModels(url: string, group: string, wanted: string): Promise<string[]> {
+    const served = new Set<string>();
+    for (let i = 0; i < 30 && !served.has(wanted); i++) {
+        const id = String((await ask(url, group, keys.masterKey)).headers["x-litellm-model-id"]);
+        served.add(id.split("/").slice(3).join("/"));
+    }
+    return [...served];
+}
+
 /** Signs in to Open WebUI as the admin; resolves to the account's id. */
 async function signInAsAdmin(): Promise<string> {
     const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
@@ -246,10 +259,7 @@ test("a config change replaces only what must change, and the router then serves
     expect(replaced).toEqual(["litellm", "litellm-2", "litellm-cloud"]);
 
     // tiny-c was pulled into the instance that serves every group's models, and the router uses it.
-    const served = new Set<string>();
-    for (let i = 0; i < 30 && !served.has(models.model("tiny-c")); i++)
-        served.add((JSON.parse((await ask(ROUTER, "fast", keys.masterKey)).body) as { model: string }).model);
-    expect([...served]).toContain(models.model("tiny-c"));
+    expect(await servedModels(ROUTER, "fast", models.model("tiny-c"))).toContain(models.model("tiny-c"));
 });
 
 test("destroy removes every container and network, and keeps the data and the pulled models", async () => {
@@ -272,11 +282,9 @@ describe("an interrupted up is repaired by a plain re-run", () => {
     /** Starts `up`, kills it once `moment` holds, and checks that a plain `up` then converges with no leftovers. */
     async function killThenRecover(what: string, moment: (output: string) => boolean | Promise<boolean>) {
         const interrupted = folder.start("up", ["--yes"]);
-        await until(
-            async () => (await moment(interrupted.output())) || interrupted.output().includes("\nup: "),
-            600,
-            what,
-        );
+        let ended = false;
+        void interrupted.done.then(() => (ended = true));
+        await until(async () => ended || (await moment(interrupted.output())), 600, what);
         interrupted.kill();
         const killed = await interrupted.done;
         expect(killed.code).toBeNull(); // it was stopped mid-run, not finished
@@ -312,10 +320,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         } finally {
             models.bytesPerSecond = undefined;
         }
-        const served = new Set<string>();
-        for (let i = 0; i < 30 && !served.has(models.model("tiny-d")); i++)
-            served.add((JSON.parse((await ask(ROUTER, "code", keys.masterKey)).body) as { model: string }).model);
-        expect([...served]).toContain(models.model("tiny-d"));
+        expect(await servedModels(ROUTER, "code", models.model("tiny-d"))).toContain(models.model("tiny-d"));
     });
 
     test("killed after a container exists but before its state is saved", async () => {
