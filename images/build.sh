@@ -151,8 +151,9 @@ local_image() {
   LOCAL_IMAGE="$tag"
 }
 
-# wheels NAME: the wheels of NAME/requirements.txt, downloaded (and built where PyPI has
-# no wheel) by Debian's Python in a container, into a cache folder keyed by the file.
+# wheels NAME: the wheels of NAME/requirements.txt (the whole resolved set, see lock.py),
+# downloaded (and built where PyPI has no wheel) by Debian's Python in a container, into a
+# cache folder keyed by the file.
 # The host's CA bundle is mounted so pip trusts what the host trusts.
 wheels() {
   local name="$1" req="$AIGW_IMAGES_DIR/$1/requirements.txt" dir t log="$LOGS/$1-wheels.log" ca
@@ -169,7 +170,7 @@ wheels() {
     run "$log" "$name wheels: pip wheel" docker run --rm "${ca_mount[@]}" \
       -e PIP_DISABLE_PIP_VERSION_CHECK=1 -e PIP_NO_INPUT=1 -e PIP_DEFAULT_TIMEOUT=120 \
       -v "$AIGW_IMAGES_CACHE/pip:/root/.cache/pip" -v "$dir:/wheels" -v "$req:/build/requirements.txt:ro" \
-      "$LOCAL_IMAGE" pip wheel --wheel-dir /wheels -r /build/requirements.txt
+      "$LOCAL_IMAGE" pip wheel --no-deps --wheel-dir /wheels -r /build/requirements.txt
     touch "$dir/.complete"
     img_log "$name wheels: $(find "$dir" -name '*.whl' | wc -l) wheels, $(du -sh "$dir" | cut -f1), in $(since "$t")s"
   fi
@@ -220,10 +221,10 @@ image() {
     rm -rf "$ctx"
     img_log "$name: built in $(since "$t")s ($(docker image inspect -f '{{.Size}}' "$registry/$href" | awk '{printf "%.0f MB", $1/1e6}'))"
   fi
-  docker tag "$registry/$href" "$registry/$ref"
   t=$(date +%s)
   run "$log" "$name: docker push" docker push "$registry/$href"
-  run "$log" "$name: docker push" docker push "$registry/$ref"
+  # The version tag is set in the registry itself: it needs no local tag, which others may remove.
+  run "$log" "$name: tag $version in registry" retag_in_registry "${ref%:*}" "${href##*:}" "$version"
   img_log "$name: pushed in $(since "$t")s ($registry/$ref)"
 }
 
