@@ -34,7 +34,7 @@ exec 9>"$AIGW_IMAGES_CACHE/.build.lock"
 flock 9   # two builds at once take turns
 
 docker info >/dev/null 2>&1 || img_die "the Docker engine does not answer (docker info)"
-curl -fsS -o /dev/null --max-time 5 "http://$registry/v2/" \
+curl -fs -o /dev/null --max-time 5 "http://$registry/v2/" \
   || img_die "no registry answers at http://$registry/v2/ (start one: images/registry.sh start $registry)"
 
 # run LOG PHASE CMD...: CMD's output goes to LOG; on failure, one line and the log's last line.
@@ -126,16 +126,18 @@ manifest_digest() {
 
 # retag_in_registry REPO FROM_TAG TO_TAG: point TO_TAG at FROM_TAG's manifest, no pull.
 retag_in_registry() {
-  local repo="$1" manifest
+  local repo="$1" manifest status
   manifest=$(mktemp)
   curl -fsS --max-time 30 -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    -o "$manifest" "http://$registry/v2/$repo/manifests/$2"
-  curl -fsS --max-time 30 -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
-    --data-binary "@$manifest" "http://$registry/v2/$repo/manifests/$3" >/dev/null
+    -o "$manifest" "http://$registry/v2/$repo/manifests/$2" \
+    && curl -fsS --max-time 30 -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
+      --data-binary "@$manifest" "http://$registry/v2/$repo/manifests/$3" >/dev/null
+  status=$?
   rm -f "$manifest"
+  return $status
 }
 
-# local_image NAME DOCKERFILE_DIR: an image only the build uses (not pushed), cached by its inputs.
+# local_image NAME: an image only the build uses (not pushed), cached by its inputs.
 local_image() {
   local name="$1" t hash tag log="$LOGS/$1.log"
   hash=$(inputs_hash "$name" local)
@@ -151,8 +153,9 @@ local_image() {
   LOCAL_IMAGE="$tag"
 }
 
-# wheels NAME: the wheels of NAME/requirements.txt, downloaded (and built where PyPI has
-# no wheel) by Debian's Python in a container, into a cache folder keyed by the file.
+# wheels NAME: the wheels of NAME/requirements.txt (the whole resolved set, see lock.py),
+# downloaded (and built where PyPI has no wheel) by Debian's Python in a container, into a
+# cache folder keyed by the file.
 # The host's CA bundle is mounted so pip trusts what the host trusts.
 wheels() {
   local name="$1" req="$AIGW_IMAGES_DIR/$1/requirements.txt" dir t log="$LOGS/$1-wheels.log" ca
@@ -166,10 +169,10 @@ wheels() {
     ca="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
     local ca_mount=()
     [ -f "$ca" ] && ca_mount=(-v "$ca:/etc/ssl/certs/host-ca.crt:ro" -e PIP_CERT=/etc/ssl/certs/host-ca.crt)
-    run "$log" "$name wheels: pip wheel" docker run --rm "${ca_mount[@]}" \
+    run "$log" "$name wheels: pip wheel" docker run --rm --init "${ca_mount[@]}" \
       -e PIP_DISABLE_PIP_VERSION_CHECK=1 -e PIP_NO_INPUT=1 -e PIP_DEFAULT_TIMEOUT=120 \
       -v "$AIGW_IMAGES_CACHE/pip:/root/.cache/pip" -v "$dir:/wheels" -v "$req:/build/requirements.txt:ro" \
-      "$LOCAL_IMAGE" pip wheel --wheel-dir /wheels -r /build/requirements.txt
+      "$LOCAL_IMAGE" pip wheel --no-deps --wheel-dir /wheels -r /build/requirements.txt
     touch "$dir/.complete"
     img_log "$name wheels: $(find "$dir" -name '*.whl' | wc -l) wheels, $(du -sh "$dir" | cut -f1), in $(since "$t")s"
   fi
@@ -183,6 +186,9 @@ image() {
     ollama)
       [ -x "$AIGW_OLLAMA_BIN" ] || img_die "ollama: $AIGW_OLLAMA_BIN missing (run peers/install.sh first)"
       extra=("ollama-bin=$(sha256sum "$AIGW_OLLAMA_BIN" | cut -c1-64)") ;;
+    litellm | open-webui)
+      # Their venv is made in the python-build stage.
+      extra=("python-build=$(inputs_hash python-build local)") ;;
   esac
   hash=$(inputs_hash "$name" "$version" "${extra[@]}")
   ref="$AIGW_IMAGE_PREFIX/$name:$version"
@@ -220,10 +226,10 @@ image() {
     rm -rf "$ctx"
     img_log "$name: built in $(since "$t")s ($(docker image inspect -f '{{.Size}}' "$registry/$href" | awk '{printf "%.0f MB", $1/1e6}'))"
   fi
-  docker tag "$registry/$href" "$registry/$ref"
   t=$(date +%s)
   run "$log" "$name: docker push" docker push "$registry/$href"
-  run "$log" "$name: docker push" docker push "$registry/$ref"
+  # The version tag is set in the registry itself: it needs no local tag, which others may remove.
+  run "$log" "$name: tag $version in registry" retag_in_registry "${ref%:*}" "${href##*:}" "$version"
   img_log "$name: pushed in $(since "$t")s ($registry/$ref)"
 }
 
