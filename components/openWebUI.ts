@@ -60,6 +60,10 @@ export class OpenWebUI extends pulumi.ComponentResource {
             pulumi.interpolate`OPENAI_API_BASE_URL=${args.routerUrl}/v1`,
             pulumi.interpolate`OPENAI_API_KEY=${args.routerKey}`,
             "ENABLE_OLLAMA_API=False",
+            // Nothing is fetched from the internet at start (update checks, its default embedding model from a
+            // model hub), so hosts without internet start it too. Embeddings are Ollama's, not a local model's.
+            "OFFLINE_MODE=True",
+            "RAG_EMBEDDING_ENGINE=ollama",
             pulumi.interpolate`WEBUI_SECRET_KEY=${sessionKey.result}`,
             "WEBUI_AUTH=True",
             `ENABLE_SIGNUP=${settings.enableSignup ? "True" : "False"}`,
