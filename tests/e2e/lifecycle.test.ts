@@ -168,6 +168,7 @@ afterAll(async () => {
 
 test("a cold up pulls every image and model and brings the whole stack up", async () => {
     removeLocalImages(Object.values(E2E_IMAGES));
+    expect(Object.values(E2E_IMAGES).filter(localImageExists)).toEqual([]);
     const downloadsBefore = models.blobDownloads;
     const { summary } = await up("cold up");
     const outputs = folder.outputs() as Record<string, string>;
@@ -303,6 +304,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
     test("killed during an image pull", async () => {
         expectSucceeded(await folder.run("destroy", ["--yes"]), "destroy before the image-pull kill");
         removeLocalImages([E2E_IMAGES.openWebUI]);
+        expect(localImageExists(E2E_IMAGES.openWebUI)).toBe(false);
         await killThenRecover("during the Open WebUI image pull", (output) =>
             /RemoteImage.*open-?webui|open-?webui.*RemoteImage|e2e-openWebUI-image.*creating/i.test(output),
         );

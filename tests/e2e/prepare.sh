@@ -15,6 +15,13 @@ bash peers/install.sh 2>/tmp/aigw-e2e-peers-install.log \
   || { tail -20 /tmp/aigw-e2e-peers-install.log >&2; echo "[e2e] peers/install.sh failed" >&2; exit 1; }
 echo "[e2e] peers/install.sh: $(( $(date +%s) - t ))s" >&2
 
+if ! command -v debootstrap >/dev/null; then   # images/build.sh makes its base file system with it
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  { $SUDO apt-get install -y -q --no-install-recommends debootstrap \
+    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends debootstrap; }; } >/tmp/aigw-e2e-apt.log 2>&1 \
+    || { tail -20 /tmp/aigw-e2e-apt.log >&2; echo "[e2e] apt-get install debootstrap failed" >&2; exit 1; }
+fi
+
 bash images/registry.sh start "$registry" >/dev/null
 trap 'bash images/registry.sh stop >/dev/null 2>&1 || true' EXIT
 t=$(date +%s)

@@ -71,9 +71,17 @@ export function stopImageRegistry(): void {
     execFileSync("bash", [path.join(IMAGES_DIR, "registry.sh"), "stop"], { stdio: "ignore" });
 }
 
-/** Removes the local copies of `refs`, so the next `up` really pulls them from the registry. */
+/**
+ * Removes the local copies of `refs`, with every other tag of the same image (images/build.sh also tags each
+ * with its inputs' hash), so the next `up` really downloads them from the registry.
+ */
 export function removeLocalImages(refs: string[]): void {
-    execFileSync("docker", ["image", "rm", "--force", ...refs], { stdio: "ignore" });
+    const ids = refs
+        .filter(localImageExists)
+        .map((ref) =>
+            execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8" }).trim(),
+        );
+    if (ids.length > 0) execFileSync("docker", ["image", "rm", "--force", ...new Set(ids)], { stdio: "ignore" });
 }
 
 export function localImageExists(ref: string): boolean {
