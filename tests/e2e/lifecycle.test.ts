@@ -92,6 +92,17 @@ async function up(what: string) {
     return { run, summary };
 }
 
+/** The keys a client needs, from the stack's secret outputs. */
+function readKeys(): typeof keys {
+    const outputs = folder.outputs() as Record<string, string>;
+    return {
+        masterKey: outputs.masterKey,
+        cloudMasterKey: outputs.cloudMasterKey,
+        adminEmail: outputs.openWebUIAdminEmail,
+        adminPassword: outputs.openWebUIAdminPassword,
+    };
+}
+
 /** One chat completion through `url` for `model` with `key`, expected to succeed. */
 async function ask(url: string, model: string, key: string, content = "hello") {
     const answer = await chat({ url, model, key, content });
@@ -171,13 +182,7 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
     expect(Object.values(E2E_IMAGES).filter(localImageExists)).toEqual([]);
     const downloadsBefore = models.blobDownloads;
     const { summary } = await up("cold up");
-    const outputs = folder.outputs() as Record<string, string>;
-    keys = {
-        masterKey: outputs.masterKey,
-        cloudMasterKey: outputs.cloudMasterKey,
-        adminEmail: outputs.openWebUIAdminEmail,
-        adminPassword: outputs.openWebUIAdminPassword,
-    };
+    keys = readKeys();
 
     const steps = summary.steps ?? [];
     // The downloads: the image pulls, and the model pulls (named after their model, which names the registry).
@@ -274,8 +279,12 @@ test("destroy removes every container and network, and keeps the data and the pu
 
 test("the next up keeps the Open WebUI admin account and pulls no model again", async () => {
     const downloadsBefore = models.blobDownloads;
+    const { adminPassword } = keys;
     await up("up after destroy");
     expect(models.blobDownloads).toBe(downloadsBefore);
+    // The router keys are new (nothing they open outlived the containers); the admin's password is the same.
+    keys = readKeys();
+    expect(keys.adminPassword).toBe(adminPassword);
     expect(await signInAsAdmin()).toBe(adminId);
 });
 
