@@ -301,6 +301,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
 
         const { run } = await up(`re-run of up after a kill ${what}`);
         expect(run.output).toContain(`the last run of stack ${STACK} was interrupted during`);
+        keys = readKeys();
         expectSucceeded(await folder.run("preview", ["--expect-no-changes"]), "preview after recovery");
         const names = [...stackObjects(STACK).containers.keys()];
         expect(new Set(names).size).toBe(names.length);
