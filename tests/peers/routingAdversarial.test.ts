@@ -96,7 +96,9 @@ describe("a catastrophically backtracking pattern in the real router", () => {
             expect(answer.headers["x-ai-gateway-route-group"]).toBe("general");
             expect(answer.headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
             expect(other.status).toBe(200);
-            expect(live).toBeLessThan(500);
+            // Blocked, it waits out the whole match (36 s for 28 characters, measured with the rules in the router's
+            // own process); free, it shares 2 cores with the rules' child, which spins for its 1 s bound.
+            expect(live).toBeLessThan(1000);
             expect(total).toBeLessThan(5000);
         },
     );
@@ -135,7 +137,7 @@ describe("a catastrophically backtracking pattern in the real router", () => {
             "general",
             "general",
         ]);
-        expect(live).toBeLessThan(500);
+        expect(live).toBeLessThan(1000);
         expect(performance.now() - started).toBeLessThan(10_000);
     });
 });
