@@ -102,12 +102,13 @@ export function bindingFindings(services: AuditedContainer[], containers: StackC
                 "fail",
                 wrong
                     .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
-                    .join(", ") + ` (only ${service.host.bindAddress}:${service.port} is allowed)`,
+                    .join(", ") +
+                    (service.port === undefined
+                        ? " (it must publish nothing: only the routers on its own host use it)"
+                        : ` (only ${service.host.bindAddress}:${service.port} is allowed)`),
             );
         if (service.port === undefined)
-            return facts.ports.length === 0
-                ? finding("pass", "publishes no port (reached on the Docker network only)")
-                : finding("fail", "publishes ports, but nothing outside its host needs it");
+            return finding("pass", "publishes no port (reached on the Docker network only)");
         if (facts.ports.length === 0) return finding("fail", "publishes no port");
         return finding("pass", `published on ${service.host.bindAddress}:${service.port} only`);
     });
@@ -267,7 +268,7 @@ async function ollamaCloudFindings(services: GatewayService[]): Promise<Finding[
 }
 
 /** Redis refuses a client without its password, or is not published at all. */
-async function redisAuthFinding(redis: AuditedContainer): Promise<Finding> {
+export async function redisAuthFinding(redis: AuditedContainer): Promise<Finding> {
     const finding = findingFor("auth", redis.containerName);
     if (redis.port === undefined) return finding("skip", "not published: only the routers on its host reach it");
     const url = new URL(serviceUrl(redis.host, redis.port));

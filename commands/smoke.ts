@@ -5,11 +5,11 @@
  * backend answered (`x-litellm-model-api-base`), the time to the first token and the total time.
  * Exit 1 when any group fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
  */
-import { listServices, serviceOfKind } from "../config/services";
+import { listServices, refusesCall, serviceOfKind } from "../config/services";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
 import { ChatError, streamChat } from "./chat";
 import { oneLine } from "./http";
-import { StackKeys } from "./keys";
+import { KEY_VARIABLES, StackKeys } from "./keys";
 import { formatDuration, formatTable } from "./table";
 
 const USAGE = "usage: npm run smoke -- --stack <name> [--json] [--timeout <seconds>] [--dir <folder>]";
@@ -61,9 +61,16 @@ export const smokeCommand: Command = {
                 results.push({ group, ok: true, apiBase, firstTokenMs, totalMs, answer: oneLine(text, 40) });
             } catch (err) {
                 if (!(err instanceof ChatError)) throw err;
-                results.push({ group, ok: false, error: err.message });
-                // Nothing answers at all: every other group would only repeat it.
-                if (err.connectionProblem) break;
+                const refused = err.status !== undefined && refusesCall(router.kind, err.status, err.body ?? "");
+                results.push({
+                    group,
+                    ok: false,
+                    error: refused
+                        ? `the router refused the key (${err.message}): check ${KEY_VARIABLES.masterKey}`
+                        : err.message,
+                });
+                // Nothing answers at all, or the key is refused: every other group would only repeat it.
+                if (err.connectionProblem || refused) break;
             }
         }
         const failed = results.filter((r) => !r.ok);

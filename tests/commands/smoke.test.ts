@@ -87,14 +87,18 @@ describe("npm run smoke", () => {
         }
     });
 
-    it("fails with the router's own message when the key is wrong", async () => {
+    it("says the router refused the key, with its own message, and stops there", async () => {
         const { code, out } = await runInProcess(
             smokeCommand,
             ["--stack", "dev"],
             folder.env({ AIGW_MASTER_KEY: "sk-wrong" }),
         );
         expect(code).toBe(1);
-        expect(out).toMatch(/^fast\s+FAILED: HTTP 400: No connected db\./m);
+        expect(out).toMatch(
+            /^fast\s+FAILED: the router refused the key \(HTTP 400: No connected db\.\): check AIGW_MASTER_KEY/m,
+        );
+        // Every other group would be refused the same way: one line says it.
+        expect(out).not.toMatch(/^code\s+FAILED/m);
         expect(router.chats).toEqual([]);
     });
 

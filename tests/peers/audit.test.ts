@@ -7,7 +7,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { auditStack, localOnlyFinding } from "../../commands/audit";
+import {
+    AuditedContainer,
+    auditStack,
+    bindingFindings,
+    localOnlyFinding,
+    redisAuthFinding,
+} from "../../commands/audit";
 import { ollamaEnv } from "../../config/containers";
 import { validateStackConfig } from "../../config/load";
 import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../config/litellm";
@@ -25,9 +31,10 @@ import {
     startOllama,
     stopPeers,
 } from "./support/peers";
+import { startRedis } from "./support/redis";
 
 const MASTER_KEY = "sk-ai-gateway-audit-peers-0123456789";
-const PORTS = { ollama: 11456, control: 11457, router: 4056, leakyRouter: 4057, standIn: 4059 };
+const PORTS = { ollama: 11456, control: 11457, router: 4056, leakyRouter: 4057, standIn: 4059, redis: 6371 };
 /** A tag Ollama runs on a remote host, as ollama.com's cloud models are. */
 const CLOUD_TAG = "gpt-oss:120b-cloud";
 
@@ -175,6 +182,52 @@ describe("npm run audit against the real router and Ollama", () => {
             subject: "ollama",
             verdict: "fail",
             detail: `holds models that run elsewhere: ${CLOUD_TAG} → ${loopback(PORTS.standIn)}`,
+        });
+    });
+});
+
+describe("the audit of Redis (Debian's real redis-server)", () => {
+    const redis = (port: number | undefined): AuditedContainer => ({
+        containerName: "redis",
+        host: config.hosts[0],
+        port,
+        image: config.images.redis,
+        secretEnv: ["REDIS_PASSWORD"],
+    });
+
+    it("passes a published Redis that refuses a client without its password, fails an open one", async () => {
+        const guarded = await startRedis(PORTS.redis, "aigw-audit-redis-password-0123", path.join(state, "redis"));
+        peers.push(guarded);
+        expect(await redisAuthFinding(redis(PORTS.redis))).toMatchObject({
+            verdict: "pass",
+            detail: "PING without a password answered -NOAUTH Authentication required.",
+        });
+        stopPeers(guarded);
+        // requirepass "": Redis without a password, as its image runs by default.
+        const open = await startRedis(PORTS.redis, "", path.join(state, "redis-open"));
+        peers.push(open);
+        expect(await redisAuthFinding(redis(PORTS.redis))).toMatchObject({
+            verdict: "fail",
+            detail: "PING without a password answered +PONG",
+        });
+    });
+
+    it("judges an unpublished Redis by its bindings: none is right, any is wrong", () => {
+        const facts = (ports: { hostIp: string; hostPort: number; containerPort: string }[]) => ({
+            found: new Map([["redis", { ports } as never]]),
+            unreachable: new Map(),
+        });
+        expect(bindingFindings([redis(undefined)], facts([]))[0]).toMatchObject({
+            verdict: "pass",
+            detail: "publishes no port (reached on the Docker network only)",
+        });
+        const published = bindingFindings(
+            [redis(undefined)],
+            facts([{ hostIp: "0.0.0.0", hostPort: 6379, containerPort: "6379/tcp" }]),
+        );
+        expect(published[0]).toMatchObject({
+            verdict: "fail",
+            detail: "6379/tcp published on 0.0.0.0:6379 (it must publish nothing: only the routers on its own host use it)",
         });
     });
 });

@@ -29,6 +29,7 @@ import {
     startRegistry,
     stopPeers,
 } from "./support/peers";
+import { requirePeersFor } from "./support/requirements";
 
 const PORTS = { ollama: 11464, pusher: 11465, router: 4064, registry: 5061 };
 const MASTER_KEY = "sk-ai-gateway-bench";
@@ -134,6 +135,7 @@ async function healthCheckDetection(state: string) {
 }
 
 async function main(): Promise<void> {
+    requirePeersFor("npm run bench");
     const state = mkdtempSync(path.join(tmpdir(), "ai-gateway-bench-"));
     const peers: Peer[] = [];
     try {

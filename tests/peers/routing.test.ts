@@ -8,10 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_CONTAINER_PORT, renderRouterConfig } from "../../config/litellm";
+import { OLLAMA_CONTAINER_PORT } from "../../config/litellm";
 import { ROUTING_HOOK_FILE } from "../../config/routing";
-import { renderRoutingHook } from "../../config/routingHook";
-import { hookToLoopback, toLoopback } from "./support/loopback";
 import {
     Answer,
     chat,
@@ -22,7 +20,7 @@ import {
     loopback,
     p50,
     Peer,
-    startLiteLLM,
+    startRoutedLiteLLM,
     startOllama,
     stopPeers,
 } from "./support/peers";
@@ -78,13 +76,7 @@ beforeAll(() => {
         ollamas[name] = startOllama(port, path.join(state, name));
         loadTinyModel(port, weights, model);
     }
-    router = startLiteLLM(
-        toLoopback(renderRouterConfig(config, "local"), { apiBases }),
-        ROUTER_PORT,
-        path.join(state, "litellm"),
-        { LITELLM_MASTER_KEY: MASTER_KEY },
-        { [ROUTING_HOOK_FILE]: hookToLoopback(renderRoutingHook(config, "box"), { apiBases }) },
-    );
+    router = startRoutedLiteLLM(config, apiBases, ROUTER_PORT, path.join(state, "litellm"), MASTER_KEY);
 });
 
 afterAll(() => {

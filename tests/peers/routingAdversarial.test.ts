@@ -8,11 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_CONTAINER_PORT, renderRouterConfig } from "../../config/litellm";
-import { ROUTING_HOOK_FILE, unportablePatternReason } from "../../config/routing";
-import { renderRoutingHook } from "../../config/routingHook";
-import { hookToLoopback, toLoopback } from "./support/loopback";
-import { chat, loadTinyModel, loopback, Peer, startLiteLLM, startOllama, stopPeers } from "./support/peers";
+import { OLLAMA_CONTAINER_PORT } from "../../config/litellm";
+import { unportablePatternReason } from "../../config/routing";
+import { chat, loadTinyModel, loopback, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "./support/peers";
 
 const MASTER_KEY = "sk-ai-gateway-adversarial-test";
 const OLLAMA_PORT = 11455;
@@ -36,13 +34,7 @@ beforeAll(() => {
     state = mkdtempSync(path.join(tmpdir(), "ai-gateway-adversarial-"));
     peers.push(startOllama(OLLAMA_PORT, path.join(state, "ollama")));
     loadTinyModel(OLLAMA_PORT, "tiny-a");
-    router = startLiteLLM(
-        toLoopback(renderRouterConfig(config, "local"), { apiBases }),
-        ROUTER_PORT,
-        path.join(state, "litellm"),
-        { LITELLM_MASTER_KEY: MASTER_KEY },
-        { [ROUTING_HOOK_FILE]: hookToLoopback(renderRoutingHook(config, "box"), { apiBases }) },
-    );
+    router = startRoutedLiteLLM(config, apiBases, ROUTER_PORT, path.join(state, "litellm"), MASTER_KEY);
     peers.push(router);
 });
 
@@ -96,7 +88,9 @@ describe("a catastrophically backtracking pattern in the real router", () => {
             expect(answer.headers["x-ai-gateway-route-group"]).toBe("general");
             expect(answer.headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
             expect(other.status).toBe(200);
-            expect(live).toBeLessThan(500);
+            // Blocked, it waits out the whole match (36 s for 28 characters, measured with the rules in the router's
+            // own process); free, it shares 2 cores with the rules' child, which spins for its 1 s bound.
+            expect(live).toBeLessThan(1000);
             expect(total).toBeLessThan(5000);
         },
     );
@@ -135,7 +129,7 @@ describe("a catastrophically backtracking pattern in the real router", () => {
             "general",
             "general",
         ]);
-        expect(live).toBeLessThan(500);
+        expect(live).toBeLessThan(1000);
         expect(performance.now() - started).toBeLessThan(10_000);
     });
 });

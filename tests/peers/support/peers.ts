@@ -10,8 +10,12 @@ import { IncomingHttpHeaders } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH } from "../../../config/litellm";
+import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH, renderRouterConfig } from "../../../config/litellm";
+import { ROUTING_HOOK_FILE } from "../../../config/routing";
+import { renderRoutingHook } from "../../../config/routingHook";
+import { StackConfig } from "../../../config/schema";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
+import { hookToLoopback, toLoopback } from "./loopback";
 
 /** The peers/ scripts. */
 export const PEERS_DIR = path.join(__dirname, "..", "..", "..", "peers");
@@ -97,6 +101,27 @@ export function startLiteLLM(
     writeFileSync(configFile, configText);
     const peer = { url: loopback(port), dir, pidFiles: [path.join(dir, "litellm.pid")] };
     return started(peer, "start_litellm.sh", [configFile, `127.0.0.1:${port}`, dir], env);
+}
+
+/**
+ * Starts the real LiteLLM on the local router config and routing hook the program renders for `config` on host
+ * `host`, their container addresses mapped to loopback by `apiBases`.
+ */
+export function startRoutedLiteLLM(
+    config: StackConfig,
+    apiBases: Record<string, string>,
+    port: number,
+    dir: string,
+    masterKey: string,
+    host = "box",
+): Peer {
+    return startLiteLLM(
+        toLoopback(renderRouterConfig(config, "local"), { apiBases }),
+        port,
+        dir,
+        { LITELLM_MASTER_KEY: masterKey },
+        { [ROUTING_HOOK_FILE]: hookToLoopback(renderRoutingHook(config, host), { apiBases }) },
+    );
 }
 
 /**

@@ -16,11 +16,16 @@ const REQUIRED: [string, string][] = [
 ];
 
 export default function requirePeers(): void {
+    requirePeersFor("npm run test:peers");
+}
+
+/** Exits with one line when what `command` needs from peers/install.sh is missing. */
+export function requirePeersFor(command: string): void {
     const missing = REQUIRED.filter(([file]) => !existsSync(file)).map(([file, what]) => `${what} (${file})`);
     if (missing.length === 0) return;
     // One line and out: a thrown error would bury it under jest's stack trace.
     process.stderr.write(
-        `npm run test:peers: missing ${missing.join(", ")}: run peers/install.sh first (cache: ${PEERS_CACHE})\n`,
+        `${command}: missing ${missing.join(", ")}: run peers/install.sh first (cache: ${PEERS_CACHE})\n`,
     );
     process.exit(1);
 }
