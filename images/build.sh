@@ -9,8 +9,9 @@
 # Pushes REGISTRY/ai-gateway/<image>:<version> and the same with -<inputs hash>.
 #
 # Cached: an image's inputs (its recipe folder, the version, the base root file
-# system, the Ollama binary) give a hash, carried as a label and a tag; an image whose
-# hash is already in the registry, or in the local engine, is not built again.
+# system, the Ollama binary, python-build for the Python images) give a hash, carried as
+# a label and a tag; an image whose hash is already in the registry, or in the local
+# engine, is not built again.
 # Idempotent and unattended; a failure ends with one line naming the phase and its log.
 # Cache (debootstrap tarball, wheels, logs): ${AIGW_IMAGES_CACHE:-~/.cache/ai-gateway-images}.
 set -euo pipefail
@@ -100,6 +101,8 @@ EOF
       --change 'ENV LANG=C.UTF-8' --change 'CMD ["bash"]' \
       "$AIGW_BASE_TARBALL" "$tag"
     img_log "base: imported in $(since "$t")s"
+  else
+    img_log "base: cached"
   fi
   BASE_SHA="$sha"
   BASE="$tag"
