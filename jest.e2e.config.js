@@ -8,4 +8,7 @@ module.exports = {
     // Stacks use fixed container names, networks and ports: one suite at a time.
     maxWorkers: 1,
     testTimeout: 1_200_000,
+    // A failed step can leave a killed run's plugins or a server handle behind: the suite must still end on
+    // its own (its afterAll hooks have cleaned up by then), never wait for CI's limit.
+    forceExit: true,
 };

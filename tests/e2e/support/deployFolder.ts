@@ -45,6 +45,8 @@ export async function until(check: () => boolean | Promise<boolean>, seconds: nu
 export class DeployFolder {
     /** The project copy. */
     readonly dir: string;
+    /** Commands started and not yet ended, killed by `remove` so a failed suite leaves none running. */
+    private readonly running = new Set<RunningCommand>();
 
     constructor(readonly stack: string) {
         this.dir = mkdtempSync(path.join(tmpdir(), "aigw-e2e-project-"));
@@ -123,7 +125,7 @@ export class DeployFolder {
             child.on("error", reject);
             child.on("close", (code) => resolve({ code, output, stdout, seconds: (Date.now() - started) / 1000 }));
         });
-        return {
+        const command: RunningCommand = {
             output: () => output,
             done,
             kill: () => {
@@ -134,6 +136,9 @@ export class DeployFolder {
                 }
             },
         };
+        this.running.add(command);
+        void done.finally(() => this.running.delete(command));
+        return command;
     }
 
     /** Runs `npm run <script>` to its end. */
@@ -163,6 +168,7 @@ export class DeployFolder {
     }
 
     remove(): void {
+        for (const command of this.running) command.kill();
         rmSync(this.dir, { recursive: true, force: true });
     }
 }
