@@ -5,9 +5,10 @@
  * recorded. Their fixed names would make the next run fail ("name already in use"). Before it runs, `up`
  * removes those orphans (only objects carrying this stack's label that the state does not know) and clears
  * the pending operations with a refresh, so a plain re-run converges. A killed run also leaves its lock in
- * a file backend; a lock whose process no longer runs on this machine is removed first.
+ * a file backend, and a kill while the engine writes its checkpoint leaves that file cut off: a lock whose
+ * process no longer runs on this machine is removed, and a cut-off checkpoint restored from the engine's backup.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -95,20 +96,52 @@ export function clearStaleLocks(backendUrl: string, stack: string, say: (line: s
     }
 }
 
+function parsesAsJson(file: string): boolean {
+    try {
+        JSON.parse(readFileSync(file, "utf8"));
+        return true;
+    } catch {
+        return false;
+    }
+}
+
 /**
- * When the stack's last run was interrupted: removes its orphans on every host and clears its pending
- * operations. Does nothing (one state export) after a run that finished.
+ * Restores the checkpoint of `stack` in the file backend at `backendUrl` when a killed run cut it off while
+ * writing it (the engine then says "failed to load checkpoint: EOF"), from the backup the engine keeps of the
+ * checkpoint before (`<stack>.json.bak`). Resolves to whether it did: that backup may be a step behind, so
+ * the run then looks for orphans as after any interruption.
+ */
+export function restoreCutCheckpoint(backendUrl: string, stack: string, say: (line: string) => void): boolean {
+    if (!backendUrl.startsWith("file://")) return false;
+    const file = path.join(new URL(backendUrl).pathname, ".pulumi", "stacks", PROJECT, `${stack}.json`);
+    const backup = `${file}.bak`;
+    if (!existsSync(file) || parsesAsJson(file) || !existsSync(backup) || !parsesAsJson(backup)) return false;
+    say(`the state of stack ${stack} was cut off by a run killed while writing it: restoring ${backup}`);
+    copyFileSync(backup, file);
+    // The file store keeps each file's checksum beside it: the restored file takes its backup's.
+    if (existsSync(`${backup}.attrs`)) copyFileSync(`${backup}.attrs`, `${file}.attrs`);
+    return true;
+}
+
+/**
+ * When the stack's last run was interrupted (it left pending operations, or its checkpoint had to be
+ * restored): removes its orphans on every host and clears its pending operations. Does nothing (one state
+ * export) after a run that finished.
  */
 export async function recoverInterruptedRun(
     stack: Stack,
     hosts: HostConfig[],
     say: (line: string) => void,
     write: (text: string) => void,
+    checkpointRestored = false,
 ): Promise<void> {
     const state = ((await stack.exportStack()).deployment ?? {}) as StateDocument;
     const pending = describePending(state);
-    if (pending.length === 0) return;
-    say(`the last run of stack ${stack.name} was interrupted during: ${pending.join("; ")}`);
+    if (pending.length === 0 && !checkpointRestored) return;
+    say(
+        `the last run of stack ${stack.name} was interrupted` +
+            (pending.length > 0 ? ` during: ${pending.join("; ")}` : ""),
+    );
     for (const host of hosts) {
         const left = orphans(state, await labelledObjects(host.docker, STACK_LABEL, stack.name));
         const names = [...left.containers, ...left.networks].map((o) => o.name);

@@ -11,7 +11,7 @@ import * as readline from "node:readline/promises";
 import type { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { prepareBackend, openStack, requirePulumiCli } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
-import { clearStaleLocks, recoverInterruptedRun } from "./interrupted";
+import { clearStaleLocks, recoverInterruptedRun, restoreCutCheckpoint } from "./interrupted";
 import { PROJECT_DIR } from "./stackFile";
 
 export const OPERATIONS = ["up", "preview", "destroy", "refresh"] as const;
@@ -176,6 +176,8 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
     const cli = await requirePulumiCli(io.env, say);
     const { backend, passphrase } = prepareBackend(PROJECT_DIR, io.env, true);
     say(`stack ${request.stack}, state in ${backend.url}${passphrase ? `, passphrase from ${passphrase.source}` : ""}`);
+    clearStaleLocks(backend.url, request.stack, say);
+    const checkpointRestored = restoreCutCheckpoint(backend.url, request.stack, say);
     let stack: Stack;
     try {
         stack = await openStack(
@@ -205,8 +207,8 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
     }
 
     const startedAt = Date.now();
-    clearStaleLocks(backend.url, request.stack, say);
-    if (name === "up" || name === "destroy") await recoverInterruptedRun(stack, config.hosts, say, write);
+    if (name === "up" || name === "destroy")
+        await recoverInterruptedRun(stack, config.hosts, say, write, checkpointRestored);
     const summary: OperationSummary = {
         stack: request.stack,
         operation: name,

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describePending, orphans, staleLocks } from "../../commands/interrupted";
+import { describePending, orphans, restoreCutCheckpoint, staleLocks } from "../../commands/interrupted";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */
 const interrupted = {
@@ -67,5 +67,35 @@ describe("locks left by a killed run", () => {
         expect(staleLocks(`file://${state}`, "e2e", isRunning, "vm")).toEqual([killed]);
         expect(staleLocks(`file://${state}`, "other-stack", isRunning, "vm")).toEqual([]);
         expect(staleLocks("s3://bucket/state", "e2e", isRunning, "vm")).toEqual([]);
+    });
+});
+
+describe("a checkpoint cut off by a killed run", () => {
+    const state = mkdtempSync(path.join(tmpdir(), "aigw-checkpoint-"));
+    const dir = path.join(state, ".pulumi", "stacks", "ai-gateway");
+    const file = path.join(dir, "e2e.json");
+    const backup = '{"version":3,"checkpoint":{"stack":"e2e"}}';
+    afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+    it("is restored from the engine's backup, with the backup's checksum file", () => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(file, ""); // what "failed to load checkpoint: EOF" reads
+        writeFileSync(`${file}.attrs`, '{"md5":"of-nothing"}');
+        writeFileSync(`${file}.bak`, backup);
+        writeFileSync(`${file}.bak.attrs`, '{"md5":"of-the-backup"}');
+        const said: string[] = [];
+        expect(restoreCutCheckpoint(`file://${state}`, "e2e", (line) => said.push(line))).toBe(true);
+        expect(readFileSync(file, "utf8")).toBe(backup);
+        expect(readFileSync(`${file}.attrs`, "utf8")).toBe('{"md5":"of-the-backup"}');
+        expect(said).toEqual([
+            `the state of stack e2e was cut off by a run killed while writing it: restoring ${file}.bak`,
+        ]);
+    });
+
+    it("is left alone when it reads whole, and elsewhere than in a file backend", () => {
+        writeFileSync(file, '{"version":3,"checkpoint":{"stack":"e2e","latest":{}}}');
+        expect(restoreCutCheckpoint(`file://${state}`, "e2e", () => undefined)).toBe(false);
+        expect(readFileSync(file, "utf8")).toContain("latest");
+        expect(restoreCutCheckpoint("s3://bucket/state", "e2e", () => undefined)).toBe(false);
     });
 });

@@ -300,7 +300,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         expect(killed.code).toBeNull(); // it was stopped mid-run, not finished
 
         const { run } = await up(`re-run of up after a kill ${what}`);
-        expect(run.output).toContain(`the last run of stack ${STACK} was interrupted during`);
+        expect(run.output).toContain(`the last run of stack ${STACK} was interrupted`);
         keys = readKeys();
         expectSucceeded(await folder.run("preview", ["--expect-no-changes"]), "preview after recovery");
         const names = [...stackObjects(STACK).containers.keys()];
