@@ -8,7 +8,7 @@
  *
  * Qdrant is left out: its server cannot be built here (README says so).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeployFolder, until } from "./support/deployFolder";
@@ -289,8 +289,15 @@ test("the next up keeps the Open WebUI admin account and pulls no model again", 
 });
 
 describe("an interrupted up is repaired by a plain re-run", () => {
-    /** Starts `up`, kills it once `moment` holds, and checks that a plain `up` then converges with no leftovers. */
-    async function killThenRecover(what: string, moment: (output: string) => boolean | Promise<boolean>) {
+    /**
+     * Starts `up`, kills it once `moment` holds, does `afterKill` (what else the kill may have left), and checks
+     * that a plain `up` then converges with no leftovers.
+     */
+    async function killThenRecover(
+        what: string,
+        moment: (output: string) => boolean | Promise<boolean>,
+        afterKill: () => void = () => undefined,
+    ) {
         const interrupted = folder.start("up", ["--yes"]);
         let ended = false;
         void interrupted.done.then(() => (ended = true));
@@ -298,6 +305,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         interrupted.kill();
         const killed = await interrupted.done;
         expect(killed.code).toBeNull(); // it was stopped mid-run, not finished
+        afterKill();
 
         const { run } = await up(`re-run of up after a kill ${what}`);
         expect(run.output).toContain(`the last run of stack ${STACK} was interrupted`);
@@ -308,16 +316,22 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         expect(names.sort()).toEqual(
             ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
         );
-        return run;
+        return { run };
     }
 
     test("killed during an image pull", async () => {
         expectSucceeded(await folder.run("destroy", ["--yes"]), "destroy before the image-pull kill");
         removeLocalImages([E2E_IMAGES.openWebUI]);
         expect(localImageExists(E2E_IMAGES.openWebUI)).toBe(false);
-        await killThenRecover("during the Open WebUI image pull", (output) =>
-            /RemoteImage.*open-?webui|open-?webui.*RemoteImage|e2e-openWebUI-image.*creating/i.test(output),
+        // A kill while the engine writes its checkpoint leaves the file cut off (seen once in CI, and not to be
+        // timed from outside): cut it as such a kill does, so this run proves that recovery too.
+        const checkpoint = path.join(folder.dir, ".pulumi-state", ".pulumi", "stacks", "ai-gateway", `${STACK}.json`);
+        const { run } = await killThenRecover(
+            "during the Open WebUI image pull",
+            (output) => /e2e-openWebUI-image.*creating/i.test(output),
+            () => truncateSync(checkpoint, 0),
         );
+        expect(run.output).toContain(`the state of stack ${STACK} was cut off by a run killed while writing it`);
         expect(localImageExists(E2E_IMAGES.openWebUI)).toBe(true);
         expect(await signInAsAdmin()).toBe(adminId);
     });
