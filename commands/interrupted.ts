@@ -106,21 +106,33 @@ function parsesAsJson(file: string): boolean {
 }
 
 /**
- * Restores the checkpoint of `stack` in the file backend at `backendUrl` when a killed run cut it off while
- * writing it (the engine then says "failed to load checkpoint: EOF"), from the backup the engine keeps of the
- * checkpoint before (`<stack>.json.bak`). Resolves to whether it did: that backup may be a step behind, so
- * the run then looks for orphans as after any interruption.
+ * Repairs the checkpoint of `stack` in the file backend at `backendUrl` when a killed run cut it off while
+ * writing it (the engine then says "failed to load checkpoint: EOF"). The file store keeps beside each file a
+ * record of its checksum (`.attrs`), and either can be cut: a cut checkpoint is restored from the backup the
+ * engine keeps of the one before (`<stack>.json.bak`), with that backup's record when it is whole; a cut record
+ * of a whole checkpoint is removed (the store reads a file without one). Resolves to whether it repaired
+ * anything: a restored backup may be a step behind, so the run then looks for orphans as after any interruption.
  */
 export function restoreCutCheckpoint(backendUrl: string, stack: string, say: (line: string) => void): boolean {
     if (!backendUrl.startsWith("file://")) return false;
     const file = path.join(new URL(backendUrl).pathname, ".pulumi", "stacks", PROJECT, `${stack}.json`);
     const backup = `${file}.bak`;
-    if (!existsSync(file) || parsesAsJson(file) || !existsSync(backup) || !parsesAsJson(backup)) return false;
-    say(`the state of stack ${stack} was cut off by a run killed while writing it: restoring ${backup}`);
-    copyFileSync(backup, file);
-    // The file store keeps each file's checksum beside it: the restored file takes its backup's.
-    if (existsSync(`${backup}.attrs`)) copyFileSync(`${backup}.attrs`, `${file}.attrs`);
-    return true;
+    const whole = (candidate: string) => existsSync(candidate) && parsesAsJson(candidate);
+    if (!existsSync(file)) return false;
+    if (!parsesAsJson(file)) {
+        if (!whole(backup)) return false;
+        say(`the state of stack ${stack} was cut off by a run killed while writing it: restoring ${backup}`);
+        copyFileSync(backup, file);
+        if (whole(`${backup}.attrs`)) copyFileSync(`${backup}.attrs`, `${file}.attrs`);
+        else rmSync(`${file}.attrs`, { force: true });
+        return true;
+    }
+    if (existsSync(`${file}.attrs`) && !parsesAsJson(`${file}.attrs`)) {
+        say(`the checksum record of stack ${stack}'s state was cut off by a run killed while writing it: removing it`);
+        rmSync(`${file}.attrs`);
+        return true;
+    }
+    return false;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describePending, orphans, restoreCutCheckpoint, staleLocks } from "../../commands/interrupted";
@@ -90,6 +90,23 @@ describe("a checkpoint cut off by a killed run", () => {
         expect(said).toEqual([
             `the state of stack e2e was cut off by a run killed while writing it: restoring ${file}.bak`,
         ]);
+    });
+
+    it("loses a cut checksum record, which the engine cannot read past, and keeps its whole content", () => {
+        writeFileSync(file, backup);
+        writeFileSync(`${file}.attrs`, "");
+        expect(restoreCutCheckpoint(`file://${state}`, "e2e", () => undefined)).toBe(true);
+        expect(existsSync(`${file}.attrs`)).toBe(false);
+        expect(readFileSync(file, "utf8")).toBe(backup);
+    });
+
+    it("is restored without a checksum record when the backup's was cut too", () => {
+        writeFileSync(file, "");
+        writeFileSync(`${file}.attrs`, '{"md5":"of-nothing"}');
+        writeFileSync(`${file}.bak.attrs`, "");
+        expect(restoreCutCheckpoint(`file://${state}`, "e2e", () => undefined)).toBe(true);
+        expect(readFileSync(file, "utf8")).toBe(backup);
+        expect(existsSync(`${file}.attrs`)).toBe(false);
     });
 
     it("is left alone when it reads whole, and elsewhere than in a file backend", () => {
