@@ -1,11 +1,20 @@
 /**
  * A fresh copy of this project, deployed from the way a new user would: `npm run <command> -- --stack <name>`
  * in its own folder, so its `.pulumi-state/`, generated `.env` and stack file are its own. node_modules is
- * linked, not copied. Each command runs in its own process group, so a test can kill a whole run (npm, the
- * CLI, the language host and the providers) at a moment it chooses, as a crash or a killed terminal would.
+ * linked, not copied. A test can kill a whole run (npm, the CLI, the language host and the providers) at a
+ * moment it chooses, as a crash would.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    readdirSync,
+    rmSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
@@ -31,6 +40,30 @@ export interface RunningCommand {
     readonly done: Promise<Run>;
     /** Kills its whole process group at once (SIGKILL: nothing gets to clean up). */
     kill(): void;
+}
+
+/**
+ * Every process below `root`, from /proc. The Automation API starts the Pulumi CLI in a process group of its
+ * own, so killing the command's group alone would leave the CLI running and holding the stack's lock.
+ */
+function descendants(root: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+        try {
+            const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+        } catch {
+            // the process ended while being read
+        }
+    }
+    const found: number[] = [];
+    for (let queue = [root]; queue.length > 0;) {
+        const next = children.get(queue.shift()!) ?? [];
+        found.push(...next);
+        queue.push(...next);
+    }
+    return found;
 }
 
 /** Resolves once `check` holds, polling every 100 ms; rejects after `seconds` with `what`. */
@@ -129,10 +162,13 @@ export class DeployFolder {
             output: () => output,
             done,
             kill: () => {
-                try {
-                    process.kill(-child.pid!, "SIGKILL");
-                } catch {
-                    // already ended
+                // The whole tree at once, as a crash takes it: npm, the command, the CLI, its plugins.
+                for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+                    try {
+                        process.kill(pid, "SIGKILL");
+                    } catch {
+                        // already ended
+                    }
                 }
             },
         };
