@@ -18,6 +18,7 @@ import {
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { ENV_FILE, PASSPHRASE_VAR, STATE_DIR, parseEnvFile } from "../../../commands/automation";
 import { PROJECT_DIR } from "../../../commands/stackFile";
 
 /** What one command printed and returned, and how long it took. */
@@ -184,14 +185,12 @@ export class DeployFolder {
 
     /** Runs the Pulumi CLI on the copy's stack with its own backend and passphrase; resolves to its stdout. */
     pulumi(args: string[]): string {
-        const passphrase = /^PULUMI_CONFIG_PASSPHRASE=(.*)$/m.exec(
-            readFileSync(path.join(this.dir, ".env"), "utf8"),
-        )![1];
+        const passphrase = parseEnvFile(readFileSync(path.join(this.dir, ENV_FILE), "utf8"))[PASSPHRASE_VAR];
         return execFileSync("pulumi", [...args, "--stack", this.stack], {
             cwd: this.dir,
             env: {
                 ...this.env(),
-                PULUMI_BACKEND_URL: `file://${path.join(this.dir, ".pulumi-state")}`,
+                PULUMI_BACKEND_URL: `file://${path.join(this.dir, STATE_DIR)}`,
                 PULUMI_CONFIG_PASSPHRASE: passphrase,
             },
             encoding: "utf8",
