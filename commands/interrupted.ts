@@ -52,13 +52,23 @@ interface LockHolder {
     hostname?: string;
 }
 
-/** Whether a process with `pid` runs on this machine. */
-function running(pid: number): boolean {
+/**
+ * Whether a process with `pid` runs on this machine. A killed process stays a zombie until something reaps
+ * it, and a container's or VM's init may take seconds to reap orphans: signal 0 still reaches a zombie, so
+ * on Linux its state in /proc decides.
+ */
+export function running(pid: number): boolean {
     try {
         process.kill(pid, 0);
-        return true;
     } catch (err) {
         return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        return state !== "Z" && state !== "X";
+    } catch {
+        return true; // no /proc (macOS): the signal's answer stands
     }
 }
 

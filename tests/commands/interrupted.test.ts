@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describePending, orphans, restoreCutCheckpoint, staleLocks } from "../../commands/interrupted";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { describePending, orphans, restoreCutCheckpoint, running, staleLocks } from "../../commands/interrupted";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */
 const interrupted = {
@@ -67,6 +69,31 @@ describe("locks left by a killed run", () => {
         expect(staleLocks(`file://${state}`, "e2e", isRunning, "vm")).toEqual([killed]);
         expect(staleLocks(`file://${state}`, "other-stack", isRunning, "vm")).toEqual([]);
         expect(staleLocks("s3://bucket/state", "e2e", isRunning, "vm")).toEqual([]);
+    });
+});
+
+describe("whether the run that holds a lock still runs", () => {
+    it("is yes for a live process and no for a killed one that nothing has reaped yet", async () => {
+        // The shell execs into `sleep`, which never reaps: the killed child stays a zombie, as a killed
+        // Pulumi CLI does until the machine's init gets to it.
+        const parent = spawn("sh", ["-c", "sleep 30 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+        const [firstLine] = await once(parent.stdout, "data");
+        const child = Number(String(firstLine).trim());
+        try {
+            expect(running(child)).toBe(true);
+            process.kill(child, "SIGKILL");
+            let state = "";
+            for (let tries = 0; tries < 50 && state !== "Z"; tries++) {
+                await new Promise((resolve) => setTimeout(resolve, 20));
+                const stat = readFileSync(`/proc/${child}/stat`, "utf8");
+                state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+            }
+            expect(state).toBe("Z");
+            expect(running(child)).toBe(false);
+            expect(running(process.pid)).toBe(true);
+        } finally {
+            parent.kill("SIGKILL");
+        }
     });
 });
 
