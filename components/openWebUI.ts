@@ -22,7 +22,7 @@ export interface OpenWebUIArgs {
     networkName: pulumi.Input<string>;
     /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
     files?: Record<string, string>;
-    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
 }
 
