@@ -209,22 +209,37 @@ describe("up: step timings", () => {
     const step = (op: string, type: string, name: string) => ({ op, type, urn: urn(type, name) }) as never;
 
     it("times each step from its start to its outputs or failure, leaving out the unchanged ones", () => {
-        let clock = 0;
+        let clock = 1000;
         const timer = stepTimer(() => clock);
+        clock = 2000;
         const image = step("create", "docker:index/remoteImage:RemoteImage", "e2e-litellm-image");
         const pull = step("create", "pulumi-nodejs:dynamic:Resource", "ollama-tiny-a");
         const network = step("same", "docker:index/network:Network", "e2e-network");
         timer.onEvent({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: image } });
         timer.onEvent({ sequence: 2, timestamp: 0, resourcePreEvent: { metadata: pull } });
         timer.onEvent({ sequence: 3, timestamp: 0, resourcePreEvent: { metadata: network } });
-        clock = 1500;
+        clock = 3500;
         timer.onEvent({ sequence: 4, timestamp: 1, resOutputsEvent: { metadata: network } });
         timer.onEvent({ sequence: 5, timestamp: 1, resOpFailedEvent: { metadata: pull, status: 0, steps: 0 } });
-        clock = 12_340;
+        clock = 14_340;
         timer.onEvent({ sequence: 6, timestamp: 12, resOutputsEvent: { metadata: image } });
         expect(timer.steps).toEqual([
-            { name: "ollama-tiny-a", type: "pulumi-nodejs:dynamic:Resource", op: "create", seconds: 1.5 },
-            { name: "e2e-litellm-image", type: "docker:index/remoteImage:RemoteImage", op: "create", seconds: 12.3 },
+            {
+                name: "ollama-tiny-a",
+                type: "pulumi-nodejs:dynamic:Resource",
+                op: "create",
+                seconds: 1.5,
+                startedAt: 1,
+                endedAt: 2.5,
+            },
+            {
+                name: "e2e-litellm-image",
+                type: "docker:index/remoteImage:RemoteImage",
+                op: "create",
+                seconds: 12.3,
+                startedAt: 1,
+                endedAt: 13.3,
+            },
         ]);
     });
 });
