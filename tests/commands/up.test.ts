@@ -22,6 +22,7 @@ import {
     parseEnvFile,
     prepareBackend,
     stackPassphrase,
+    workspaceEnv,
 } from "../../commands/automation";
 import { UsageError } from "../../commands/cli";
 import { PROJECT_DIR } from "../../commands/stackFile";
@@ -168,6 +169,24 @@ describe("the embedded backend and the passphrase", () => {
         require("node:fs").chmodSync(file, 0o644);
         expect(stackPassphrase(project, {}, true)).toEqual({ value: "kept secret", source: ".env" });
         expect(statSync(file).mode & 0o777).toBe(0o600);
+    });
+});
+
+describe("the CLI's environment", () => {
+    const backend = { url: "file:///srv/state", embedded: false };
+
+    it("names the backend and the passphrase, and leaves the program's type check to npm test", () => {
+        expect(workspaceEnv({ backend, passphrase: { value: "p", source: ".env" } }, {})).toEqual({
+            PULUMI_BACKEND_URL: "file:///srv/state",
+            PULUMI_CONFIG_PASSPHRASE: "p",
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        });
+    });
+
+    it("keeps the operator's own PULUMI_NODEJS_TRANSPILE_ONLY", () => {
+        expect(workspaceEnv({ backend }, { PULUMI_NODEJS_TRANSPILE_ONLY: "false" })).toEqual({
+            PULUMI_BACKEND_URL: "file:///srv/state",
+        });
     });
 });
 
