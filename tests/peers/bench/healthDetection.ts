@@ -56,13 +56,13 @@ export async function detectionOnRealStarts(port: number, stateDir: string, star
     for (let i = 0; i < starts; i++) {
         const dir = path.join(stateDir, `start-${i}`);
         const url = `${loopback(port)}/api/version`;
-        // Started at a random point of the former cadence, as a real start is.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * INTERVAL_MS));
         const check = healthCheckProvider
             .create({ url, expectJsonField: "version", timeoutSeconds: 60 })
             .then(() => performance.now());
         const reference = fixedCadence(url, (status) => status === 200);
         const opened = portOpensAt(port);
+        // The service starts at a random point of the former cadence, as a container's service does.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * INTERVAL_MS));
         const starting = promisify(execFile)(path.join(PEERS_DIR, "start_ollama.sh"), [`127.0.0.1:${port}`, dir]);
         const [seenAt, referenceSawAt, openAt] = await Promise.all([check, reference, opened, starting]);
         ours.push(seenAt - openAt);

@@ -17,31 +17,19 @@ describe("bench results", () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("judges a ratio target and a bound on the figure itself", () => {
-        const pull = judged({
-            id: "pull.throughput",
-            what: "pull",
-            unit: "MB/s",
-            measured: 98,
-            baseline: 100,
-            target: { of: "ratio", atLeast: 0.97 },
-        });
-        expect(pull).toMatchObject({ ratio: 0.98, pass: true });
-        const detection = judged({
-            id: "health.detection.p50",
-            what: "detection",
-            unit: "ms",
-            measured: 260,
-            baseline: 1000,
-            target: { of: "measured", atMost: 250 },
-        });
-        expect(detection).toMatchObject({ ratio: 0.26, pass: false });
-        expect(judged({ id: "info", what: "no target", unit: "ms", measured: 1 })).toEqual({
-            id: "info",
-            what: "no target",
-            unit: "ms",
-            measured: 1,
-        });
+    it.each([
+        [
+            { measured: 98, baseline: 100, target: { of: "ratio", atLeast: 0.97 } },
+            { ratio: 0.98, pass: true },
+        ],
+        [
+            { measured: 260, baseline: 1000, target: { of: "measured", atMost: 250 } },
+            { ratio: 0.26, pass: false },
+        ],
+        [{ measured: 1 }, {}],
+    ] as const)("judges a ratio target, a bound on the figure itself, and a row without a target", (row, verdict) => {
+        const judgedRow = judged({ id: "x", what: "x", unit: "ms", ...row });
+        expect(judgedRow).toEqual({ id: "x", what: "x", unit: "ms", ...row, ...verdict });
     });
 
     it("writes a file that reads back the same, with the missed targets named", () => {
