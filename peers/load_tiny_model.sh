@@ -6,7 +6,7 @@
 # Usage: peers/load_tiny_model.sh 127.0.0.1:PORT NAME [MODEL [SIZE_OPTION...]]
 #   NAME  seeds the weights (tiny-a, tiny-b, ...); MODEL is the Ollama model name
 #   (default NAME, i.e. NAME:latest); SIZE_OPTIONs go to make_tiny_model.py (e.g.
-#   --width 2048 --layers 7 for a ~590 MB model). GGUFs are cached under
+#   --width 1024 --layers 14 --f32 for a ~590 MB model). GGUFs are cached under
 #   $AIGW_PEERS_CACHE/tiny-models/, so each is generated once.
 #   The model gets a plain chat template and num_predict=16 so answers stay short.
 set -euo pipefail

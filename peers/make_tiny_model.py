@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a tiny, real GGUF model (random weights) that Ollama can load and run.
 
-Usage: make_tiny_model.py NAME OUT.gguf [--seed N] [--width W] [--layers L]
+Usage: make_tiny_model.py NAME OUT.gguf [--seed N] [--width W] [--layers L] [--f32]
 
 - Architecture "llama" (runs on Ollama's llama.cpp runner), 2 blocks, 64 wide
   (--layers, --width; the feed-forward is twice as wide, heads are 64 wide past
@@ -9,8 +9,11 @@ Usage: make_tiny_model.py NAME OUT.gguf [--seed N] [--width W] [--layers L]
   <s> </s>, the 256 byte tokens <0x00>..<0xFF> and a few word pieces.
 - 2-D weights F16, norms F32 (file type MOSTLY_F16, so Ollama reports
   quantization_level "F16"; for file type 0 = F32 it reports "unknown"), ~0.3 MB
-  at the default size; --width 2048 --layers 7 gives ~590 MB, a model whose
-  download takes long enough to measure. Output is gibberish but real inference.
+  at the default size. --f32 writes the 2-D weights as F32 (file type ALL_F32):
+  twice the bytes per weight, and much quicker to run on a CPU without F16
+  arithmetic. --width 1024 --layers 14 --f32 gives ~590 MB, a model whose
+  download takes long enough to measure and that answers in seconds on CPU.
+  Output is gibberish but real inference.
 - Deterministic: the same NAME and seed give byte-identical files; the seed
   defaults to one derived from NAME, so "tiny-a" and "tiny-b" differ.
 Needs the PyPI packages gguf and numpy (install.sh puts them in the cache venv).
@@ -64,7 +67,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def build(name, seed, out, width=64, layers=2):
+def build(name, seed, out, width=64, layers=2, f32=False):
     n_embd, n_ff, n_layer = width, 2 * width, layers
     n_head = max(4, width // 64)
     n_head_kv = n_head
@@ -73,12 +76,12 @@ def build(name, seed, out, width=64, layers=2):
     n_vocab = len(tokens)
 
     def w(*shape, scale=0.08):
-        return (rng.standard_normal(shape) * scale).astype(np.float16)
+        return (rng.standard_normal(shape) * scale).astype(np.float32 if f32 else np.float16)
 
     writer = gguf.GGUFWriter(out, "llama")
     writer.add_name(name)
     writer.add_description("ai-gateway test model: random weights, not a language model")
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32 if f32 else gguf.LlamaFileType.MOSTLY_F16)
     writer.add_context_length(N_CTX)
     writer.add_embedding_length(n_embd)
     writer.add_block_count(n_layer)
@@ -117,7 +120,7 @@ def build(name, seed, out, width=64, layers=2):
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
     # Output head: only word pieces and </s> get weights, so the sampled text is
     # readable pieces (no raw bytes / control chars) and </s> ends some answers.
-    out_w = w(n_vocab, n_embd, scale=2.0)  # float16
+    out_w = w(n_vocab, n_embd, scale=2.0)
     for i, t in enumerate(types):
         if t != int(gguf.TokenType.NORMAL) and i != 2:
             out_w[i, :] = 0.0
@@ -137,11 +140,12 @@ def main(argv):
                     help="RNG seed (default: derived from NAME)")
     ap.add_argument("--width", type=int, default=64, help="embedding width (default 64)")
     ap.add_argument("--layers", type=int, default=2, help="transformer blocks (default 2)")
+    ap.add_argument("--f32", action="store_true", help="2-D weights in F32 instead of F16")
     a = ap.parse_args(argv)
     seed = a.seed
     if seed is None:
         seed = int.from_bytes(hashlib.sha256(a.name.encode()).digest()[:4], "big")
-    build(a.name, seed, a.out, a.width, a.layers)
+    build(a.name, seed, a.out, a.width, a.layers, a.f32)
     digest = hashlib.sha256()
     with open(a.out, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -24,6 +24,7 @@ import { BENCH_RESULTS_FILE, benchResults, benchTable, judged, Measure, writeBen
 import { toLoopback } from "./support/loopback";
 import {
     chat,
+    LARGE_MODEL,
     LARGE_MODEL_SIZE,
     loadTinyModel,
     OLLAMA_BIN,
@@ -55,7 +56,7 @@ const STARTS = 7;
 /** How long the slow starter answers 503: a start of a minute, as the issue's example. */
 const SLOW_START_MS = 60_000;
 const TINY = `127.0.0.1:${PORTS.registry}/aigw/tiny-a:latest`;
-const LARGE = `127.0.0.1:${PORTS.registry}/aigw/large-a:latest`;
+const LARGE = `127.0.0.1:${PORTS.registry}/aigw/${LARGE_MODEL}:latest`;
 
 /** p50 and p95 of a one-token completion, router and direct alternated so drift weighs on both alike. */
 async function routerVsDirect(router: string, ollama: string): Promise<Measure[]> {
@@ -129,7 +130,7 @@ const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
     pull: async ({ ollama, slowedRegistry }) => [
         ...(await tinyPullLatency(ollama.url)),
         ...(await pullThroughput(ollama.url, path.join(ollama.dir, "models"), LARGE, LARGE_PULL_ROUNDS)),
-        ...(await pullProgress(ollama.url, slowedRegistry!, "large-a", FOLLOWED_BYTES_PER_SECOND)),
+        ...(await pullProgress(ollama.url, slowedRegistry!, LARGE_MODEL, FOLLOWED_BYTES_PER_SECOND)),
     ],
     health: async ({ state, ollama, router }) => {
         stopPeers(router, ollama); // its port is the one the starts use
@@ -161,11 +162,11 @@ async function main(argv: string[]): Promise<void> {
         loadTinyModel(PORTS.pusher, "tiny-a");
         pushModel(PORTS.pusher, "tiny-a", TINY);
         if (chosen.includes("pull")) {
-            loadTinyModel(PORTS.pusher, "large-a", "large-a", "127.0.0.1", LARGE_MODEL_SIZE);
-            pushModel(PORTS.pusher, "large-a", LARGE);
+            loadTinyModel(PORTS.pusher, LARGE_MODEL, LARGE_MODEL, "127.0.0.1", LARGE_MODEL_SIZE);
+            pushModel(PORTS.pusher, LARGE_MODEL, LARGE);
             const registryDir = path.join(state, "slowed-registry");
             slowedRegistry = await ModelRegistry.start("127.0.0.1", PORTS.slowedRegistry, registryDir);
-            pushModel(PORTS.pusher, "large-a", slowedRegistry.model("large-a"));
+            pushModel(PORTS.pusher, LARGE_MODEL, slowedRegistry.model(LARGE_MODEL));
         }
         stopPeers(pusher);
         const config = validateStackConfig({
