@@ -108,6 +108,22 @@ export function plannedSpans(graph: GraphResource[], seconds: (resource: GraphRe
 }
 
 /**
+ * The spans of a run's steps (`npm run up -- --json`'s `steps`) for the resources of `graph`, matched by type
+ * and name: a component can share its name with a resource of the graph.
+ */
+export function measuredSpans(
+    graph: GraphResource[],
+    steps: { name: string; type: string; startedAt: number; endedAt: number }[],
+): Map<string, StepSpan> {
+    const inGraph = new Set(graph.map((resource) => `${resource.type}::${resource.name}`));
+    return new Map(
+        steps
+            .filter((step) => inGraph.has(`${step.type}::${step.name}`))
+            .map((step) => [step.name, { start: step.startedAt, end: step.endedAt }]),
+    );
+}
+
+/**
  * The critical path: from the step that ended last, back through the dependency that ended last before it,
  * to a step that waited for no other step. Resources without a span (left as they were) are skipped.
  * The steps come in the order they ran.

@@ -3,6 +3,7 @@ import {
     MAY_START_AFTER_MODEL_PULLS,
     containerStartsBehindModelPulls,
     criticalPath,
+    measuredSpans,
     plannedSpans,
 } from "../../commands/startOrder";
 import { evaluate, evaluateStackFile, minimalConfig, Program } from "../support/stack";
@@ -137,11 +138,21 @@ describe("plannedSpans and criticalPath", () => {
     });
 
     it("follows measured times, skipping resources a run left as they were", () => {
-        const measured = new Map([
-            ["a-image", { start: 0.5, end: 40 }],
-            ["a", { start: 40.1, end: 41 }],
-            ["b", { start: 41.2, end: 43 }],
+        const step = (name: string, type: string, startedAt: number, endedAt: number) => ({
+            name,
+            type,
+            op: "create",
+            seconds: endedAt - startedAt,
+            startedAt,
+            endedAt,
+        });
+        const measured = measuredSpans(graph, [
+            step("a-image", IMAGE, 0.5, 40),
+            step("a", "aigateway:docker:ServiceContainer", 0.4, 41.5), // a component of the same name
+            step("a", CONTAINER, 40.1, 41),
+            step("b", CONTAINER, 41.2, 43),
         ]);
+        expect(measured.get("a")).toEqual({ start: 40.1, end: 41 });
         expect(criticalPath(graph, measured)).toEqual([
             { name: "a-image", type: IMAGE, start: 0.5, end: 40 },
             { name: "a", type: CONTAINER, start: 40.1, end: 41 },

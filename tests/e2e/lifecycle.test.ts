@@ -19,6 +19,8 @@ import {
     expectSucceeded,
     localImageExists,
     phase,
+    printCriticalPath,
+    printTimeline,
     removeLocalImages,
     removeStackObjects,
     requirePrerequisites,
@@ -28,7 +30,18 @@ import {
     summaryOf,
     timed,
 } from "./support/stackHarness";
-import { CloudStandIn, answeredBy, chat, listedModels, startCloudStandIn } from "../peers/support/peers";
+import {
+    CloudStandIn,
+    LARGE_MODEL,
+    LARGE_MODEL_SIZE,
+    answeredBy,
+    chat,
+    listedModels,
+    startCloudStandIn,
+} from "../peers/support/peers";
+import { widestProgressStep } from "../peers/support/pullProgress";
+import { evaluate } from "../support/stack";
+import { containerStartsBehindModelPulls, criticalPath, measuredSpans } from "../../commands/startOrder";
 
 const STACK = "e2e";
 /** Ports of the stack on 127.0.0.1, away from the defaults and from the peers suite's. */
@@ -41,6 +54,11 @@ const OPEN_WEBUI = `http://127.0.0.1:${PORTS.openWebUI}`;
 const MODEL_REGISTRY_PORT = 5080;
 const STAND_IN_PORT = 5089;
 const TINY_MODELS = ["tiny-a", "tiny-b", "tiny-c", "tiny-d"];
+/**
+ * The model registry's speed during the cold up: the large model (the group `heavy`, about 590 MB) in about
+ * 200 s, as a model of several GB comes over a real link. Everything else of the cold up happens meanwhile.
+ */
+const COLD_UP_BYTES_PER_SECOND = 3e6;
 
 let folder: DeployFolder;
 let models: ModelRegistry;
@@ -66,7 +84,11 @@ function initialConfig(): Record<string, unknown> {
         ],
         ollama: { insecureRegistries: [models.host], flashAttention: false, numParallel: 1 },
         images: E2E_IMAGES,
-        groups: { fast: [models.model("tiny-a")], code: [models.model("tiny-b")] },
+        groups: {
+            fast: [models.model("tiny-a")],
+            code: [models.model("tiny-b")],
+            heavy: [models.model(LARGE_MODEL)],
+        },
         router: { port: PORTS.router, replicas: 2, fallbacks: { code: ["fast"] } },
         cloud: { enabled: true, port: PORTS.cloudRouter, model: "openai/stand-in", apiBase: standIn.apiBase },
         openWebUI: { port: PORTS.openWebUI },
@@ -123,16 +145,19 @@ async function servedModels(url: string, group: string, wanted: string): Promise
     return [...served];
 }
 
-/** Signs in to Open WebUI as the admin; resolves to the account's id. */
-async function signInAsAdmin(): Promise<string> {
+/** Signs in to Open WebUI as the admin; resolves to the account's id and session token. */
+async function adminSession(): Promise<{ id: string; token: string }> {
     const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ email: keys.adminEmail, password: keys.adminPassword }),
     });
     if (response.status !== 200) throw new Error(`sign-in as ${keys.adminEmail}: HTTP ${response.status}`);
-    return ((await response.json()) as { id: string }).id;
+    return (await response.json()) as { id: string; token: string };
 }
+
+/** Signs in to Open WebUI as the admin; resolves to the account's id. */
+const signInAsAdmin = async () => (await adminSession()).id;
 
 /** Files Ollama keeps while a download is under way, in an instance's models folder. */
 function partialDownloads(instance: string): string[] {
@@ -153,6 +178,7 @@ beforeAll(async () => {
         const bridge = dockerBridgeAddress();
         models = await ModelRegistry.start(bridge, MODEL_REGISTRY_PORT, path.join(E2E_CACHE, "model-registry"));
         await pushTinyModels(models, TINY_MODELS, work);
+        await pushTinyModels(models, [LARGE_MODEL], work, LARGE_MODEL_SIZE);
         standIn = await startCloudStandIn(STAND_IN_PORT, bridge);
     });
     folder = new DeployFolder(STACK);
@@ -177,11 +203,18 @@ afterAll(async () => {
     if (work) rmSync(work, { recursive: true, force: true });
 }, 600_000);
 
-test("a cold up pulls every image and model and brings the whole stack up", async () => {
+test("a cold up pulls every image and model and brings the whole stack up while the largest model downloads", async () => {
     removeLocalImages(Object.values(E2E_IMAGES));
     expect(Object.values(E2E_IMAGES).filter(localImageExists)).toEqual([]);
     const downloadsBefore = models.blobDownloads;
-    const { summary } = await up("cold up");
+    models.bytesPerSecond = COLD_UP_BYTES_PER_SECOND;
+    let cold;
+    try {
+        cold = await up("cold up");
+    } finally {
+        models.bytesPerSecond = undefined;
+    }
+    const { run, summary } = cold;
     keys = readKeys();
 
     const steps = summary.steps ?? [];
@@ -192,12 +225,25 @@ test("a cold up pulls every image and model and brings the whole stack up", asyn
     for (const ref of Object.values(E2E_IMAGES)) expect(localImageExists(ref)).toBe(true);
     expect(models.blobDownloads).toBeGreaterThan(downloadsBefore);
 
+    // The start order as it ran: every step's times, and the chain of waits that ended last, on the render's edges.
+    printTimeline("cold up", steps);
+    const graph = (await evaluate({ ...stackConfig, cloudApiKey: "sk-render" })).resources.filter((r) => r.custom);
+    expect(containerStartsBehindModelPulls(graph)).toEqual([]);
+    const path = criticalPath(graph, measuredSpans(graph, steps));
+    printCriticalPath("cold up", path);
+
     const longest = downloads.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const ratio = summary.durationSeconds / longest.seconds;
     phase(
         "cold up against its longest single download",
         summary.durationSeconds,
-        `longest: ${longest.name} ${longest.seconds}s, ratio ${(summary.durationSeconds / longest.seconds).toFixed(2)}`,
+        `longest: ${longest.name} ${longest.seconds}s, ratio ${ratio.toFixed(2)}`,
     );
+    expect(longest.name).toContain(LARGE_MODEL);
+    expect(path.at(-1)?.name).toBe(longest.name);
+    expect(ratio).toBeLessThanOrEqual(1.1);
+    // The up output followed the download: a line at least every 10 % of it.
+    expect(widestProgressStep(run.output, models.model(LARGE_MODEL))).toBeLessThanOrEqual(10);
     expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(
         ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
     );
@@ -214,7 +260,7 @@ test("wait, status, smoke and audit pass against the live stack", async () => {
 });
 
 test("every group and auto answer through the router, from our Ollama instances only; 4001 alone reaches the cloud", async () => {
-    expect(await listedModels(ROUTER, keys.masterKey)).toEqual(["auto", "code", "fast"]);
+    expect(await listedModels(ROUTER, keys.masterKey)).toEqual(["auto", "code", "fast", "heavy"]);
     for (const url of [ROUTER, ROUTER_REPLICA])
         for (const [model, content] of [
             ["fast", "hello"],
@@ -231,7 +277,13 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(cloud.body).toContain(standIn.answer);
     expect(standIn.requests).toBe(1);
 
-    adminId = await signInAsAdmin();
+    const admin = await adminSession();
+    adminId = admin.id;
+    // Open WebUI started before the router was up: it asks the router when a user asks, and lists its groups.
+    const uiModels = await fetch(`${OPEN_WEBUI}/api/models`, { headers: { authorization: `Bearer ${admin.token}` } });
+    expect(uiModels.status).toBe(200);
+    const listed = ((await uiModels.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    expect(listed).toEqual(expect.arrayContaining(["auto", "code", "fast", "heavy"]));
     const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -8,6 +8,8 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { STACK_LABEL } from "../../../config/containers";
 import { PROJECT_DIR } from "../../../commands/stackFile";
+import type { PathStep } from "../../../commands/startOrder";
+import type { StepTiming } from "../../../commands/up";
 import { OLLAMA_BIN } from "../../peers/support/peers";
 import { Run } from "./deployFolder";
 
@@ -27,6 +29,26 @@ const IMAGES_DIR = path.join(PROJECT_DIR, "images");
 /** One line on stderr per phase, with its time: what CI's log shows of the run. */
 export function phase(name: string, seconds: number, detail = ""): void {
     process.stderr.write(`[e2e] ${name}: ${seconds.toFixed(1)}s${detail ? ` (${detail})` : ""}\n`);
+}
+
+/** The steps of a run, one line each in the order they ended: when each started and ended, from the run's start. */
+export function printTimeline(run: string, steps: StepTiming[]): void {
+    const lines = steps.map(
+        (step) =>
+            `[e2e]   ${step.startedAt.toFixed(1).padStart(6)}s → ${step.endedAt.toFixed(1).padStart(6)}s  ${step.op} ${step.name} (${step.type})`,
+    );
+    process.stderr.write(`[e2e] ${run}, step by step (start → end):\n${lines.join("\n")}\n`);
+}
+
+/** The critical path of a run, link by link, with what each waited between the end of the one before and its start. */
+export function printCriticalPath(run: string, path: PathStep[]): void {
+    const lines = path.map((step, i) => {
+        const waited = i === 0 ? step.start : step.start - path[i - 1].end;
+        return `[e2e]   ${step.name}: ${step.start.toFixed(1)}s → ${step.end.toFixed(1)}s (${(step.end - step.start).toFixed(1)}s, after ${waited.toFixed(1)}s waiting)`;
+    });
+    process.stderr.write(
+        `[e2e] ${run}, critical path (the render's edges, the measured times):\n${lines.join("\n")}\n`,
+    );
 }
 
 /** Runs `fn`, then prints its phase line. */
@@ -130,7 +152,7 @@ export function summaryOf(run: Run): {
     succeeded: boolean;
     changes: Record<string, number>;
     durationSeconds: number;
-    steps?: { name: string; type: string; op: string; seconds: number }[];
+    steps?: StepTiming[];
 } {
     return JSON.parse(run.stdout);
 }
