@@ -53,8 +53,6 @@ interface FunctionState extends FunctionInputs {
     /** Epoch seconds Open WebUI gives for the function's creation and its last change. */
     createdAt: number;
     updatedAt: number;
-    /** Model entries this resource created to attach the function (removed with it when nothing else was set). */
-    createdModels: string[];
 }
 
 /** A function as Open WebUI 0.12.4 exports it (`GET /api/v1/functions/export?include_valves=true`). */
@@ -78,6 +76,10 @@ export interface ModelEntry {
     base_model_id?: string | null;
     meta?: Record<string, unknown> & { filterIds?: string[] };
     params?: Record<string, unknown>;
+    /** Who may use the model; only the answer has it (the update body leaves grants as they are). */
+    access_grants?: unknown[];
+    /** Whether the model is shown; only the answer has it (an update without it keeps it). */
+    is_active?: boolean;
 }
 
 /** What the engine sends for a value not known yet (during preview). */
@@ -163,19 +165,21 @@ export function newEntryForm(modelId: string, functionId: string): ModelEntry {
 }
 
 /**
- * Whether an entry still says nothing but what `newEntryForm` gave it: then removing it takes nothing from anyone.
+ * Whether an entry holds nothing but what `newEntryForm` gives it (no other filter, name, setting, access grant,
+ * and shown): it only attaches this function, so removing it with the function takes nothing from anyone.
  * Open WebUI fills the meta's known fields in with null.
  */
-export function isUntouchedEntry(entry: ModelEntry, functionId: string): boolean {
+export function isOnlyAttachment(entry: ModelEntry, functionId: string): boolean {
     const { filterIds, ...rest } = entry.meta ?? {};
     const otherMeta = Object.values(rest).filter((v) => v !== null && v !== undefined);
-    const ownFilters = (filterIds ?? []).every((id) => id === functionId);
     return (
         entry.name === entry.id &&
         !entry.base_model_id &&
         otherMeta.length === 0 &&
-        ownFilters &&
-        Object.keys(entry.params ?? {}).length === 0
+        (filterIds ?? []).every((id) => id === functionId) &&
+        Object.keys(entry.params ?? {}).length === 0 &&
+        (entry.access_grants ?? []).length === 0 &&
+        entry.is_active !== false
     );
 }
 
@@ -326,27 +330,29 @@ async function findModelEntry(inputs: FunctionInputs, modelId: string): Promise<
     return JSON.parse(answer.body) as ModelEntry;
 }
 
-/** Attaches the function to a model; resolves true when that took a new model entry. */
-async function attach(inputs: FunctionInputs, modelId: string): Promise<boolean> {
-    const entry = await findModelEntry(inputs, modelId);
-    if (!entry) {
-        await apiOk(inputs, "POST", "/api/v1/models/create", newEntryForm(modelId, inputs.functionId));
-        return true;
-    }
-    if (!(entry.meta?.filterIds ?? []).includes(inputs.functionId))
-        await apiOk(inputs, "POST", "/api/v1/models/model/update", attachedForm(entry, inputs.functionId));
-    return false;
+/** Attaches the function to a model: a new entry when the model has none, else its entry's filters. */
+async function attach(inputs: FunctionInputs, modelId: string, entry: ModelEntry | undefined): Promise<void> {
+    if (!entry) await apiOk(inputs, "POST", "/api/v1/models/create", newEntryForm(modelId, inputs.functionId));
+    else await apiOk(inputs, "POST", "/api/v1/models/model/update", attachedForm(entry, inputs.functionId));
 }
 
-/** Detaches the function from a model; an entry this resource created is removed when nobody changed it since. */
-async function detach(inputs: FunctionInputs, modelId: string, createdHere: boolean): Promise<void> {
+/** Detaches the function from a model; an entry that did nothing but attach it is removed. */
+async function detach(inputs: FunctionInputs, modelId: string): Promise<void> {
     const entry = await findModelEntry(inputs, modelId);
     if (!entry) return;
-    if (createdHere && isUntouchedEntry(entry, inputs.functionId)) {
+    if (isOnlyAttachment(entry, inputs.functionId)) {
         await apiOk(inputs, "POST", "/api/v1/models/model/delete", { id: modelId });
     } else if ((entry.meta?.filterIds ?? []).includes(inputs.functionId)) {
         await apiOk(inputs, "POST", "/api/v1/models/model/update", detachedForm(entry, inputs.functionId));
     }
+}
+
+/**
+ * Open WebUI takes a chat's model, and the filters attached to it, from a map it rebuilds only when its model list
+ * is read (`GET /api/models`): read it, so the next chat sees the change without waiting for a browser to load.
+ */
+async function refreshModels(inputs: FunctionInputs): Promise<void> {
+    await apiOk(inputs, "GET", "/api/models");
 }
 
 /** What Open WebUI holds for the resource `props` describe, or undefined when the function is gone. */
@@ -407,20 +413,20 @@ async function converge(inputs: FunctionInputs, previous?: FunctionState): Promi
         await apiOk(inputs, "POST", `/api/v1/functions/id/${id}/toggle/global`);
         done.push(inputs.global ? "made global" : "no longer global");
     }
-    const createdModels = (previous?.createdModels ?? []).filter((m) => inputs.models.includes(m));
     for (const modelId of inputs.models) {
         const entry = await findModelEntry(inputs, modelId);
         if ((entry?.meta?.filterIds ?? []).includes(id)) continue;
-        if (await attach(inputs, modelId)) createdModels.push(modelId);
+        await attach(inputs, modelId, entry);
         done.push(`attached to model ${modelId}`);
     }
     for (const modelId of previous?.models ?? []) {
         if (inputs.models.includes(modelId)) continue;
-        await detach(inputs, modelId, previous!.createdModels.includes(modelId));
+        await detach(inputs, modelId);
         done.push(`detached from model ${modelId}`);
     }
     say(id, done.length > 0 ? done.join(", ") : `already as configured in ${inputs.url}`);
-    const state = await readState({ ...inputs, createdModels } as FunctionState);
+    if (done.length > 0) await refreshModels(inputs);
+    const state = await readState(inputs as FunctionState);
     if (!state) throw new Error(`OpenWebUIFunction ${id}: installed, but ${inputs.url} does not list it.`);
     return state;
 }
@@ -482,7 +488,7 @@ export const openWebUIFunctionProvider: pulumi.dynamic.ResourceProvider = {
         const state = props as FunctionState;
         let found: FunctionState | undefined;
         try {
-            found = await readState({ ...state, createdModels: state.createdModels ?? [] });
+            found = await readState(state);
         } catch (err) {
             throw new Error(`OpenWebUIFunction ${state.functionId}: cannot refresh: ${(err as Error).message}`);
         }
@@ -498,20 +504,17 @@ export const openWebUIFunctionProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id, olds, news) {
-        const previous = olds as FunctionState;
-        return {
-            outs: await converge(news as FunctionInputs, { ...previous, createdModels: previous.createdModels ?? [] }),
-        };
+        return { outs: await converge(news as FunctionInputs, olds as FunctionState) };
     },
 
     async delete(_id, props) {
         const state = props as FunctionState;
-        for (const modelId of state.models ?? [])
-            await detach(state, modelId, (state.createdModels ?? []).includes(modelId));
+        for (const modelId of state.models ?? []) await detach(state, modelId);
         if (await findFunction(state)) {
             await apiOk(state, "DELETE", `/api/v1/functions/id/${state.functionId}/delete`);
             say(state.functionId, `removed from Open WebUI at ${state.url}`);
         }
+        await refreshModels(state);
     },
 };
 
@@ -529,8 +532,6 @@ export class OpenWebUIFunction extends pulumi.dynamic.Resource {
     declare public readonly createdAt: pulumi.Output<number>;
     /** When Open WebUI last changed it, in epoch seconds. */
     declare public readonly updatedAt: pulumi.Output<number>;
-    /** Model entries this resource created in Open WebUI to attach the function. */
-    declare public readonly createdModels: pulumi.Output<string[]>;
 
     constructor(name: string, args: OpenWebUIFunctionArgs, opts?: pulumi.CustomResourceOptions) {
         const computed = {
@@ -538,7 +539,6 @@ export class OpenWebUIFunction extends pulumi.dynamic.Resource {
             type: undefined,
             createdAt: undefined,
             updatedAt: undefined,
-            createdModels: undefined,
         };
         super(
             openWebUIFunctionProvider,

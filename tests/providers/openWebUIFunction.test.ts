@@ -8,7 +8,7 @@ import {
     canonical,
     changedInputs,
     detachedForm,
-    isUntouchedEntry,
+    isOnlyAttachment,
     newEntryForm,
     openWebUIFunctionProvider as provider,
 } from "../../providers/openWebUIFunction";
@@ -54,15 +54,22 @@ describe("OpenWebUIFunction's model bodies", () => {
         expect(detachedForm(attached, "route_by_content")).toEqual(editedEntry);
     });
 
-    it("removes an entry it created only while nobody changed it", () => {
+    it("removes an entry on detach only when it does nothing but attach the function", () => {
         const created = {
             ...newEntryForm("auto", "route_by_content"),
             meta: { profile_image_url: null, filterIds: ["route_by_content"] },
+            access_grants: [],
+            is_active: true,
         };
-        expect(isUntouchedEntry(created, "route_by_content")).toBe(true);
-        expect(isUntouchedEntry({ ...created, name: "Auto" }, "route_by_content")).toBe(false);
-        expect(isUntouchedEntry({ ...created, params: { temperature: 1 } }, "route_by_content")).toBe(false);
-        expect(isUntouchedEntry(attachedForm(editedEntry, "route_by_content"), "route_by_content")).toBe(false);
+        expect(isOnlyAttachment(created, "route_by_content")).toBe(true);
+        expect(isOnlyAttachment({ ...created, meta: { filterIds: [] } }, "route_by_content")).toBe(true);
+        expect(isOnlyAttachment({ ...created, name: "Auto" }, "route_by_content")).toBe(false);
+        expect(isOnlyAttachment({ ...created, params: { temperature: 1 } }, "route_by_content")).toBe(false);
+        expect(isOnlyAttachment({ ...created, access_grants: [{ principal_id: "*" }] }, "route_by_content")).toBe(
+            false,
+        );
+        expect(isOnlyAttachment({ ...created, is_active: false }, "route_by_content")).toBe(false);
+        expect(isOnlyAttachment(attachedForm(editedEntry, "route_by_content"), "route_by_content")).toBe(false);
     });
 });
 
@@ -91,7 +98,7 @@ describe("OpenWebUIFunction's check and diff", () => {
 
     it("updates on a change of source, valves, attachment or holder, replaces on another id, and sees a hand edit", async () => {
         const { inputs: news } = await provider.check!({}, inputs);
-        const state = { ...news, isActive: true, createdModels: ["auto"], createdAt: 1, updatedAt: 1 };
+        const state = { ...news, isActive: true, type: "filter", createdAt: 1, updatedAt: 1 };
         expect(await provider.diff!("route_by_content", state, news)).toEqual({ changes: false, replaces: [] });
         expect(changedInputs(state, { ...news, content: `${news.content}# v2\n` })).toEqual(["content"]);
         expect(changedInputs(state, { ...news, valves: { show_status: true, priority: 0 } })).toEqual([]);
