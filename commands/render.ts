@@ -91,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
     }
     try {
         const rendered = await renderStack(values.stack);
-        process.stdout.write(formatRendered(rendered, values.format));
+        // Written before the process exits: to a pipe, stdout is asynchronous, and an exit cuts it at 64 KB.
+        const text = formatRendered(rendered, values.format);
+        await new Promise((resolve) => process.stdout.write(text, resolve));
         if (values.out) for (const file of writeFiles(rendered, values.out)) console.error(`wrote ${file}`);
         return 0;
     } catch (err) {
