@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
-import { routingFilterFiles } from "../config/routingFilter";
+import { openWebUIEnv } from "../config/openWebUI";
+import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
 import { routingHookFiles } from "../config/routingHook";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
 import { routerContainerName } from "../config/containers";
@@ -177,7 +178,9 @@ export class AiGateway extends pulumi.ComponentResource {
                 "open-webui",
                 {
                     host: uiHost.config,
-                    settings: config.openWebUI,
+                    settingsEnv: openWebUIEnv(config),
+                    adminEmail: config.openWebUI.adminEmail,
+                    port: config.openWebUI.port,
                     routerUrl: localRouter ? localRouter.internalUrl : router.url,
                     routerKey: routerKey,
                     qdrant: qdrant && {
@@ -187,6 +190,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     imageId: uiHost.imageIds.openWebUI!,
                     networkName: uiHost.networkName,
                     files: routingFilterFiles(config, placed.openWebUI),
+                    routingFilter: routingFilterInstall(config, placed.openWebUI),
                     waitFor: [router.healthy, ...(qdrant ? [qdrant.healthy] : [])],
                 },
                 onHost(placed.openWebUI),

@@ -41,6 +41,14 @@ describe("npm run render", () => {
         });
     });
 
+    it("writes all of its output into a pipe before it exits", () => {
+        const whole = render("--stack", "dev").stdout;
+        expect(whole.length).toBeGreaterThan(65536);
+        const command = `"${process.execPath}" -r ts-node/register/transpile-only commands/render.ts --stack dev | wc -c`;
+        const piped = spawnSync("sh", ["-c", command], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 });
+        expect(Number(piped.stdout.trim())).toBe(Buffer.byteLength(whole));
+    });
+
     it("shows secrets as [secret] and never the placeholder or provider code", () => {
         const { stdout } = render("--stack", "dev");
         expect(stdout).toContain('"LITELLM_MASTER_KEY=sk-[secret]"');
