@@ -40,16 +40,27 @@ export function flatConfig(config: Record<string, unknown>): Record<string, stri
     );
 }
 
-/** Runs index.ts on a config, in a fresh module registry so each evaluation starts from nothing. */
-export async function evaluate(config: Record<string, unknown>): Promise<Program> {
+/**
+ * A fresh module registry for each evaluation, so the program and its components start from nothing, but
+ * with the one Pulumi SDK of this test file: loading it takes seconds, and `setMocks` at the start of every
+ * evaluation resets its runtime (monitor, settings, stack resource), as it does between Pulumi's own mock tests.
+ */
+function freshModules(): void {
+    const sdk = ["@pulumi/pulumi", "@pulumi/pulumi/runtime"].map((name) => [name, require(name)] as const);
     jest.resetModules();
+    for (const [name, loaded] of sdk) jest.doMock(name, () => loaded);
+}
+
+/** Runs index.ts on a config. */
+export async function evaluate(config: Record<string, unknown>): Promise<Program> {
+    freshModules();
     const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
     return new Program(await evaluateFresh(flatConfig(config), { secretKeys: ["ai-gateway:cloudApiKey"] }));
 }
 
 /** Runs index.ts on one of the project's stack files. */
 export async function evaluateStackFile(stack: string): Promise<Program> {
-    jest.resetModules();
+    freshModules();
     const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
     const { config, secretKeys } = readStackFile(stack);
     return new Program(await evaluateFresh(config, { stack, secretKeys }));
