@@ -1,4 +1,6 @@
 /** Builds stack configs for tests and evaluates the real program on them under Pulumi's mocks. */
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
 import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
 import { readStackFile } from "../../commands/stackFile";
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
@@ -40,15 +42,26 @@ export function flatConfig(config: Record<string, unknown>): Record<string, stri
     );
 }
 
+const PROVIDERS_DIR = path.resolve(__dirname, "..", "..", "providers");
+
 /**
- * A fresh module registry for each evaluation, so the program and its components start from nothing, but
- * with the one Pulumi SDK of this test file: loading it takes seconds, and `setMocks` at the start of every
- * evaluation resets its runtime (monitor, settings, stack resource), as it does between Pulumi's own mock tests.
+ * A fresh module registry for each evaluation, so the program, its config and its components start from
+ * nothing; only these modules are loaded once per test file and shared:
+ * - the Pulumi SDK: loading it takes seconds, and `setMocks` at the start of every evaluation resets its
+ *   runtime (monitor, settings, stack resource), as between Pulumi's own mock tests;
+ * - the dynamic providers (providers/): they hold no state, and the SDK serializes each provider object once
+ *   and caches the text, which otherwise takes half of every evaluation. tests/providers/ proves the
+ *   serialization itself.
  */
 function freshModules(): void {
-    const sdk = ["@pulumi/pulumi", "@pulumi/pulumi/runtime"].map((name) => [name, require(name)] as const);
+    const providers = readdirSync(PROVIDERS_DIR)
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => path.join(PROVIDERS_DIR, file));
+    const shared = ["@pulumi/pulumi", "@pulumi/pulumi/runtime", ...providers].map(
+        (name) => [name, require(name)] as const,
+    );
     jest.resetModules();
-    for (const [name, loaded] of sdk) jest.doMock(name, () => loaded);
+    for (const [name, loaded] of shared) jest.doMock(name, () => loaded);
 }
 
 /** Runs index.ts on a config. */
