@@ -42,22 +42,25 @@ export function flatConfig(config: Record<string, unknown>): Record<string, stri
     );
 }
 
-const PROVIDERS_DIR = path.resolve(__dirname, "..", "..", "providers");
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const PROVIDERS_DIR = path.join(PROJECT_ROOT, "providers");
 
 /**
  * A fresh module registry for each evaluation, so the program, its config and its components start from
  * nothing; only these modules are loaded once per test file and shared:
- * - the Pulumi SDK: loading it takes seconds, and `setMocks` at the start of every evaluation resets its
- *   runtime (monitor, settings, stack resource), as between Pulumi's own mock tests;
+ * - the packages the program depends on (package.json's dependencies): loading the Pulumi SDK alone takes
+ *   seconds, and `setMocks` at the start of every evaluation resets its runtime (monitor, settings, stack
+ *   resource), as between Pulumi's own mock tests. The provider SDKs also load `@pulumi/pulumi/runtime`;
  * - the dynamic providers (providers/): they hold no state, and the SDK serializes each provider object once
  *   and caches the text, which otherwise takes half of every evaluation. tests/providers/ proves the
  *   serialization itself.
  */
 function freshModules(): void {
+    const { dependencies } = require(path.join(PROJECT_ROOT, "package.json")) as { dependencies: object };
     const providers = readdirSync(PROVIDERS_DIR)
         .filter((file) => file.endsWith(".ts"))
         .map((file) => path.join(PROVIDERS_DIR, file));
-    const shared = ["@pulumi/pulumi", "@pulumi/pulumi/runtime", ...providers].map(
+    const shared = [...Object.keys(dependencies), "@pulumi/pulumi/runtime", ...providers].map(
         (name) => [name, require(name)] as const,
     );
     jest.resetModules();
