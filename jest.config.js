@@ -18,5 +18,8 @@ module.exports = {
             },
         ],
     },
+    // The suites wait on child processes, containers and timeouts about as much as they compute: more workers
+    // than cores keep the cores busy (jest's default, cores - 1, is a single worker on 2 cores).
+    maxWorkers: "150%",
     testTimeout: 60000,
 };
