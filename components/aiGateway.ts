@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
 import { openWebUIEnv } from "../config/openWebUI";
+import { routerHookFiles } from "../config/routerFiles";
 import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
-import { routingHookFiles } from "../config/routingHook";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
 import { routerContainerName } from "../config/containers";
 import { GatewayHost, ImageRole } from "./gatewayHost";
@@ -96,7 +96,7 @@ export class AiGateway extends pulumi.ComponentResource {
             const routerHost = hosts.get(hostName)!;
             const files = {
                 [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
-                ...routingHookFiles(config, hostName),
+                ...routerHookFiles(config, hostName),
             };
             for (let replica = 0; replica < config.router.replicas; replica++) {
                 const containerName = routerContainerName(placed.routers, hostName, replica);
@@ -142,7 +142,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     portConfigKey: "ai-gateway:cloud.port",
                     files: {
                         [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
-                        ...routingHookFiles(config, placed.router),
+                        ...routerHookFiles(config, placed.router),
                     },
                     masterKey: this.cloudMasterKey,
                     cloudApiKey: args.cloudApiKey,
