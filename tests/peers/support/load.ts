@@ -1,0 +1,64 @@
+/**
+ * Load for the load-balancing suites and the benchmark: concurrent clients, a one-thread copy of a tiny model,
+ * and the instance that answered each request.
+ */
+import { readFileSync } from "node:fs";
+import { Answer, answeredBy, loadTinyModel, Peer } from "./peers";
+
+/**
+ * Sends `total` requests from `clients` concurrent clients, each sending its next request when its last one
+ * ended; `request(i)` sends the i-th. Resolves with every result, in the order they were sent.
+ */
+export async function drive<T>(total: number, clients: number, request: (i: number) => Promise<T>): Promise<T[]> {
+    const results: T[] = new Array(total);
+    let next = 0;
+    await Promise.all(
+        Array.from({ length: Math.min(clients, total) }, async () => {
+            while (next < total) {
+                const i = next++;
+                results[i] = await request(i);
+            }
+        }),
+    );
+    return results;
+}
+
+/** How many of `answers` each instance answered (by the router's `x-litellm-model-api-base`). */
+export function countByInstance(answers: Answer[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const answer of answers) {
+        const instance = answeredBy(answer);
+        if (instance !== undefined) counts[instance] = (counts[instance] ?? 0) + 1;
+    }
+    return counts;
+}
+
+/** Whether LiteLLM retried the request or fell back before it was answered. */
+export function failedOver(answer: Answer): boolean {
+    return (
+        Number(answer.headers["x-litellm-attempted-retries"] ?? 0) > 0 ||
+        Number(answer.headers["x-litellm-attempted-fallbacks"] ?? 0) > 0
+    );
+}
+
+/** SIGKILL to a peer's whole process group (an Ollama server and its runner), as a crash or the OOM killer does. */
+export function killPeer(peer: Peer): void {
+    process.kill(-Number(readFileSync(peer.pidFiles[0], "utf8").trim()), "SIGKILL");
+}
+
+/**
+ * The tiny model seeded by `weights`, created as `model` with one CPU thread. llama.cpp's threads wait for each
+ * other by spinning: on this machine's 2 cores, shared with other processes, a runner with Ollama's default of
+ * one thread per core took 1-16 s for 64 tokens instead of 20-40 ms. One thread keeps a model's speed its own.
+ */
+export async function loadOneThreadModel(peer: Peer, weights: string, model: string): Promise<void> {
+    const port = Number(new URL(peer.url).port);
+    loadTinyModel(port, weights);
+    const response = await fetch(`${peer.url}/api/create`, {
+        method: "POST",
+        body: JSON.stringify({ model, from: weights, parameters: { num_thread: 1, num_predict: 16 }, stream: false }),
+    });
+    const body = await response.text();
+    if (response.status !== 200 || !body.includes("success"))
+        throw new Error(`POST ${peer.url}/api/create ${model}: HTTP ${response.status} ${body}`);
+}
