@@ -11,6 +11,7 @@
  * in the minute to fail (at least 5), and counts one failure per request, so it comes late or not at all; its
  * weighted failover, which re-picks among the others, runs for `simple-shuffle` only.
  */
+import { METADATA_FUNCTION } from "./hookPython";
 import { StackConfig } from "./schema";
 
 /** The hook module LiteLLM loads from the directory of its config file. */
@@ -64,11 +65,7 @@ if not LOG.handlers:
 FAILED_KEY = "ai_gateway_failed"
 
 
-def _metadata(request_kwargs):
-    key = "litellm_metadata" if isinstance(request_kwargs.get("litellm_metadata"), dict) else "metadata"
-    if not isinstance(request_kwargs.get(key), dict):
-        request_kwargs[key] = {}
-    return request_kwargs[key]
+${METADATA_FUNCTION}
 
 
 def _id(deployment):

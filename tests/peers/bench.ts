@@ -30,6 +30,7 @@ import {
     stopPeers,
 } from "./support/peers";
 import { requirePeersFor } from "./support/requirements";
+import { formatBenchRows, loadBalancingBench } from "./bench/loadBalancing";
 
 const PORTS = { ollama: 11464, pusher: 11465, router: 4064, registry: 5061 };
 const MASTER_KEY = "sk-ai-gateway-bench";
@@ -170,6 +171,8 @@ async function main(): Promise<void> {
             console.log(
                 `| ${row.what} | ${ms(row.measured)} | ${ms(row.reference)} | ${(row.measured / row.reference).toFixed(2)} |`,
             );
+        // Load balancing (tests/peers/bench/loadBalancing.ts): its own peers and ports, its rows in a table of their own.
+        console.log(`\n${formatBenchRows(await loadBalancingBench())}`);
     } finally {
         stopPeers(...peers);
         rmSync(state, { recursive: true, force: true });

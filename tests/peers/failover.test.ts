@@ -11,9 +11,17 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { FAILOVER_HOOK_CALLBACK } from "../../config/failoverHook";
 import { renderRouterConfig } from "../../config/litellm";
-import { validateStackConfig } from "../../config/load";
 import { ROUTING_STRATEGIES } from "../../config/schema";
-import { countByInstance, drive, failedOver, killPeer, loadOneThreadModel } from "./support/load";
+import {
+    countByInstance,
+    drive,
+    failedOver,
+    groupConfig,
+    killPeer,
+    loadOneThreadModel,
+    ONE_THREAD_MODEL,
+    RoutingStrategy,
+} from "./support/load";
 import { toLoopback } from "./support/loopback";
 import {
     Answer,
@@ -33,24 +41,12 @@ const PORTS = { first: 11470, second: 11471, router: 4070 };
 const REQUESTS = 200;
 const CLIENTS = 8;
 const KILL_AFTER = 60;
-const MODEL = "tiny-a-1t";
 
-type Strategy = (typeof ROUTING_STRATEGIES)[number];
-
-const configFor = (strategy: Strategy) =>
-    validateStackConfig({
-        hosts: [
-            {
-                name: "box",
-                ollama: [
-                    { name: "ollama", port: PORTS.first, gpu: "none", models: [MODEL] },
-                    { name: "ollama-2", port: PORTS.second, gpu: "none", models: [MODEL] },
-                ],
-            },
-        ],
-        groups: { fast: [MODEL] },
-        router: { strategy },
-    });
+const configFor = (strategy: RoutingStrategy) =>
+    groupConfig(strategy, ONE_THREAD_MODEL, [
+        { name: "ollama", port: PORTS.first },
+        { name: "ollama-2", port: PORTS.second },
+    ]);
 
 interface Run {
     answers: Answer[];
@@ -66,12 +62,12 @@ afterAll(() => rmSync(state, { recursive: true, force: true }));
  * Two fresh instances and a fresh router for `strategy` (`withoutHook`: its rendered config minus the failover
  * hook, i.e. LiteLLM alone), the load, and the kill; stops everything it started.
  */
-async function runWithKill(strategy: Strategy, withoutHook = false): Promise<Run> {
+async function runWithKill(strategy: RoutingStrategy, withoutHook = false): Promise<Run> {
     const dir = path.join(state, `${strategy}${withoutHook ? "-control" : ""}`);
     const instances = [PORTS.first, PORTS.second].map((port) => startOllama(port, path.join(dir, `ollama-${port}`)));
     let router: Peer | undefined;
     try {
-        for (const instance of instances) await loadOneThreadModel(instance, "tiny-a", MODEL);
+        for (const instance of instances) await loadOneThreadModel(instance);
         const config = configFor(strategy);
         const apiBases = { "http://ollama:11434": instances[0].url, "http://ollama-2:11434": instances[1].url };
         const routerDir = path.join(dir, "litellm");

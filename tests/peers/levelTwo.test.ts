@@ -9,9 +9,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { validateStackConfig } from "../../config/load";
 import { ROUTING_STRATEGIES } from "../../config/schema";
-import { countByInstance, drive, loadOneThreadModel } from "./support/load";
+import {
+    countByInstance,
+    drive,
+    groupConfig,
+    loadOneThreadModel,
+    ONE_THREAD_MODEL,
+    RoutingStrategy,
+} from "./support/load";
 import {
     Answer,
     answeredBy,
@@ -26,7 +32,6 @@ import {
 
 const MASTER_KEY = "sk-ai-gateway-level-two-test";
 const PORTS = { slow: 11472, fast: 11473, router: 4071 };
-const MODEL = "tiny-a-1t";
 const REQUESTS = 100;
 const CLIENTS = 4;
 /** Tokens of each of our requests, and of each generation of the parallel job that makes one instance slow. */
@@ -35,26 +40,15 @@ const JOB_TOKENS = 1000;
 /** How much larger the fast instance's share must be than with simple-shuffle's uniform pick (0.5 ± 0.05). */
 const MARGIN = 0.15;
 
-type Strategy = (typeof ROUTING_STRATEGIES)[number];
-
 /** The slow instance first: least-busy breaks ties in list order, so ties favour the slow one. */
-const configFor = (strategy: Strategy) =>
-    validateStackConfig({
-        hosts: [
-            {
-                name: "box",
-                ollama: [
-                    { name: "ollama-slow", port: PORTS.slow, gpu: "none", models: [MODEL] },
-                    { name: "ollama-fast", port: PORTS.fast, gpu: "none", models: [MODEL] },
-                ],
-            },
-        ],
-        groups: { fast: [MODEL] },
-        router: { strategy },
-    });
+const configFor = (strategy: RoutingStrategy) =>
+    groupConfig(strategy, ONE_THREAD_MODEL, [
+        { name: "ollama-slow", port: PORTS.slow },
+        { name: "ollama-fast", port: PORTS.fast },
+    ]);
 
 interface Row {
-    strategy: Strategy;
+    strategy: RoutingStrategy;
     answers: Answer[];
     share: { fast: number; slow: number };
 }
@@ -70,12 +64,12 @@ beforeAll(async () => {
     state = mkdtempSync(path.join(tmpdir(), "ai-gateway-level-two-"));
     slow = startOllama(PORTS.slow, path.join(state, "slow"));
     fast = startOllama(PORTS.fast, path.join(state, "fast"));
-    for (const peer of [slow, fast]) await loadOneThreadModel(peer, "tiny-a", MODEL);
+    for (const peer of [slow, fast]) await loadOneThreadModel(peer);
     // The parallel job: one client of its own, one long generation after another, straight to the slow instance.
     job = (async () => {
         let generations = 0;
         while (jobRunning) {
-            await chat({ url: slow.url, model: MODEL, extra: { max_tokens: JOB_TOKENS } });
+            await chat({ url: slow.url, model: ONE_THREAD_MODEL, extra: { max_tokens: JOB_TOKENS } });
             generations++;
         }
         return generations;
@@ -89,7 +83,7 @@ afterAll(async () => {
     rmSync(state, { recursive: true, force: true });
 });
 
-async function measure(strategy: Strategy): Promise<Row> {
+async function measure(strategy: RoutingStrategy): Promise<Row> {
     const apiBases = { "http://ollama-slow:11434": slow.url, "http://ollama-fast:11434": fast.url };
     const router = startRoutedLiteLLM(
         configFor(strategy),
@@ -140,7 +134,7 @@ describe("level 2: one of two instances slowed by a parallel job", () => {
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
                 lines.join("\n"),
         );
-        const share = (strategy: Strategy) => rows.find((r) => r.strategy === strategy)!.share.fast;
+        const share = (strategy: RoutingStrategy) => rows.find((r) => r.strategy === strategy)!.share.fast;
         expect(share("least-busy")).toBeGreaterThan(share("simple-shuffle") + MARGIN);
         expect(share("latency-based-routing")).toBeGreaterThan(share("simple-shuffle") + MARGIN);
     });

@@ -3,7 +3,28 @@
  * and the instance that answered each request.
  */
 import { readFileSync } from "node:fs";
+import { validateStackConfig } from "../../../config/load";
+import { ROUTING_STRATEGIES, StackConfig } from "../../../config/schema";
 import { Answer, answeredBy, loadTinyModel, Peer } from "./peers";
+
+/** One of `router.strategy`'s values. */
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+
+/**
+ * A one-host stack whose group `fast` is `model` on each of `instances` (CPU only), in their order, routed by
+ * `strategy`: what the load-balancing suites and the benchmark render their router from.
+ */
+export function groupConfig(
+    strategy: RoutingStrategy,
+    model: string,
+    instances: { name: string; port: number }[],
+): StackConfig {
+    return validateStackConfig({
+        hosts: [{ name: "box", ollama: instances.map((i) => ({ ...i, gpu: "none", models: [model] })) }],
+        groups: { fast: [model] },
+        router: { strategy },
+    });
+}
 
 /**
  * Sends `total` requests from `clients` concurrent clients, each sending its next request when its last one
@@ -46,19 +67,27 @@ export function killPeer(peer: Peer): void {
     process.kill(-Number(readFileSync(peer.pidFiles[0], "utf8").trim()), "SIGKILL");
 }
 
+/** The tiny model tiny-a on one CPU thread, as `loadOneThreadModel` creates it. */
+export const ONE_THREAD_MODEL = "tiny-a-1t";
+
 /**
- * The tiny model seeded by `weights`, created as `model` with one CPU thread. llama.cpp's threads wait for each
- * other by spinning: on this machine's 2 cores, shared with other processes, a runner with Ollama's default of
- * one thread per core took 1-16 s for 64 tokens instead of 20-40 ms. One thread keeps a model's speed its own.
+ * Creates tiny-a, then a copy of it with one CPU thread (ONE_THREAD_MODEL), in the Ollama `peer`. llama.cpp's threads
+ * wait for each other by spinning: on this machine's 2 cores, shared with other processes, a runner with Ollama's
+ * default of one thread per core took 1-16 s for 64 tokens instead of 20-40 ms. One thread keeps a model's speed
+ * its own.
  */
-export async function loadOneThreadModel(peer: Peer, weights: string, model: string): Promise<void> {
-    const port = Number(new URL(peer.url).port);
-    loadTinyModel(port, weights);
+export async function loadOneThreadModel(peer: Peer): Promise<void> {
+    loadTinyModel(Number(new URL(peer.url).port), "tiny-a");
     const response = await fetch(`${peer.url}/api/create`, {
         method: "POST",
-        body: JSON.stringify({ model, from: weights, parameters: { num_thread: 1, num_predict: 16 }, stream: false }),
+        body: JSON.stringify({
+            model: ONE_THREAD_MODEL,
+            from: "tiny-a",
+            parameters: { num_thread: 1, num_predict: 16 },
+            stream: false,
+        }),
     });
     const body = await response.text();
     if (response.status !== 200 || !body.includes("success"))
-        throw new Error(`POST ${peer.url}/api/create ${model}: HTTP ${response.status} ${body}`);
+        throw new Error(`POST ${peer.url}/api/create ${ONE_THREAD_MODEL}: HTTP ${response.status} ${body}`);
 }
