@@ -1,7 +1,7 @@
 /**
  * Level 2 of load balancing, measured against the real LiteLLM 1.87.0 and Ollama 0.17.4: a group on two
- * instances of one model, one of them made slow by a parallel job (a client of its own sending it long
- * generations, which Ollama, one request at a time per model, serves before ours), and 4 concurrent clients
+ * instances of one model, one of them made slow by a parallel job (clients of its own sending it long
+ * generations, which Ollama, one request at a time per model, serves in turn with ours), and 4 concurrent clients
  * through the router. Per strategy: p50/p95 latency and the share of requests each instance answered.
  * `least-busy` and `latency-based-routing` must send clearly more to the fast instance than `simple-shuffle`.
  * Ports: Ollama 11472 (slow), 11473 (fast), LiteLLM 4071.
@@ -34,9 +34,15 @@ const MASTER_KEY = "sk-ai-gateway-level-two-test";
 const PORTS = { slow: 11472, fast: 11473, router: 4071 };
 const REQUESTS = 100;
 const CLIENTS = 4;
-/** Tokens of each of our requests, and of each generation of the parallel job that makes one instance slow. */
+/** Tokens of each of our requests. */
 const TOKENS = 8;
-const JOB_TOKENS = 1000;
+/**
+ * The parallel job that makes one instance slow: clients of its own, each sending one long generation after another.
+ * Two of them keep a generation waiting behind the running one, so our requests there wait for one to two of them
+ * however busy the machine is (the job's generations slow down with the machine as ours do).
+ */
+const JOB_CLIENTS = 2;
+const JOB_TOKENS = 2000;
 /** How much larger the fast instance's share must be than with simple-shuffle's uniform pick (0.5 ± 0.05). */
 const MARGIN = 0.15;
 
@@ -57,7 +63,7 @@ let state: string;
 let slow: Peer;
 let fast: Peer;
 let jobRunning = true;
-let job: Promise<number>;
+let job: Promise<unknown>;
 const rows: Row[] = [];
 
 beforeAll(async () => {
@@ -65,15 +71,13 @@ beforeAll(async () => {
     slow = startOllama(PORTS.slow, path.join(state, "slow"));
     fast = startOllama(PORTS.fast, path.join(state, "fast"));
     for (const peer of [slow, fast]) await loadOneThreadModel(peer);
-    // The parallel job: one client of its own, one long generation after another, straight to the slow instance.
-    job = (async () => {
-        let generations = 0;
-        while (jobRunning) {
-            await chat({ url: slow.url, model: ONE_THREAD_MODEL, extra: { max_tokens: JOB_TOKENS } });
-            generations++;
-        }
-        return generations;
-    })();
+    // The parallel job, straight to the slow instance.
+    job = Promise.all(
+        Array.from({ length: JOB_CLIENTS }, async () => {
+            while (jobRunning)
+                await chat({ url: slow.url, model: ONE_THREAD_MODEL, extra: { max_tokens: JOB_TOKENS } });
+        }),
+    );
 });
 
 afterAll(async () => {
@@ -129,7 +133,7 @@ describe("level 2: one of two instances slowed by a parallel job", () => {
         });
         console.log(
             `level 2: ${REQUESTS} requests of ${TOKENS} tokens from ${CLIENTS} clients per strategy; the slow instance ` +
-                `also serves a parallel job of ${JOB_TOKENS}-token generations\n` +
+                `also serves a parallel job of ${JOB_CLIENTS} clients sending ${JOB_TOKENS}-token generations\n` +
                 "| strategy | to fast | to slow | p50 ms | p95 ms | p50 ms on fast | p50 ms on slow |\n" +
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
                 lines.join("\n"),
