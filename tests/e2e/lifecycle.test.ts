@@ -21,13 +21,15 @@ import {
     phase,
     removeLocalImages,
     removeStackObjects,
+    replacedContainers,
     requirePrerequisites,
     stackObjects,
     startImageRegistry,
     stopImageRegistry,
-    summaryOf,
     timed,
+    upAndReport,
 } from "./support/stackHarness";
+import { STRANGER, signIn, signUp } from "./support/openWebUI";
 import { CloudStandIn, answeredBy, chat, listedModels, startCloudStandIn } from "../peers/support/peers";
 
 const STACK = "e2e";
@@ -77,20 +79,8 @@ function initialConfig(): Record<string, unknown> {
     };
 }
 
-/** Deploys the current config with `npm run up --json`; fails with the output when it does not succeed. */
-async function up(what: string) {
-    const run = await folder.run("up", ["--yes", "--json"]);
-    expectSucceeded(run, what);
-    const summary = summaryOf(run);
-    phase(
-        what,
-        run.seconds,
-        Object.entries(summary.changes)
-            .map(([op, n]) => `${op} ${n}`)
-            .join(", "),
-    );
-    return { run, summary };
-}
+/** Deploys the current config; fails with the output when it does not succeed. */
+const up = (what: string) => upAndReport(folder, what);
 
 /** The keys a client needs, from the stack's secret outputs. */
 function readKeys(): typeof keys {
@@ -125,13 +115,7 @@ async function servedModels(url: string, group: string, wanted: string): Promise
 
 /** Signs in to Open WebUI as the admin; resolves to the account's id. */
 async function signInAsAdmin(): Promise<string> {
-    const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: keys.adminEmail, password: keys.adminPassword }),
-    });
-    if (response.status !== 200) throw new Error(`sign-in as ${keys.adminEmail}: HTTP ${response.status}`);
-    return ((await response.json()) as { id: string }).id;
+    return (await signIn(OPEN_WEBUI, keys.adminEmail, keys.adminPassword)).id;
 }
 
 /** Files Ollama keeps while a download is under way, in an instance's models folder. */
@@ -232,12 +216,7 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(standIn.requests).toBe(1);
 
     adminId = await signInAsAdmin();
-    const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "stranger", email: "stranger@example.com", password: "a-long-password-1" }),
-    });
-    expect(signup.status).toBe(403);
+    expect(await signUp(OPEN_WEBUI, STRANGER)).toBe(403);
 });
 
 test("a second up and a preview report no changes", async () => {
@@ -260,7 +239,7 @@ test("a config change replaces only what must change, and the router then serves
     await up("up after a config change");
 
     const after = stackObjects(STACK).containers;
-    const replaced = [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
+    const replaced = replacedContainers(before, after);
     // The routers' config file changed; the Ollama instances, Redis and Open WebUI have nothing new.
     expect(replaced).toEqual(["litellm", "litellm-2", "litellm-cloud"]);
 
