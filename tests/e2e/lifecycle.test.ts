@@ -8,24 +8,21 @@
  *
  * Qdrant is left out: its server cannot be built here (README says so).
  */
-import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
+import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeployFolder, until } from "./support/deployFolder";
-import { ModelRegistry, dockerBridgeAddress, pushTinyModels } from "./support/modelRegistry";
+import { ModelRegistry, dockerBridgeAddress, startRegistries } from "./support/modelRegistry";
 import {
-    E2E_CACHE,
     E2E_IMAGES,
     expectSucceeded,
     localImageExists,
     phase,
     removeLocalImages,
-    removeStackObjects,
     replacedContainers,
     requirePrerequisites,
     stackObjects,
-    startImageRegistry,
-    stopImageRegistry,
+    tearDownStack,
     timed,
     upAndReport,
 } from "./support/stackHarness";
@@ -133,11 +130,8 @@ beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), "aigw-e2e-"));
     dataDir = path.join(work, "data");
     await timed("infrastructure (image registry, model registry, tiny models, cloud stand-in)", async () => {
-        startImageRegistry();
-        const bridge = dockerBridgeAddress();
-        models = await ModelRegistry.start(bridge, MODEL_REGISTRY_PORT, path.join(E2E_CACHE, "model-registry"));
-        await pushTinyModels(models, TINY_MODELS, work);
-        standIn = await startCloudStandIn(STAND_IN_PORT, bridge);
+        models = await startRegistries(MODEL_REGISTRY_PORT, TINY_MODELS, work);
+        standIn = await startCloudStandIn(STAND_IN_PORT, dockerBridgeAddress());
     });
     folder = new DeployFolder(STACK);
     stackConfig = initialConfig();
@@ -146,20 +140,8 @@ beforeAll(async () => {
     expectSucceeded(await folder.run("secret", ["cloudApiKey"], "sk-e2e-cloud-stand-in\n"), "npm run secret");
 }, 600_000);
 
-afterAll(async () => {
-    // Pass or fail, nothing stays behind: the stack, then anything it left, then the servers.
-    if (folder) {
-        const destroyed = await folder.run("destroy", ["--yes"]);
-        if (destroyed.code !== 0)
-            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
-    }
-    removeStackObjects(STACK);
-    await standIn?.close();
-    await models?.stop();
-    stopImageRegistry();
-    folder?.remove();
-    if (work) rmSync(work, { recursive: true, force: true });
-}, 600_000);
+// Pass or fail, nothing stays behind: the cloud stand-in, the stack, the servers.
+afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [standIn] }), 600_000);
 
 test("a cold up pulls every image and model and brings the whole stack up", async () => {
     removeLocalImages(Object.values(E2E_IMAGES));

@@ -6,12 +6,12 @@
  * image replaces the container, and the users, the chat and the installed filter function are all still there,
  * in the browser too. Screenshots go to test-output/e2e/ (CI's artifacts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Browser, Page } from "playwright-core";
 import { DeployFolder } from "./support/deployFolder";
-import { ModelRegistry, dockerBridgeAddress, pushTinyModels, withTools } from "./support/modelRegistry";
+import { ModelRegistry, startRegistries, withTools } from "./support/modelRegistry";
 import {
     STRANGER,
     Session,
@@ -24,16 +24,13 @@ import {
     testOutput,
 } from "./support/openWebUI";
 import {
-    E2E_CACHE,
     E2E_IMAGES,
     phase,
     pushImageVariant,
-    removeStackObjects,
     replacedContainers,
     requirePrerequisites,
     stackObjects,
-    startImageRegistry,
-    stopImageRegistry,
+    tearDownStack,
     timed,
     upAndReport,
 } from "./support/stackHarness";
@@ -136,7 +133,7 @@ interface FunctionState {
 
 async function installedFilter(session: Session): Promise<FunctionState | undefined> {
     const functions = await getAs<{ id: string; type: string }[]>(OPEN_WEBUI, session, "/api/v1/functions/");
-    for (const { id, type } of functions.filter((f) => f.type === "filter")) {
+    for (const { id } of functions.filter((f) => f.type === "filter")) {
         const fn = await getAs<{ content: string; is_active: boolean; is_global: boolean; created_at: number }>(
             OPEN_WEBUI,
             session,
@@ -165,37 +162,19 @@ beforeAll(async () => {
     requirePrerequisites(true, true);
     clearTestOutput(SCREENSHOTS);
     work = mkdtempSync(path.join(tmpdir(), "aigw-e2e-owui-"));
+    folder = new DeployFolder(STACK);
     await timed("infrastructure (image registry, model registry, tiny models, browser)", async () => {
-        startImageRegistry();
-        models = await ModelRegistry.start(
-            dockerBridgeAddress(),
-            PORTS.modelRegistry,
-            path.join(E2E_CACHE, "model-registry"),
-        );
-        await pushTinyModels(models, [withTools("tiny-a"), withTools("tiny-b")], work);
+        models = await startRegistries(PORTS.modelRegistry, [withTools("tiny-a"), withTools("tiny-b")], work);
         browser = await launchChromium();
     });
-    folder = new DeployFolder(STACK);
-    stackConfig = initialConfig(path.join(work, "data"));
-    folder.writeConfig(stackConfig);
 }, 600_000);
 
-afterAll(async () => {
-    // Pass or fail, nothing stays behind: the browser, the stack, anything it left, then the servers.
-    await browser?.close();
-    if (folder) {
-        const destroyed = await folder.run("destroy", ["--yes"]);
-        if (destroyed.code !== 0)
-            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
-    }
-    removeStackObjects(STACK);
-    await models?.stop();
-    stopImageRegistry();
-    folder?.remove();
-    if (work) rmSync(work, { recursive: true, force: true });
-}, 600_000);
+// Pass or fail, nothing stays behind: the browser, the stack, the servers.
+afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [browser] }), 600_000);
 
 test("up deploys the stack with Open WebUI and its routing filter", async () => {
+    stackConfig = initialConfig(path.join(work, "data"));
+    folder.writeConfig(stackConfig);
     await upAndReport(folder, "up");
     const outputs = folder.outputs() as Record<string, string>;
     admin = { email: outputs.openWebUIAdminEmail, password: outputs.openWebUIAdminPassword };

@@ -17,6 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { LocalServer, startHttpServer } from "../../support/httpServer";
 import { OLLAMA_BIN, loadTinyModel, startOllama, stopPeers } from "../../peers/support/peers";
 import { until } from "./deployFolder";
+import { E2E_CACHE, startImageRegistry } from "./stackHarness";
 
 /** Debian's docker-registry, which peers/install.sh installs. */
 const REGISTRY_BIN = process.env.AIGW_REGISTRY_BIN ?? "/usr/bin/docker-registry";
@@ -203,4 +204,15 @@ export async function pushTinyModels(registry: ModelRegistry, names: string[], w
     } finally {
         stopPeers(ollama);
     }
+}
+
+/**
+ * What a suite deploys from: the images' registry, and the model registry on the Docker bridge at `port` (its
+ * blob server on `port + 1`) holding the tiny models `names`.
+ */
+export async function startRegistries(port: number, names: string[], workDir: string): Promise<ModelRegistry> {
+    startImageRegistry();
+    const registry = await ModelRegistry.start(dockerBridgeAddress(), port, path.join(E2E_CACHE, "model-registry"));
+    await pushTinyModels(registry, names, workDir);
+    return registry;
 }

@@ -3,7 +3,7 @@
  * in one line each, the Docker objects a stack left on this machine, and the phase lines CI prints.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { STACK_LABEL } from "../../../config/containers";
@@ -146,6 +146,34 @@ export function removeStackObjects(stack: string): void {
     const { containers, networks } = stackObjects(stack);
     if (containers.size > 0) execFileSync("docker", ["container", "rm", "--force", ...containers.values()]);
     if (networks.length > 0) execFileSync("docker", ["network", "rm", ...networks]);
+}
+
+/**
+ * A suite's last cleanup, pass or fail: closes `servers` (the suite's own, such as a browser), destroys the
+ * stack of `folder`, removes whatever it left, stops the model registry and the images' registry, and removes
+ * the project copy and the `work` folder. What is undefined (a setup that failed before it) is skipped.
+ */
+export async function tearDownStack(
+    stack: string,
+    parts: {
+        folder?: DeployFolder;
+        models?: { stop(): Promise<void> };
+        work?: string;
+        servers?: ({ close(): Promise<void> } | undefined)[];
+    },
+): Promise<void> {
+    const { folder, models, work } = parts;
+    for (const server of parts.servers ?? []) await server?.close();
+    if (folder) {
+        const destroyed = await folder.run("destroy", ["--yes"]);
+        if (destroyed.code !== 0)
+            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
+    }
+    removeStackObjects(stack);
+    await models?.stop();
+    stopImageRegistry();
+    folder?.remove();
+    if (work) rmSync(work, { recursive: true, force: true });
 }
 
 /** Fails with the command's last lines when it did not exit 0. */
