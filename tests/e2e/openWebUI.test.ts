@@ -27,6 +27,7 @@ import {
     E2E_IMAGES,
     phase,
     pushImageVariant,
+    removeLocalImages,
     replacedContainers,
     requirePrerequisites,
     stackObjects,
@@ -58,6 +59,8 @@ let admin: { email: string; password: string };
 let adminSession: Session;
 let chatId: string;
 let functionBefore: FunctionState;
+/** The Open WebUI image of the upgrade, once pushed. */
+let upgradeImage: string | undefined;
 
 function initialConfig(dataDir: string): Record<string, unknown> {
     const [fast, code] = [models.model(withTools("tiny-a")), models.model(withTools("tiny-b"))];
@@ -169,8 +172,11 @@ beforeAll(async () => {
     });
 }, 600_000);
 
-// Pass or fail, nothing stays behind: the browser, the stack, the servers.
-afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [browser] }), 600_000);
+afterAll(async () => {
+    // Pass or fail, nothing stays behind: the browser, the stack, the servers, the upgrade's image.
+    await tearDownStack(STACK, { folder, models, work, servers: [browser] });
+    if (upgradeImage) removeLocalImages([upgradeImage]);
+}, 600_000);
 
 test("up deploys the stack with Open WebUI and its routing filter", async () => {
     stackConfig = initialConfig(path.join(work, "data"));
@@ -217,11 +223,11 @@ test("another user than the admin cannot sign up", async () => {
 });
 
 test("a new Open WebUI image replaces the container and keeps the users, the chat and the filter", async () => {
-    const image = await timed("second Open WebUI image pushed", async () =>
+    upgradeImage = await timed("second Open WebUI image pushed", async () =>
         pushImageVariant(E2E_IMAGES.openWebUI, "b"),
     );
     const before = stackObjects(STACK).containers;
-    stackConfig = { ...stackConfig, images: { ...E2E_IMAGES, openWebUI: image } };
+    stackConfig = { ...stackConfig, images: { ...E2E_IMAGES, openWebUI: upgradeImage } };
     folder.writeConfig(stackConfig);
     await upAndReport(folder, "up with another Open WebUI image");
     expect(replacedContainers(before, stackObjects(STACK).containers)).toEqual(["open-webui"]);

@@ -71,10 +71,12 @@ export function requirePrerequisites(needsPeers = true, needsBrowser = false): v
 /**
  * Builds `ref` again with one label more, so it is another image (a new id, the same layers), and pushes it
  * to the registry as `ref` with `-<suffix>` appended to its tag: what an upgrade of the image looks like to
- * the stack, in a second. Resolves to the new reference.
+ * the stack, in a second. Resolves to the new reference. Remove its local copy when done (`removeLocalImages`):
+ * while an image built on `ref` is there, Docker refuses to remove `ref`, which the lifecycle suite does.
  */
 export function pushImageVariant(ref: string, suffix: string): string {
     const variant = `${ref}-${suffix}`;
+    removeLocalImages([variant]); // one a failed run left
     if (!localImageExists(ref)) execFileSync("docker", ["pull", ref], { stdio: "ignore" });
     execFileSync(
         "docker",
