@@ -163,15 +163,12 @@ export function withTools(name: string): string {
 
 /** Creates `model` in the Ollama at `ollama` from `base`, with `base`'s template preceded by the tools' names. */
 async function createToolsVariant(ollama: string, base: string, model: string): Promise<void> {
-    const shown = (await (
-        await fetch(`${ollama}/api/show`, { method: "POST", body: JSON.stringify({ model: base }) })
-    ).json()) as {
-        template: string;
-    };
+    const shown = await fetch(`${ollama}/api/show`, { method: "POST", body: JSON.stringify({ model: base }) });
+    const { template } = (await shown.json()) as { template: string };
     const tools = "{{- if .Tools }}<|system|>tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}\n{{ end }}";
     const response = await fetch(`${ollama}/api/create`, {
         method: "POST",
-        body: JSON.stringify({ model, from: base, template: tools + shown.template, stream: false }),
+        body: JSON.stringify({ model, from: base, template: tools + template, stream: false }),
     });
     if (response.status !== 200)
         throw new Error(`creating ${model}: HTTP ${response.status}: ${await response.text()}`);
