@@ -8,26 +8,25 @@
  *
  * Qdrant is left out: its server cannot be built here (README says so).
  */
-import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
+import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeployFolder, until } from "./support/deployFolder";
-import { ModelRegistry, dockerBridgeAddress, pushTinyModels } from "./support/modelRegistry";
+import { ModelRegistry, dockerBridgeAddress, startRegistries } from "./support/modelRegistry";
 import {
-    E2E_CACHE,
     E2E_IMAGES,
     expectSucceeded,
     localImageExists,
     phase,
     removeLocalImages,
-    removeStackObjects,
+    replacedContainers,
     requirePrerequisites,
     stackObjects,
-    startImageRegistry,
-    stopImageRegistry,
-    summaryOf,
+    tearDownStack,
     timed,
+    upAndReport,
 } from "./support/stackHarness";
+import { STRANGER, signIn, signUp } from "./support/openWebUI";
 import { CloudStandIn, answeredBy, chat, listedModels, startCloudStandIn } from "../peers/support/peers";
 
 const STACK = "e2e";
@@ -77,20 +76,8 @@ function initialConfig(): Record<string, unknown> {
     };
 }
 
-/** Deploys the current config with `npm run up --json`; fails with the output when it does not succeed. */
-async function up(what: string) {
-    const run = await folder.run("up", ["--yes", "--json"]);
-    expectSucceeded(run, what);
-    const summary = summaryOf(run);
-    phase(
-        what,
-        run.seconds,
-        Object.entries(summary.changes)
-            .map(([op, n]) => `${op} ${n}`)
-            .join(", "),
-    );
-    return { run, summary };
-}
+/** Deploys the current config; fails with the output when it does not succeed. */
+const up = (what: string) => upAndReport(folder, what);
 
 /** The keys a client needs, from the stack's secret outputs. */
 function readKeys(): typeof keys {
@@ -125,13 +112,7 @@ async function servedModels(url: string, group: string, wanted: string): Promise
 
 /** Signs in to Open WebUI as the admin; resolves to the account's id. */
 async function signInAsAdmin(): Promise<string> {
-    const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: keys.adminEmail, password: keys.adminPassword }),
-    });
-    if (response.status !== 200) throw new Error(`sign-in as ${keys.adminEmail}: HTTP ${response.status}`);
-    return ((await response.json()) as { id: string }).id;
+    return (await signIn(OPEN_WEBUI, keys.adminEmail, keys.adminPassword)).id;
 }
 
 /** Files Ollama keeps while a download is under way, in an instance's models folder. */
@@ -149,11 +130,8 @@ beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), "aigw-e2e-"));
     dataDir = path.join(work, "data");
     await timed("infrastructure (image registry, model registry, tiny models, cloud stand-in)", async () => {
-        startImageRegistry();
-        const bridge = dockerBridgeAddress();
-        models = await ModelRegistry.start(bridge, MODEL_REGISTRY_PORT, path.join(E2E_CACHE, "model-registry"));
-        await pushTinyModels(models, TINY_MODELS, work);
-        standIn = await startCloudStandIn(STAND_IN_PORT, bridge);
+        models = await startRegistries(MODEL_REGISTRY_PORT, TINY_MODELS, work);
+        standIn = await startCloudStandIn(STAND_IN_PORT, dockerBridgeAddress());
     });
     folder = new DeployFolder(STACK);
     stackConfig = initialConfig();
@@ -162,20 +140,8 @@ beforeAll(async () => {
     expectSucceeded(await folder.run("secret", ["cloudApiKey"], "sk-e2e-cloud-stand-in\n"), "npm run secret");
 }, 600_000);
 
-afterAll(async () => {
-    // Pass or fail, nothing stays behind: the stack, then anything it left, then the servers.
-    if (folder) {
-        const destroyed = await folder.run("destroy", ["--yes"]);
-        if (destroyed.code !== 0)
-            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
-    }
-    removeStackObjects(STACK);
-    await standIn?.close();
-    await models?.stop();
-    stopImageRegistry();
-    folder?.remove();
-    if (work) rmSync(work, { recursive: true, force: true });
-}, 600_000);
+// Pass or fail, nothing stays behind: the cloud stand-in, the stack, the servers.
+afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [standIn] }), 600_000);
 
 test("a cold up pulls every image and model and brings the whole stack up", async () => {
     removeLocalImages(Object.values(E2E_IMAGES));
@@ -232,12 +198,7 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(standIn.requests).toBe(1);
 
     adminId = await signInAsAdmin();
-    const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "stranger", email: "stranger@example.com", password: "a-long-password-1" }),
-    });
-    expect(signup.status).toBe(403);
+    expect(await signUp(OPEN_WEBUI, STRANGER)).toBe(403);
 });
 
 test("a second up and a preview report no changes", async () => {
@@ -260,7 +221,7 @@ test("a config change replaces only what must change, and the router then serves
     await up("up after a config change");
 
     const after = stackObjects(STACK).containers;
-    const replaced = [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
+    const replaced = replacedContainers(before, after);
     // The routers' config file changed; the Ollama instances, Redis and Open WebUI have nothing new.
     expect(replaced).toEqual(["litellm", "litellm-2", "litellm-cloud"]);
 
