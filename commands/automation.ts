@@ -161,6 +161,19 @@ export function prepareBackend(projectDir: string, env: NodeJS.ProcessEnv, deplo
     return { backend, passphrase };
 }
 
+/**
+ * What the CLI and the program it runs get on top of the caller's environment `env`: the backend, the
+ * passphrase, and no type check of the program. `npm test` type-checks it (tsc); checking it again at every run
+ * delays the first resource by about 15 s on 2 cores (a preview of the cpu stack: 36.6 s with the check, 21.1 s
+ * without). An operator who sets PULUMI_NODEJS_TRANSPILE_ONLY keeps their choice.
+ */
+export function workspaceEnv(setup: Pick<WorkspaceSetup, "backend" | "passphrase">, env: NodeJS.ProcessEnv) {
+    const envVars: Record<string, string> = { PULUMI_BACKEND_URL: setup.backend.url };
+    if (setup.passphrase?.value !== undefined) envVars[PASSPHRASE_VAR] = setup.passphrase.value;
+    if (env.PULUMI_NODEJS_TRANSPILE_ONLY === undefined) envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+    return envVars;
+}
+
 /** Opens (or, with `create`, creates) the stack of the program in `projectDir`. */
 export async function openStack(
     stackName: string,
@@ -169,8 +182,7 @@ export async function openStack(
     create: boolean,
 ): Promise<Stack> {
     const { LocalWorkspace } = automation();
-    const envVars: Record<string, string> = { PULUMI_BACKEND_URL: setup.backend.url };
-    if (setup.passphrase?.value !== undefined) envVars[PASSPHRASE_VAR] = setup.passphrase.value;
+    const envVars = workspaceEnv(setup, process.env);
     const options = {
         pulumiCommand: setup.cli,
         envVars,

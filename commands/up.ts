@@ -35,7 +35,7 @@ export interface OperationSummary {
     error?: string;
     /** Non-secret stack outputs after `up` (`urls`, `models`). */
     outputs?: Record<string, unknown>;
-    /** Every resource step of an `up` that changed something, in the order they ended, with its wall time. */
+    /** Every resource step of an `up` that changed something, in the order they ended, with its times. */
     steps?: StepTiming[];
 }
 
@@ -49,23 +49,32 @@ export interface StepTiming {
     op: string;
     /** Seconds from the step's start to its end (outputs or failure), as the events arrived. */
     seconds: number;
+    /** When the step started, in seconds from the start of the run: with `endedAt`, the run's timeline. */
+    startedAt: number;
+    /** When it ended, in seconds from the start of the run. */
+    endedAt: number;
 }
 
 /** Times the steps of a run from its engine events; steps that left a resource as it was are not kept. */
 export function stepTimer(now: () => number = Date.now) {
+    const runStartedAt = now();
     const started = new Map<string, number>();
     const steps: StepTiming[] = [];
+    const tenths = (ms: number) => Math.round(ms / 100) / 10;
     const onEvent = (event: EngineEvent) => {
         const begun = event.resourcePreEvent?.metadata;
         if (begun) started.set(`${begun.op} ${begun.urn}`, now());
         const ended = event.resOutputsEvent?.metadata ?? event.resOpFailedEvent?.metadata;
         const at = ended && started.get(`${ended.op} ${ended.urn}`);
         if (!ended || at === undefined || ended.op === "same" || ended.op === "read") return;
+        const endedAt = now();
         steps.push({
             name: ended.urn.split("::").pop()!,
             type: ended.type,
             op: ended.op,
-            seconds: Math.round((now() - at) / 100) / 10,
+            seconds: tenths(endedAt - at),
+            startedAt: tenths(at - runStartedAt),
+            endedAt: tenths(endedAt - runStartedAt),
         });
     };
     return { onEvent, steps };

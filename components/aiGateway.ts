@@ -22,8 +22,10 @@ export interface AiGatewayArgs {
 
 /**
  * The whole stack: per host its Docker provider, network and Ollama instances; the local router; the
- * cloud-fallback router when enabled; Open WebUI and Qdrant. Created in the order in which they can
- * become ready: Ollama healthy, models pulled, routers healthy, then Open WebUI.
+ * cloud-fallback router when enabled; Open WebUI and Qdrant. Nothing waits for what it does not need to
+ * start: the models download into Ollama while the routers and Open WebUI start (a router only forwards
+ * requests, and Open WebUI asks the router only when a user does), so a cold `up` takes about as long as its
+ * longest download. The start order is checked by `containerStartsBehindModelPulls` (commands/startOrder.ts).
  */
 export class AiGateway extends pulumi.ComponentResource {
     /** URL of every service from the machine running `pulumi up`. */
@@ -67,7 +69,6 @@ export class AiGateway extends pulumi.ComponentResource {
                     onHost(host.name),
                 ),
         );
-        const pulls = ollama.flatMap((service) => service.instances.flatMap((i) => i.models));
 
         const primaryHost = hosts.get(placed.router)!;
         const routerKey = newMasterKey("router-master-key", { parent: this });
@@ -116,7 +117,8 @@ export class AiGateway extends pulumi.ComponentResource {
                         files,
                         masterKey: routerKey,
                         redisPassword,
-                        waitFor: [...pulls, ...(redis ? [redis.container] : [])],
+                        // Replicas share their state through Redis from their first request on.
+                        waitFor: redis ? [redis.container] : [],
                     },
                     onHost(hostName),
                 );
@@ -146,7 +148,6 @@ export class AiGateway extends pulumi.ComponentResource {
                     },
                     masterKey: this.cloudMasterKey,
                     cloudApiKey: args.cloudApiKey,
-                    waitFor: pulls,
                 },
                 onHost(placed.router),
             );
@@ -191,7 +192,8 @@ export class AiGateway extends pulumi.ComponentResource {
                     networkName: uiHost.networkName,
                     files: routingFilterFiles(config, placed.openWebUI),
                     routingFilter: routingFilterInstall(config, placed.openWebUI),
-                    waitFor: [router.healthy, ...(qdrant ? [qdrant.healthy] : [])],
+                    // Its vector store from the start; the router only when a user asks for a model.
+                    waitFor: qdrant ? [qdrant.healthy] : [],
                 },
                 onHost(placed.openWebUI),
             );

@@ -34,7 +34,7 @@ export interface LiteLLMRouterArgs {
     cloudApiKey?: pulumi.Input<string>;
     /** Password of the Redis the replicas share state through, when there are replicas. */
     redisPassword?: pulumi.Input<string>;
-    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
 }
 

@@ -32,7 +32,7 @@ export interface ServiceContainerArgs {
     healthcheck: HealthcheckSpec;
     /** What `pulumi up` polls from outside before the service counts as up: a path and what to expect. */
     probe: { path: string } & Pick<HealthCheckArgs, "expectJsonField">;
-    /** Resources that must be ready before the container starts (e.g. the model pulls). */
+    /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
 }
 

@@ -3,30 +3,36 @@
 # the way the API does it: POST /api/blobs/sha256:<hex> (body = file), then
 # POST /api/create {model, files:{"<name>.gguf":"sha256:<hex>"}, template, parameters}.
 #
-# Usage: peers/load_tiny_model.sh 127.0.0.1:PORT NAME [MODEL]
+# Usage: peers/load_tiny_model.sh 127.0.0.1:PORT NAME [MODEL [SIZE_OPTION...]]
 #   NAME  seeds the weights (tiny-a, tiny-b, ...); MODEL is the Ollama model name
-#   (default NAME, i.e. NAME:latest). GGUFs are cached under $AIGW_PEERS_CACHE/tiny-models/.
+#   (default NAME, i.e. NAME:latest); SIZE_OPTIONs go to make_tiny_model.py (e.g.
+#   --width 2048 --layers 7 for a ~590 MB model). GGUFs are cached under
+#   $AIGW_PEERS_CACHE/tiny-models/, so each is generated once.
 #   The model gets a plain chat template and num_predict=16 so answers stay short.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-[ $# -ge 2 ] && [ $# -le 3 ] || aigw_die "usage: $0 127.0.0.1:PORT NAME [MODEL]"
+[ $# -ge 2 ] || aigw_die "usage: $0 127.0.0.1:PORT NAME [MODEL [SIZE_OPTION...]]"
 addr="$1"; name="$2"; model="${3:-$2}"
+shift "$(( $# < 3 ? $# : 3 ))"
 aigw_check_loopback "$addr"
 [ -x "$AIGW_GGUF_PY" ] || aigw_die "gguf venv missing: run peers/install.sh"
 
-# Cache key: the generator script's content, so edits to it give new files.
+# Cache key: the generator script's content, so edits to it give new files; and the size options.
 key="$(sha256sum "$AIGW_PEERS_DIR/make_tiny_model.py" | cut -c1-12)"
-gguf="$AIGW_MODELS_CACHE/$key/$name.gguf"
+gguf="$AIGW_MODELS_CACHE/$key/$name${1:+-$(echo "$*" | sha256sum | cut -c1-8)}.gguf"
 if [ ! -f "$gguf" ]; then
   mkdir -p "$(dirname "$gguf")"
-  "$AIGW_GGUF_PY" "$AIGW_PEERS_DIR/make_tiny_model.py" "$name" "$gguf.tmp" >/dev/null
+  t=$(aigw_now)
+  "$AIGW_GGUF_PY" "$AIGW_PEERS_DIR/make_tiny_model.py" "$name" "$gguf.tmp" "$@" >/dev/null
   mv "$gguf.tmp" "$gguf"
+  aigw_log "generated $gguf ($(stat -c %s "$gguf") bytes) in $(aigw_since "$t")s"
 fi
 hex="$(sha256sum "$gguf" | cut -d' ' -f1)"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' -I "http://$addr/api/blobs/sha256:$hex")
 if [ "$code" != 200 ]; then
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$gguf" "http://$addr/api/blobs/sha256:$hex")
+  # Streamed from the file (-T), not read into memory first: the larger models are hundreds of MB.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -T "$gguf" "http://$addr/api/blobs/sha256:$hex")
   [ "$code" = 201 ] || [ "$code" = 200 ] || aigw_die "POST /api/blobs/sha256:$hex -> HTTP $code"
 fi
 

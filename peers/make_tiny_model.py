@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Write a tiny, real GGUF model (random weights) that Ollama can load and run.
 
-Usage: make_tiny_model.py NAME OUT.gguf [--seed N]
+Usage: make_tiny_model.py NAME OUT.gguf [--seed N] [--width W] [--layers L]
 
-- Architecture "llama" (runs on Ollama's llama.cpp runner), 2 blocks, 64 wide,
-  a SentencePiece-style ("llama") vocabulary of 384 tokens: <unk> <s> </s>,
-  the 256 byte tokens <0x00>..<0xFF> and a few word pieces.
+- Architecture "llama" (runs on Ollama's llama.cpp runner), 2 blocks, 64 wide
+  (--layers, --width; the feed-forward is twice as wide, heads are 64 wide past
+  4 of them), a SentencePiece-style ("llama") vocabulary of 384 tokens: <unk>
+  <s> </s>, the 256 byte tokens <0x00>..<0xFF> and a few word pieces.
 - 2-D weights F16, norms F32 (file type MOSTLY_F16, so Ollama reports
-  quantization_level "F16"; for file type 0 = F32 it reports "unknown"), ~0.3 MB.
-  Output is gibberish but real inference.
+  quantization_level "F16"; for file type 0 = F32 it reports "unknown"), ~0.3 MB
+  at the default size; --width 2048 --layers 7 gives ~590 MB, a model whose
+  download takes long enough to measure. Output is gibberish but real inference.
 - Deterministic: the same NAME and seed give byte-identical files; the seed
   defaults to one derived from NAME, so "tiny-a" and "tiny-b" differ.
 Needs the PyPI packages gguf and numpy (install.sh puts them in the cache venv).
@@ -21,11 +23,6 @@ import sys
 import numpy as np
 import gguf
 
-N_EMBD = 64
-N_HEAD = 4
-N_HEAD_KV = 4
-N_FF = 128
-N_LAYER = 2
 N_CTX = 4096
 
 
@@ -67,7 +64,10 @@ CHAT_TEMPLATE = (
 )
 
 
-def build(name, seed, out):
+def build(name, seed, out, width=64, layers=2):
+    n_embd, n_ff, n_layer = width, 2 * width, layers
+    n_head = max(4, width // 64)
+    n_head_kv = n_head
     rng = np.random.default_rng(seed)
     tokens, scores, types = vocabulary()
     n_vocab = len(tokens)
@@ -80,12 +80,12 @@ def build(name, seed, out):
     writer.add_description("ai-gateway test model: random weights, not a language model")
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     writer.add_context_length(N_CTX)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(N_LAYER)
-    writer.add_feed_forward_length(N_FF)
-    writer.add_head_count(N_HEAD)
-    writer.add_head_count_kv(N_HEAD_KV)
-    writer.add_rope_dimension_count(N_EMBD // N_HEAD)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(n_layer)
+    writer.add_feed_forward_length(n_ff)
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_head_kv)
+    writer.add_rope_dimension_count(n_embd // n_head)
     writer.add_rope_freq_base(10000.0)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_vocab_size(n_vocab)
@@ -102,22 +102,22 @@ def build(name, seed, out):
     writer.add_chat_template(CHAT_TEMPLATE)
 
     # numpy shapes are (rows, cols) = GGUF (ne1, ne0): a Linear(in->out) is (out, in).
-    writer.add_tensor("token_embd.weight", w(n_vocab, N_EMBD, scale=0.5))
-    for i in range(N_LAYER):
+    writer.add_tensor("token_embd.weight", w(n_vocab, n_embd, scale=0.5))
+    for i in range(n_layer):
         p = "blk.%d." % i
-        writer.add_tensor(p + "attn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(p + "attn_q.weight", w(N_EMBD, N_EMBD))
-        writer.add_tensor(p + "attn_k.weight", w(N_EMBD // N_HEAD * N_HEAD_KV, N_EMBD))
-        writer.add_tensor(p + "attn_v.weight", w(N_EMBD // N_HEAD * N_HEAD_KV, N_EMBD))
-        writer.add_tensor(p + "attn_output.weight", w(N_EMBD, N_EMBD))
-        writer.add_tensor(p + "ffn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(p + "ffn_gate.weight", w(N_FF, N_EMBD))
-        writer.add_tensor(p + "ffn_up.weight", w(N_FF, N_EMBD))
-        writer.add_tensor(p + "ffn_down.weight", w(N_EMBD, N_FF))
-    writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
+        writer.add_tensor(p + "attn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(p + "attn_q.weight", w(n_embd, n_embd))
+        writer.add_tensor(p + "attn_k.weight", w(n_embd // n_head * n_head_kv, n_embd))
+        writer.add_tensor(p + "attn_v.weight", w(n_embd // n_head * n_head_kv, n_embd))
+        writer.add_tensor(p + "attn_output.weight", w(n_embd, n_embd))
+        writer.add_tensor(p + "ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(p + "ffn_gate.weight", w(n_ff, n_embd))
+        writer.add_tensor(p + "ffn_up.weight", w(n_ff, n_embd))
+        writer.add_tensor(p + "ffn_down.weight", w(n_embd, n_ff))
+    writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
     # Output head: only word pieces and </s> get weights, so the sampled text is
     # readable pieces (no raw bytes / control chars) and </s> ends some answers.
-    out_w = w(n_vocab, N_EMBD, scale=2.0)  # float16
+    out_w = w(n_vocab, n_embd, scale=2.0)  # float16
     for i, t in enumerate(types):
         if t != int(gguf.TokenType.NORMAL) and i != 2:
             out_w[i, :] = 0.0
@@ -135,13 +135,18 @@ def main(argv):
     ap.add_argument("out", help="output .gguf path")
     ap.add_argument("--seed", type=int, default=None,
                     help="RNG seed (default: derived from NAME)")
+    ap.add_argument("--width", type=int, default=64, help="embedding width (default 64)")
+    ap.add_argument("--layers", type=int, default=2, help="transformer blocks (default 2)")
     a = ap.parse_args(argv)
     seed = a.seed
     if seed is None:
         seed = int.from_bytes(hashlib.sha256(a.name.encode()).digest()[:4], "big")
-    build(a.name, seed, a.out)
+    build(a.name, seed, a.out, a.width, a.layers)
+    digest = hashlib.sha256()
     with open(a.out, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    digest = digest.hexdigest()
     print("%s sha256:%s" % (a.out, digest))
 
 

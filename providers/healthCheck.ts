@@ -10,7 +10,11 @@ export interface HealthCheckArgs {
     expectBodyContains?: pulumi.Input<string>;
     /** Top-level JSON field that must be present; its value is reported (e.g. "version"). */
     expectJsonField?: pulumi.Input<string>;
-    /** Seconds between probes (default 2). */
+    /**
+     * Longest wait, in seconds, between two requests to a service that answers but is not healthy yet
+     * (default 2): the waits start at 50 ms and double up to it. A port that refuses connections is tried
+     * every 50 ms.
+     */
     intervalSeconds?: pulumi.Input<number>;
     /** Seconds before giving up (default 300). */
     timeoutSeconds?: pulumi.Input<number>;
@@ -48,8 +52,20 @@ interface HealthCheckOutputs extends HealthCheckInputs {
 const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
- * Polls until the endpoint answers as expected. Probes start on a fixed cadence (not "interval after the
- * last answer") so that readiness is seen within one interval of it happening.
+ * How often a port that refuses connections is tried again. A refused connection never reaches the service
+ * (nothing listens yet), so trying often costs it nothing and sees it the moment it listens.
+ */
+const CONNECT_EVERY_MS = 50;
+/** The wait after the first answer that is not healthy yet; each further one doubles, up to the interval. */
+const FIRST_BACKOFF_MS = 50;
+
+/**
+ * Polls until the endpoint answers as expected. While nothing listens on the port, a bare TCP connection is
+ * tried every 50 ms: no HTTP request reaches a service that is not listening, and most services (Ollama,
+ * LiteLLM, Open WebUI) listen only once they are ready. Once the port accepts, the URL is asked; an answer
+ * that is not healthy yet (a 503, a wrong body, no answer in time) is asked again after 50 ms, then 100, 200,
+ * ... up to `intervalSeconds`, so a service that answers early but takes minutes to be ready gets the requests
+ * of a fixed interval plus a handful. Each wait counts from the start of the probe before it.
  */
 async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckOutputs> {
     const expectStatus = inputs.expectStatus ?? 200;
@@ -60,24 +76,41 @@ async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckO
     const deadline = startedAt + timeoutMs;
     let lastStatus = 0;
     let lastProblem = "no probe answered yet";
+    let backoffMs = FIRST_BACKOFF_MS;
+    let listening = false;
 
-    for (let probeNumber = 1; ; probeNumber++) {
+    for (;;) {
+        const probeStartedAt = Date.now();
         // The last probe, sent at the deadline, still gets a short window to answer.
-        const answerWindowMs = Math.min(probeTimeoutMs, Math.max(deadline - Date.now(), intervalMs));
-        try {
-            const response = await fetch(inputs.url, {
-                headers: inputs.headers,
-                signal: AbortSignal.timeout(answerWindowMs),
-            });
-            const body = await response.text();
-            lastStatus = response.status;
-            const verdict = judgeAnswer(response.status, body, expectStatus, inputs);
-            if (verdict.healthy) {
-                return { ...inputs, secondsToHealthy: secondsSince(startedAt), lastStatus, reported: verdict.reported };
+        const answerWindowMs = Math.min(probeTimeoutMs, Math.max(deadline - probeStartedAt, 4 * CONNECT_EVERY_MS));
+        let waitMs = CONNECT_EVERY_MS;
+        if (!listening) {
+            const refusal = await connectionProblem(inputs.url, answerWindowMs);
+            listening = refusal === undefined;
+            lastProblem = refusal ?? lastProblem;
+        }
+        if (listening) {
+            const probe = await askOnce(inputs, answerWindowMs);
+            if ("status" in probe) {
+                lastStatus = probe.status;
+                const verdict = judgeAnswer(probe.status, probe.body, expectStatus, inputs);
+                if (verdict.healthy) {
+                    return {
+                        ...inputs,
+                        secondsToHealthy: secondsSince(startedAt),
+                        lastStatus,
+                        reported: verdict.reported,
+                    };
+                }
+                lastProblem = verdict.problem;
+            } else lastProblem = probe.problem;
+            // Refused or cut off without an answer: nothing listens behind the port (a restart, or Docker's proxy
+            // before the service is up). An answer, or none in time from a service that accepted: give it time.
+            listening = !("cutOff" in probe);
+            if (listening) {
+                waitMs = backoffMs;
+                backoffMs = Math.min(backoffMs * 2, intervalMs);
             }
-            lastProblem = verdict.problem;
-        } catch (err) {
-            lastProblem = describeProbeError(err, answerWindowMs);
         }
 
         if (Date.now() >= deadline) {
@@ -88,9 +121,56 @@ async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckO
                 `HealthCheck: ${inputs.url} not healthy after ${secondsSince(startedAt)}s (last: ${lastProblem}). Next: ${nextStep}`,
             );
         }
-        const nextProbeAt = Math.min(startedAt + probeNumber * intervalMs, deadline);
+        const nextProbeAt = Math.min(probeStartedAt + waitMs, deadline);
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextProbeAt - Date.now())));
     }
+}
+
+/**
+ * Opens and closes a TCP connection to the URL's host and port: undefined when it was accepted, else why not
+ * (`connect ECONNREFUSED 127.0.0.1:4000`).
+ */
+function connectionProblem(url: string, windowMs: number): Promise<string | undefined> {
+    const net: typeof import("node:net") = require("node:net");
+    const { hostname, port, protocol } = new URL(url);
+    return new Promise((resolve) => {
+        const socket = net.connect({
+            host: hostname.replace(/^\[(.*)\]$/, "$1"),
+            port: Number(port) || (protocol === "https:" ? 443 : 80),
+        });
+        const settle = (problem: string | undefined) => {
+            socket.destroy();
+            resolve(problem);
+        };
+        socket.setTimeout(windowMs, () => settle(`no connection within ${Math.round(windowMs / 100) / 10}s`));
+        socket.once("connect", () => settle(undefined));
+        socket.once("error", (err) => settle(err.message));
+    });
+}
+
+type ProbeResult = { status: number; body: string } | { problem: string; cutOff?: true };
+
+/**
+ * One GET on a connection of its own. Node's http, not fetch: fetch (undici, Node 20) does not notice a
+ * connection that is closed before it answers, as Docker's port proxy closes it while the container's
+ * service is not listening yet, and waits out the whole window instead.
+ */
+function askOnce(inputs: HealthCheckInputs, windowMs: number): Promise<ProbeResult> {
+    const client: typeof import("node:http") = require(inputs.url.startsWith("https:") ? "node:https" : "node:http");
+    return new Promise((resolve) => {
+        const request = client.get(inputs.url, { headers: inputs.headers, agent: false }, (response) => {
+            let body = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => (body += chunk));
+            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+            response.on("error", (err) => resolve({ problem: err.message, cutOff: true }));
+        });
+        request.setTimeout(windowMs, () => {
+            resolve({ problem: `no answer within ${Math.round(windowMs / 100) / 10}s` });
+            request.destroy();
+        });
+        request.on("error", (err) => resolve({ problem: err.message, cutOff: true }));
+    });
 }
 
 function secondsSince(startedAt: number): number {
@@ -125,15 +205,6 @@ function judgeAnswer(status: number, body: string, expectStatus: number, inputs:
     }
     const value = (parsed as Record<string, unknown>)[field];
     return { healthy: true, reported: typeof value === "string" ? value : JSON.stringify(value) };
-}
-
-/** fetch hides the useful part ("connect ECONNREFUSED 127.0.0.1:4000") in `cause`. */
-function describeProbeError(err: unknown, answerWindowMs: number): string {
-    const error = err as { name?: string; message?: string; cause?: { message?: string } };
-    if (error.name === "TimeoutError") {
-        return `no answer within ${Math.round(answerWindowMs / 100) / 10}s`;
-    }
-    return error.cause?.message ?? error.message ?? String(err);
 }
 
 function isKnown(value: unknown): boolean {

@@ -22,6 +22,7 @@ import {
     parseEnvFile,
     prepareBackend,
     stackPassphrase,
+    workspaceEnv,
 } from "../../commands/automation";
 import { UsageError } from "../../commands/cli";
 import { PROJECT_DIR } from "../../commands/stackFile";
@@ -171,6 +172,24 @@ describe("the embedded backend and the passphrase", () => {
     });
 });
 
+describe("the CLI's environment", () => {
+    const backend = { url: "file:///srv/state", embedded: false };
+
+    it("names the backend and the passphrase, and leaves the program's type check to npm test", () => {
+        expect(workspaceEnv({ backend, passphrase: { value: "p", source: ".env" } }, {})).toEqual({
+            PULUMI_BACKEND_URL: "file:///srv/state",
+            PULUMI_CONFIG_PASSPHRASE: "p",
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        });
+    });
+
+    it("keeps the operator's own PULUMI_NODEJS_TRANSPILE_ONLY", () => {
+        expect(workspaceEnv({ backend }, { PULUMI_NODEJS_TRANSPILE_ONLY: "false" })).toEqual({
+            PULUMI_BACKEND_URL: "file:///srv/state",
+        });
+    });
+});
+
 describe("the Pulumi CLI", () => {
     it("is pinned to the version of the Pulumi SDK the project uses", () => {
         expect(PULUMI_CLI_VERSION).toBe(require("@pulumi/pulumi/package.json").version);
@@ -209,22 +228,37 @@ describe("up: step timings", () => {
     const step = (op: string, type: string, name: string) => ({ op, type, urn: urn(type, name) }) as never;
 
     it("times each step from its start to its outputs or failure, leaving out the unchanged ones", () => {
-        let clock = 0;
+        let clock = 1000;
         const timer = stepTimer(() => clock);
+        clock = 2000;
         const image = step("create", "docker:index/remoteImage:RemoteImage", "e2e-litellm-image");
         const pull = step("create", "pulumi-nodejs:dynamic:Resource", "ollama-tiny-a");
         const network = step("same", "docker:index/network:Network", "e2e-network");
         timer.onEvent({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: image } });
         timer.onEvent({ sequence: 2, timestamp: 0, resourcePreEvent: { metadata: pull } });
         timer.onEvent({ sequence: 3, timestamp: 0, resourcePreEvent: { metadata: network } });
-        clock = 1500;
+        clock = 3500;
         timer.onEvent({ sequence: 4, timestamp: 1, resOutputsEvent: { metadata: network } });
         timer.onEvent({ sequence: 5, timestamp: 1, resOpFailedEvent: { metadata: pull, status: 0, steps: 0 } });
-        clock = 12_340;
+        clock = 14_340;
         timer.onEvent({ sequence: 6, timestamp: 12, resOutputsEvent: { metadata: image } });
         expect(timer.steps).toEqual([
-            { name: "ollama-tiny-a", type: "pulumi-nodejs:dynamic:Resource", op: "create", seconds: 1.5 },
-            { name: "e2e-litellm-image", type: "docker:index/remoteImage:RemoteImage", op: "create", seconds: 12.3 },
+            {
+                name: "ollama-tiny-a",
+                type: "pulumi-nodejs:dynamic:Resource",
+                op: "create",
+                seconds: 1.5,
+                startedAt: 1,
+                endedAt: 2.5,
+            },
+            {
+                name: "e2e-litellm-image",
+                type: "docker:index/remoteImage:RemoteImage",
+                op: "create",
+                seconds: 12.3,
+                startedAt: 1,
+                endedAt: 13.3,
+            },
         ]);
     });
 });

@@ -1,27 +1,33 @@
 /**
- * `npm run bench`: the stack's overheads against the real software, as ratios on the same run (not a timed
- * test). Router path vs direct Ollama (p50/p95 of a one-token completion), a model pull through OllamaModel
- * vs `ollama pull` (same model, same registry), and HealthCheck's detection latency after the port opens.
- * Ports: Ollama 11464 (serves and pulls), 11465 (pushes), LiteLLM 4064, registry 5061 (blobs 127.0.0.2:5061).
+ * `npm run bench [-- --only <section,...>]`: the stack's overheads and targets against the real software, each
+ * as a ratio against a reference measured in the same run (not a timed test). Sections:
+ * - router: router path vs direct Ollama (p50/p95 of a one-token completion);
+ * - pull: a ~590 MB model pulled by OllamaModel vs `ollama pull` vs an unstreamed pull, and its progress lines
+ *   at 30 MB/s; a tiny model's pull latency (process start, mostly);
+ * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter.
+ * Prints a Markdown table and writes every row to bench-results/bench.json (tests/peers/bench/results.ts).
+ * Ports: Ollama 11464 (serves and pulls), 11465 (pushes), LiteLLM 4064, registry 5061 (blobs 127.0.0.2:5061),
+ * the slowed registry 5092 (blobs 5093), HealthCheck's slow starters 11490-11491.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import * as net from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { renderRouterConfig } from "../../config/litellm";
+import { ModelRegistry } from "../e2e/support/modelRegistry";
 import { validateStackConfig } from "../../config/load";
-import { healthCheckProvider } from "../../providers/healthCheck";
 import { ollamaModelProvider } from "../../providers/ollamaModel";
+import { detectionOnRealStarts, loadOnSlowStarter } from "./bench/healthDetection";
+import { pullProgress, pullThroughput } from "./bench/modelPull";
+import { BENCH_RESULTS_FILE, benchResults, benchTable, judged, Measure, writeBenchResults } from "./bench/results";
 import { toLoopback } from "./support/loopback";
 import {
     chat,
+    LARGE_MODEL_SIZE,
     loadTinyModel,
-    loopback,
     OLLAMA_BIN,
     Peer,
-    PEERS_DIR,
     percentile,
     pushModel,
     startLiteLLM,
@@ -30,19 +36,30 @@ import {
     stopPeers,
 } from "./support/peers";
 import { requirePeersFor } from "./support/requirements";
-import { formatBenchRows, loadBalancingBench } from "./bench/loadBalancing";
+import { loadBalancingBench } from "./bench/loadBalancing";
 
-const PORTS = { ollama: 11464, pusher: 11465, router: 4064, registry: 5061 };
+const PORTS = {
+    ollama: 11464,
+    pusher: 11465,
+    router: 4064,
+    registry: 5061,
+    slowedRegistry: 5092,
+    slowStarters: [11490, 11491] as const,
+};
 const MASTER_KEY = "sk-ai-gateway-bench";
 const REQUESTS = 60;
-const PULLS = 5;
-const STARTS = 3;
-const PULLED = `127.0.0.1:${PORTS.registry}/aigw/tiny-a:latest`;
-
-const ms = (value: number) => `${value.toFixed(1)} ms`;
+const TINY_PULLS = 5;
+const LARGE_PULL_ROUNDS = 7;
+/** The slowed registry's speed: the 590 MB model in about 20 s, slow enough to follow its progress. */
+const FOLLOWED_BYTES_PER_SECOND = 30e6;
+const STARTS = 7;
+/** How long the slow starter answers 503: a start of a minute, as the issue's example. */
+const SLOW_START_MS = 60_000;
+const TINY = `127.0.0.1:${PORTS.registry}/aigw/tiny-a:latest`;
+const LARGE = `127.0.0.1:${PORTS.registry}/aigw/large-a:latest`;
 
 /** p50 and p95 of a one-token completion, router and direct alternated so drift weighs on both alike. */
-async function routerVsDirect(router: string, ollama: string) {
+async function routerVsDirect(router: string, ollama: string): Promise<Measure[]> {
     const ask = (url: string, model: string, key?: string) =>
         chat({ url, model, key, extra: { max_tokens: 1 } }).then((a) => {
             if (a.status !== 200) throw new Error(`${url}: HTTP ${a.status} ${a.body}`);
@@ -56,89 +73,85 @@ async function routerVsDirect(router: string, ollama: string) {
         direct.push(await ask(ollama, "tiny-a"));
     }
     return [50, 95].map((p) => ({
+        id: `router.completion.p${p}`,
         what: `short completion p${p}: router vs direct Ollama (${REQUESTS} each)`,
+        unit: "ms",
         measured: percentile(viaRouter, p),
-        reference: percentile(direct, p),
+        baseline: percentile(direct, p),
     }));
 }
 
-/** The same model from the same registry: OllamaModel's create vs the CLI's `ollama pull`, deleted between. */
-async function pullVsCli(ollama: string) {
-    const remove = () => fetch(`${ollama}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: PULLED }) });
+/** The tiny model from the same registry: OllamaModel's create vs the CLI's `ollama pull`, deleted between. */
+async function tinyPullLatency(ollama: string): Promise<Measure[]> {
+    const remove = () => fetch(`${ollama}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: TINY }) });
     const provider: number[] = [];
     const cli: number[] = [];
     const quiet = console.log;
-    for (let i = 0; i < PULLS; i++) {
+    for (let i = 0; i < TINY_PULLS; i++) {
         await remove();
         let started = performance.now();
         console.log = () => undefined; // the provider's progress lines
-        await ollamaModelProvider.create({ ollamaUrl: ollama, model: PULLED, insecure: true });
+        await ollamaModelProvider.create({ ollamaUrl: ollama, model: TINY, insecure: true });
         console.log = quiet;
         provider.push(performance.now() - started);
         await remove();
         started = performance.now();
-        await promisify(execFile)(OLLAMA_BIN, ["pull", "--insecure", PULLED], {
+        await promisify(execFile)(OLLAMA_BIN, ["pull", "--insecure", TINY], {
             env: { ...process.env, OLLAMA_HOST: ollama.replace("http://", "") },
         });
         cli.push(performance.now() - started);
     }
     return [
         {
-            what: `model pull p50: OllamaModel vs ollama pull (${PULLS} each)`,
+            id: "pull.tiny.p50",
+            what: `tiny model (273 KB) pull p50: OllamaModel vs ollama pull (${TINY_PULLS} each; mostly the CLI's start)`,
+            unit: "ms",
             measured: percentile(provider, 50),
-            reference: percentile(cli, 50),
+            baseline: percentile(cli, 50),
         },
     ];
 }
 
-/** Resolves with the moment a TCP connection to the port first succeeds, trying every 5 ms. */
-async function portOpensAt(port: number): Promise<number> {
-    for (;;) {
-        const open = await new Promise<boolean>((resolve) => {
-            const socket = net.connect(port, "127.0.0.1", () => resolve(true));
-            socket.on("error", () => resolve(false));
-            socket.setTimeout(200, () => resolve(false));
-            socket.on("close", () => socket.destroy());
-        });
-        if (open) return performance.now();
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+/** What the sections share: the peers, started once. */
+interface Peers {
+    state: string;
+    ollama: Peer;
+    router: Peer;
+    /** The registry whose blob server can be slowed down, when the pull section runs. */
+    slowedRegistry?: ModelRegistry;
 }
 
-/** HealthCheck (the stack's 2 s interval) on a real Ollama starting up: how long after its port opens it sees it. */
-async function healthCheckDetection(state: string) {
-    const latencies: number[] = [];
-    for (let i = 0; i < STARTS; i++) {
-        const dir = path.join(state, `start-${i}`);
-        const check = healthCheckProvider
-            .create({
-                url: `${loopback(PORTS.ollama)}/api/version`,
-                expectJsonField: "version",
-                timeoutSeconds: 60,
-            })
-            .then(() => performance.now());
-        const opened = portOpensAt(PORTS.ollama);
-        const starting = promisify(execFile)(path.join(PEERS_DIR, "start_ollama.sh"), [
-            `127.0.0.1:${PORTS.ollama}`,
-            dir,
-        ]);
-        const [seenAt, openAt] = await Promise.all([check, opened, starting]);
-        latencies.push(seenAt - openAt);
-        stopPeers({ url: "", dir, pidFiles: [path.join(dir, "ollama.pid")] });
-    }
-    return [
-        {
-            what: `HealthCheck detection after the port opens, interval 2 s (${STARTS} starts, p50)`,
-            measured: percentile(latencies, 50),
-            reference: 2000,
-        },
-    ];
-}
+/** The sections, in the order they run; each returns its measures. */
+const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
+    router: ({ router, ollama }) => routerVsDirect(router.url, ollama.url),
+    pull: async ({ ollama, slowedRegistry }) => [
+        ...(await tinyPullLatency(ollama.url)),
+        ...(await pullThroughput(ollama.url, path.join(ollama.dir, "models"), LARGE, LARGE_PULL_ROUNDS)),
+        ...(await pullProgress(ollama.url, slowedRegistry!, "large-a", FOLLOWED_BYTES_PER_SECOND)),
+    ],
+    // Its own Ollama and routers, pinned to one core each (tests/peers/bench/loadBalancing.ts).
+    loadBalancing: () => loadBalancingBench(),
+    health: async ({ state, ollama, router }) => {
+        stopPeers(router, ollama); // its port is the one the starts use
+        return [
+            ...(await detectionOnRealStarts(PORTS.ollama, path.join(state, "starts"), STARTS)),
+            ...(await loadOnSlowStarter([...PORTS.slowStarters], SLOW_START_MS)),
+        ];
+    },
+};
 
-async function main(): Promise<void> {
+async function main(argv: string[]): Promise<void> {
     requirePeersFor("npm run bench");
+    const { values } = parseArgs({ args: argv, options: { only: { type: "string" } } });
+    const asked = values.only ? values.only.split(",") : Object.keys(SECTIONS);
+    const unknown = asked.filter((name) => !(name in SECTIONS));
+    if (unknown.length > 0)
+        throw new Error(`--only: no section ${unknown.join(", ")} (sections: ${Object.keys(SECTIONS).join(", ")})`);
+    const chosen = Object.keys(SECTIONS).filter((name) => asked.includes(name));
+    const loadAtStart = loadavg();
     const state = mkdtempSync(path.join(tmpdir(), "ai-gateway-bench-"));
     const peers: Peer[] = [];
+    let slowedRegistry: ModelRegistry | undefined;
     try {
         const ollama = startOllama(PORTS.ollama, path.join(state, "ollama"));
         peers.push(ollama);
@@ -146,7 +159,15 @@ async function main(): Promise<void> {
         const pusher = startOllama(PORTS.pusher, path.join(state, "pusher"));
         peers.push(pusher, startRegistry(PORTS.registry, path.join(state, "registry")));
         loadTinyModel(PORTS.pusher, "tiny-a");
-        pushModel(PORTS.pusher, "tiny-a", PULLED);
+        pushModel(PORTS.pusher, "tiny-a", TINY);
+        if (chosen.includes("pull")) {
+            loadTinyModel(PORTS.pusher, "large-a", "large-a", "127.0.0.1", LARGE_MODEL_SIZE);
+            pushModel(PORTS.pusher, "large-a", LARGE);
+            const registryDir = path.join(state, "slowed-registry");
+            slowedRegistry = await ModelRegistry.start("127.0.0.1", PORTS.slowedRegistry, registryDir);
+            pushModel(PORTS.pusher, "large-a", slowedRegistry.model("large-a"));
+        }
+        stopPeers(pusher);
         const config = validateStackConfig({
             hosts: [{ name: "box", ollama: [{ name: "ollama", port: PORTS.ollama, gpu: "none", models: ["tiny-a"] }] }],
             groups: { fast: ["tiny-a"] },
@@ -159,27 +180,38 @@ async function main(): Promise<void> {
         });
         peers.push(router);
 
-        const rows = [...(await routerVsDirect(router.url, ollama.url)), ...(await pullVsCli(ollama.url))];
-        stopPeers(router, ollama);
-        rows.push(...(await healthCheckDetection(state)));
+        const rows = [];
+        for (const name of chosen) {
+            const started = performance.now();
+            rows.push(...(await SECTIONS[name]({ state, ollama, router, slowedRegistry })).map(judged));
+            process.stderr.write(`[bench] ${name}: ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
+        }
 
-        const date = new Date().toISOString().slice(0, 10);
-        console.log(`\nnpm run bench, ${date}: Ollama 0.17.4, LiteLLM 1.87.0, model tiny-a, ${cpus().length} cores\n`);
-        console.log("| measure | ours | reference | ratio |");
-        console.log("| --- | ---: | ---: | ---: |");
-        for (const row of rows)
-            console.log(
-                `| ${row.what} | ${ms(row.measured)} | ${ms(row.reference)} | ${(row.measured / row.reference).toFixed(2)} |`,
-            );
-        // Load balancing (tests/peers/bench/loadBalancing.ts): its own peers and ports, its rows in a table of their own.
-        console.log(`\n${formatBenchRows(await loadBalancingBench())}`);
+        const results = benchResults(rows, {
+            date: new Date().toISOString(),
+            command: `npm run bench${values.only ? ` -- --only ${values.only}` : ""}`,
+            machine: { cores: cpus().length, loadAverage: { start: loadAtStart, end: loadavg() } },
+            versions: { ollama: "0.17.4", litellm: "1.87.0" },
+        });
+        writeBenchResults(BENCH_RESULTS_FILE, results);
+        const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
+        console.log(
+            `\nnpm run bench, ${results.date.slice(0, 10)}: Ollama 0.17.4, LiteLLM 1.87.0, ${results.machine.cores} cores, ` +
+                `load average ${load(loadAtStart)} at the start, ${load(results.machine.loadAverage.end)} at the end\n`,
+        );
+        console.log(benchTable(rows));
+        console.log(
+            `\n${path.relative(process.cwd(), BENCH_RESULTS_FILE)}: ${results.targets.total - results.targets.failed.length} of ${results.targets.total} targets met` +
+                (results.targets.failed.length ? `; missed: ${results.targets.failed.join(", ")}` : ""),
+        );
     } finally {
         stopPeers(...peers);
+        await slowedRegistry?.stop();
         rmSync(state, { recursive: true, force: true });
     }
 }
 
-main().catch((err) => {
+main(process.argv.slice(2)).catch((err) => {
     console.error(err);
     process.exit(1);
 });

@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import * as net from "node:net";
 import { healthCheckProvider } from "../../providers/healthCheck";
 import { FAKE_OLLAMA_VERSION } from "../support/fakeOllama";
 import { freePort, LocalServer, sendJson, startHttpServer } from "../support/httpServer";
@@ -6,14 +7,16 @@ import { liteLLMTarget, LiteLLMTarget, ollamaTarget, OllamaTarget } from "../sup
 
 const create = (inputs: Record<string, unknown>) => healthCheckProvider.create(inputs);
 
-/** A server that answers 503 until `ready()` is called, then `readyAnswer`. */
+/** A server that answers 503 until `ready()` is called, then `readyAnswer`; `requestTimes` holds when each request came. */
 async function startSlowStarter(readyAnswer: (res: http.ServerResponse) => void) {
     let readyAt: number | undefined;
+    const requestTimes: number[] = [];
     const server = await startHttpServer((_req, res) => {
+        requestTimes.push(Date.now());
         if (readyAt === undefined) sendJson(res, 503, { status: "starting" });
         else readyAnswer(res);
     });
-    return { server, ready: () => (readyAt = Date.now()), readyAt: () => readyAt! };
+    return { server, requestTimes, ready: () => (readyAt = Date.now()), readyAt: () => readyAt! };
 }
 
 describe("HealthCheck against the stack's probes", () => {
@@ -85,6 +88,62 @@ describe("HealthCheck waiting and failing", () => {
         expect(detectionLatencySeconds).toBeLessThanOrEqual(intervalSeconds + 0.1);
         expect(outs.reported).toBe("true");
         expect(outs.lastStatus).toBe(200);
+    });
+
+    it("sees a service that starts listening late within 150 ms, at the default interval, before sending it anything", async () => {
+        const port = await freePort();
+        const check = create({ url: `http://127.0.0.1:${port}/api/version`, expectJsonField: "version" });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        let requests = 0;
+        servers.push(await startHttpServer((_req, res) => sendJson(res, 200, { version: `${++requests}` }), port));
+        const listeningAt = Date.now();
+
+        const { outs } = await check;
+        expect(Date.now() - listeningAt).toBeLessThanOrEqual(150);
+        // The refused connections before it listened never reached it: its first request is the healthy one.
+        expect(outs.reported).toBe("1");
+    });
+
+    it("sees a service behind a proxy that accepts and drops connections until the service listens (Docker's proxy)", async () => {
+        let backendUp = false;
+        const backend = http.createServer((_req, res) => sendJson(res, 200, { status: "ok" }));
+        const proxy = net.createServer((socket) => (backendUp ? backend.emit("connection", socket) : socket.destroy()));
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        servers.push({
+            url: "",
+            port: 0,
+            close: () =>
+                new Promise<void>((resolve) => {
+                    backend.closeAllConnections();
+                    proxy.close(() => resolve());
+                }),
+        });
+        const { port } = proxy.address() as net.AddressInfo;
+        const check = create({ url: `http://127.0.0.1:${port}/health`, expectJsonField: "status" });
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        backendUp = true;
+        const upAt = Date.now();
+
+        await check;
+        expect(Date.now() - upAt).toBeLessThanOrEqual(150);
+    });
+
+    it("asks a service that answers but is not ready yet 50 ms, then 100, 200, ... apart, up to the interval", async () => {
+        const slow = await startSlowStarter((res) => sendJson(res, 200, { status: "ready" }));
+        servers.push(slow.server);
+        const check = create({ url: `${slow.server.url}/health`, expectJsonField: "status", intervalSeconds: 0.8 });
+        setTimeout(slow.ready, 4000);
+        await check;
+
+        const gaps = slow.requestTimes.slice(1).map((at, i) => at - slow.requestTimes[i]);
+        const planned = gaps.map((_, i) => Math.min(50 * 2 ** i, 800));
+        gaps.forEach((gap, i) => {
+            expect(gap).toBeGreaterThanOrEqual(planned[i] - 10);
+            expect(gap).toBeLessThanOrEqual(planned[i] + 150);
+        });
+        // 4 s of 503s: the fixed 0.8 s interval's 6 requests, plus the 4 of the ladder's first 0.75 s, plus the healthy one.
+        expect(slow.requestTimes.length).toBeLessThanOrEqual(11);
+        expect(Date.now() - slow.readyAt()).toBeLessThanOrEqual(800 + 150);
     });
 
     it("times out naming the URL, the elapsed time, the connection error and `docker logs`", async () => {

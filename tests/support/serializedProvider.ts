@@ -92,6 +92,8 @@ require("node:readline").createInterface({ input: process.stdin }).on("line", as
 export class SerializedProvider {
     /** Everything the provider printed to stdout. */
     stdout = "";
+    /** Each line it printed, with when it arrived here (`performance.now()`). */
+    readonly lines: { at: number; text: string }[] = [];
     private nextRequestId = 0;
     private readonly pending = new Map<number, { resolve: (value: any) => void; reject: (err: Error) => void }>();
 
@@ -100,6 +102,9 @@ export class SerializedProvider {
         private readonly folder: string,
     ) {
         child.stdout!.on("data", (data) => (this.stdout += data));
+        readline
+            .createInterface({ input: child.stdout! })
+            .on("line", (text) => this.lines.push({ at: performance.now(), text }));
         readline.createInterface({ input: child.stdio[3] as NodeJS.ReadableStream }).on("line", (line) => {
             const reply = JSON.parse(line);
             const waiter = this.pending.get(reply.id)!;

@@ -41,22 +41,16 @@ export function dockerBridgeAddress(): string {
     return address;
 }
 
-/** A stream that lets through at most `bytesPerSecond` (when set), re-read for every chunk. */
-function throttled(rate: () => number | undefined): Transform {
-    return new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-            const bytesPerSecond = rate();
-            if (!bytesPerSecond) return callback(null, chunk);
-            setTimeout(() => callback(null, chunk), (chunk.length / bytesPerSecond) * 1000);
-        },
-    });
-}
-
 export class ModelRegistry {
     /** Blob downloads served (GETs with a body), since the start or the last `resetCount`. */
     blobDownloads = 0;
-    /** Limit of the blob server in bytes per second; undefined: as fast as it goes. */
+    /**
+     * Limit of the blob server in bytes per second, over all its downloads together, as a link of that speed:
+     * Ollama fetches a large blob in several parts at once. Undefined: as fast as it goes.
+     */
     bytesPerSecond: number | undefined;
+    /** When the link is free again (`Date.now()` time): every chunk sent books its time on it. */
+    private linkFreeAt = 0;
 
     private constructor(
         /** `address:port` of the registry: the prefix of every model name. */
@@ -131,11 +125,21 @@ export class ModelRegistry {
         else res.writeHead(200, headers);
         if (req.method === "HEAD") return void res.end();
         this.blobDownloads++;
-        await pipeline(
-            createReadStream(file, { start, end, highWaterMark: 16 * 1024 }),
-            throttled(() => this.bytesPerSecond),
-            res,
-        ).catch(() => undefined); // the client went away (a killed pull): nothing to answer
+        await pipeline(createReadStream(file, { start, end, highWaterMark: 16 * 1024 }), this.throttled(), res).catch(
+            () => undefined, // the client went away (a killed pull): nothing to answer
+        );
+    }
+
+    /** A stream that holds each chunk until the link has carried it at `bytesPerSecond` (re-read for every chunk). */
+    private throttled(): Transform {
+        return new Transform({
+            transform: (chunk: Buffer, _encoding, callback) => {
+                if (!this.bytesPerSecond) return callback(null, chunk);
+                const now = Date.now();
+                this.linkFreeAt = Math.max(this.linkFreeAt, now) + (chunk.length / this.bytesPerSecond) * 1000;
+                setTimeout(() => callback(null, chunk), this.linkFreeAt - now);
+            },
+        });
     }
 
     async stop(): Promise<void> {
@@ -175,11 +179,17 @@ async function createToolsVariant(ollama: string, base: string, model: string): 
 }
 
 /**
- * Makes sure the registry holds each of the tiny models `names` (peers/make_tiny_model.py, seeded by name;
- * `withTools` names a variant that accepts tools): the missing ones are created in a real Ollama on the host
- * and pushed with its CLI, as an operator fills their own registry. A warm registry folder needs no Ollama at all.
+ * Makes sure the registry holds each of the tiny models `names` (peers/make_tiny_model.py, seeded by name, of
+ * the size its `size` options give; `withTools` names a variant that accepts tools): the missing ones are created
+ * in a real Ollama on the host and pushed with its CLI, as an operator fills their own registry. A warm registry
+ * folder needs no Ollama at all.
  */
-export async function pushTinyModels(registry: ModelRegistry, names: string[], workDir: string): Promise<void> {
+export async function pushTinyModels(
+    registry: ModelRegistry,
+    names: string[],
+    workDir: string,
+    size: string[] = [],
+): Promise<void> {
     const missing: string[] = [];
     for (const name of names) if (!(await registry.has(name))) missing.push(name);
     if (missing.length === 0) return;
@@ -193,7 +203,7 @@ export async function pushTinyModels(registry: ModelRegistry, names: string[], w
             });
         for (const name of missing) {
             const base = name.endsWith(TOOLS_SUFFIX) ? name.slice(0, -TOOLS_SUFFIX.length) : name;
-            loadTinyModel(port, base);
+            loadTinyModel(port, base, base, "127.0.0.1", size);
             if (base !== name) await createToolsVariant(ollama.url, base, name);
             cli(["cp", name, registry.model(name)]);
             cli(["push", "--insecure", registry.model(name)]);

@@ -15,24 +15,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { drive, groupConfig, loadOneThreadModel, ONE_THREAD_MODEL, RoutingStrategy } from "../support/load";
 import { chat, p50, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
-
-/** One result of the benchmark, judged against its target. */
-export interface BenchRow {
-    /** What was measured, with its conditions. */
-    what: string;
-    /** Ours: through the router. */
-    measured: number;
-    /** The reference in the same run: direct Ollama. */
-    baseline: number;
-    /** Unit of measured and baseline. */
-    unit: string;
-    /** measured / baseline. */
-    ratio: number;
-    /** The acceptance target, in words. */
-    target: string;
-    /** Whether the target is met. */
-    pass: boolean;
-}
+import { Measure } from "./results";
 
 const PORTS = { ollama: 11474, router: 4072, hookedRouter: 4073 };
 const MASTER_KEY = "sk-ai-gateway-bench-load-balancing";
@@ -69,7 +52,7 @@ async function ask(url: string, maxTokens: number, key?: string): Promise<number
 }
 
 /** p50 of a one-token completion from one client, router and direct alternated. */
-async function overhead(router: string, ollama: string, what: string): Promise<BenchRow> {
+async function overhead(router: string, ollama: string, id: string, what: string): Promise<Measure> {
     for (let i = 0; i < 5; i++) await Promise.all([ask(router, 1, MASTER_KEY), ask(ollama, 1)]);
     const viaRouter: number[] = [];
     const direct: number[] = [];
@@ -77,15 +60,14 @@ async function overhead(router: string, ollama: string, what: string): Promise<B
         viaRouter.push(await ask(router, 1, MASTER_KEY));
         direct.push(await ask(ollama, 1));
     }
-    const [measured, baseline] = [p50(viaRouter), p50(direct)];
     return {
+        id,
         what: `${what}: one-token completion p50, router vs direct Ollama (${OVERHEAD_REQUESTS} each)`,
-        measured,
-        baseline,
         unit: "ms",
-        ratio: measured / baseline,
-        target: "router adds ≤ 10 ms",
-        pass: measured - baseline <= 10,
+        measured: p50(viaRouter),
+        baseline: p50(direct),
+        target: { of: "difference", atMost: 10 },
+        samples: { measured: viaRouter, baseline: direct },
     };
 }
 
@@ -114,7 +96,7 @@ async function throughput(router: string, routerPid: number, ollama: string, tok
 }
 
 /** The rows of the load-balancing benchmark; starts and stops its own peers. */
-export async function loadBalancingBench(): Promise<BenchRow[]> {
+export async function loadBalancingBench(): Promise<Measure[]> {
     const state = mkdtempSync(path.join(tmpdir(), "ai-gateway-bench-lb-"));
     const peers: Peer[] = [];
     try {
@@ -135,40 +117,35 @@ export async function loadBalancingBench(): Promise<BenchRow[]> {
             return { url: router.url, pid: pin(router, CPU.router) };
         };
         const router = start("simple-shuffle", PORTS.router);
-        const rows = [await overhead(router.url, ollama.url, "default strategy (simple-shuffle)")];
+        const rows = [
+            await overhead(router.url, ollama.url, "router.overhead.p50", "default strategy (simple-shuffle)"),
+        ];
         for (const tokens of [ANSWER_TOKENS, 1]) {
             const measured = await throughput(router.url, router.pid, ollama.url, tokens);
             rows.push({
+                id: `router.throughput.${tokens}-token`,
                 what:
                     `throughput, ${CLIENTS} concurrent clients, ${tokens}-token answers: router vs direct Ollama ` +
                     `(p50 of ${ROUNDS} rounds of ${ROUND_REQUESTS}; router CPU ${measured.routerCpuPerRequest.toFixed(1)} ms per request)`,
+                unit: "req/s",
                 measured: measured.viaRouter,
                 baseline: measured.direct,
-                unit: "req/s",
-                ratio: measured.viaRouter / measured.direct,
-                target: "≥ 0.9× direct",
-                pass: measured.viaRouter / measured.direct >= 0.9,
+                target: { of: "ratio", atLeast: 0.9 },
             });
         }
         stopPeers(peers.pop());
         const hooked = start("least-busy", PORTS.hookedRouter);
-        rows.push(await overhead(hooked.url, ollama.url, "least-busy with the failover hook"));
+        rows.push(
+            await overhead(
+                hooked.url,
+                ollama.url,
+                "router.overhead.p50.least-busy",
+                "least-busy with the failover hook",
+            ),
+        );
         return rows;
     } finally {
         stopPeers(...peers);
         rmSync(state, { recursive: true, force: true });
     }
-}
-
-/** The rows as a Markdown table. */
-export function formatBenchRows(rows: BenchRow[]): string {
-    const value = (n: number, unit: string) => `${n.toFixed(1)} ${unit}`;
-    return [
-        "| measure | ours | baseline | ratio | target | pass |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
-        ...rows.map(
-            (r) =>
-                `| ${r.what} | ${value(r.measured, r.unit)} | ${value(r.baseline, r.unit)} | ${r.ratio.toFixed(2)} | ${r.target} | ${r.pass ? "yes" : "no"} |`,
-        ),
-    ].join("\n");
 }

@@ -68,9 +68,21 @@ export function startOllama(port: number, dir: string, address = "127.0.0.1", en
     return started(peer, "start_ollama.sh", [`${address}:${port}`, dir], env);
 }
 
-/** Creates the tiny model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `address`:`port`. */
-export function loadTinyModel(port: number, weights: string, model = weights, address = "127.0.0.1"): void {
-    peerScript("load_tiny_model.sh", [`${address}:${port}`, weights, model]);
+/** The size options of peers/make_tiny_model.py for a model of about 590 MB: a download long enough to time. */
+export const LARGE_MODEL_SIZE = ["--width", "2048", "--layers", "7"];
+
+/**
+ * Creates the model seeded by `weights` (tiny-a, tiny-b) as `model` in the Ollama on `address`:`port`: a tiny one,
+ * or with `size` (`LARGE_MODEL_SIZE`) a larger one.
+ */
+export function loadTinyModel(
+    port: number,
+    weights: string,
+    model = weights,
+    address = "127.0.0.1",
+    size: string[] = [],
+): void {
+    peerScript("load_tiny_model.sh", [`${address}:${port}`, weights, model, ...size]);
 }
 
 /** Starts docker-registry on 127.0.0.1:`port`, its blobs served from 127.0.0.2:`port` (see start_registry.sh). */
