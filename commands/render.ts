@@ -3,7 +3,8 @@
  *
  * Shows what `pulumi up` would deploy for a stack, without the Pulumi CLI and without Docker: the real
  * program runs under Pulumi's mocks and every resource it declares is printed with its inputs, plus the
- * generated files (the LiteLLM config of each router). `--out` also writes those files to a directory.
+ * generated files (the LiteLLM config of each router, the routing hook and the Open WebUI filter). `--out` also
+ * writes those files to a directory.
  * Secrets are shown as `[secret]`. The same input always gives byte-identical output.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +13,9 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { DeclaredResource, evaluateProgram, hideSecrets } from "./evaluate";
 import { listStacks, readStackFile } from "./stackFile";
+
+/** How the engine names the type of an OpenWebUIFunction (a dynamic resource). */
+const OPEN_WEBUI_FUNCTION_TYPE = "pulumi-nodejs:dynamic/aigateway:OpenWebUIFunction";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--format json|yaml]";
 
@@ -32,6 +36,9 @@ export async function renderStack(stack: string): Promise<Rendered> {
         const uploads = (resource.inputs.uploads ?? []) as { file: string; content: string }[];
         for (const upload of uploads)
             files[`${resource.inputs.name}/${path.posix.basename(upload.file)}`] = upload.content;
+        // A function `pulumi up` installs into Open WebUI through its API: the same review as a shipped file.
+        if (resource.type === OPEN_WEBUI_FUNCTION_TYPE)
+            files[`open-webui/${resource.inputs.functionId}.py`] = String(resource.inputs.content);
     }
     return hideSecrets({
         resources: custom.map(({ type, name, provider, dependsOn, inputs }) => ({
@@ -84,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
     }
     try {
         const rendered = await renderStack(values.stack);
-        process.stdout.write(formatRendered(rendered, values.format));
+        // Written before the process exits: to a pipe, stdout is asynchronous, and an exit cuts it at 64 KB.
+        const text = formatRendered(rendered, values.format);
+        await new Promise((resolve) => process.stdout.write(text, resolve));
         if (values.out) for (const file of writeFiles(rendered, values.out)) console.error(`wrote ${file}`);
         return 0;
     } catch (err) {

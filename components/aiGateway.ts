@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../config/litellm";
-import { routingFilterFiles } from "../config/routingFilter";
-import { routingHookFiles } from "../config/routingHook";
+import { openWebUIEnv } from "../config/openWebUI";
+import { routerHookFiles } from "../config/routerFiles";
+import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
 import { routerContainerName } from "../config/containers";
 import { GatewayHost, ImageRole } from "./gatewayHost";
@@ -96,7 +97,7 @@ export class AiGateway extends pulumi.ComponentResource {
             const routerHost = hosts.get(hostName)!;
             const files = {
                 [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
-                ...routingHookFiles(config, hostName),
+                ...routerHookFiles(config, hostName),
             };
             for (let replica = 0; replica < config.router.replicas; replica++) {
                 const containerName = routerContainerName(placed.routers, hostName, replica);
@@ -143,7 +144,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     portConfigKey: "ai-gateway:cloud.port",
                     files: {
                         [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
-                        ...routingHookFiles(config, placed.router),
+                        ...routerHookFiles(config, placed.router),
                     },
                     masterKey: this.cloudMasterKey,
                     cloudApiKey: args.cloudApiKey,
@@ -178,7 +179,9 @@ export class AiGateway extends pulumi.ComponentResource {
                 "open-webui",
                 {
                     host: uiHost.config,
-                    settings: config.openWebUI,
+                    settingsEnv: openWebUIEnv(config),
+                    adminEmail: config.openWebUI.adminEmail,
+                    port: config.openWebUI.port,
                     routerUrl: localRouter ? localRouter.internalUrl : router.url,
                     routerKey: routerKey,
                     qdrant: qdrant && {
@@ -188,6 +191,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     imageId: uiHost.imageIds.openWebUI!,
                     networkName: uiHost.networkName,
                     files: routingFilterFiles(config, placed.openWebUI),
+                    routingFilter: routingFilterInstall(config, placed.openWebUI),
                     // Its vector store from the start; the router only when a user asks for a model.
                     waitFor: qdrant ? [qdrant.healthy] : [],
                 },

@@ -1,15 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks, dataDirs } from "../config/containers";
-import { ROUTING_FILTER_DIR } from "../config/routingFilter";
-import { HostConfig, StackConfig } from "../config/schema";
+import { OPEN_WEBUI_DATA_PATH } from "../config/openWebUI";
+import { ROUTING_FILTER_DIR, RoutingFilterInstall } from "../config/routingFilter";
+import { HostConfig } from "../config/schema";
+import { OpenWebUIFunction } from "../providers/openWebUIFunction";
 import { ServiceContainer } from "./serviceContainer";
 
 export interface OpenWebUIArgs {
     /** The host that runs it. */
     host: HostConfig;
-    /** Its settings from the stack config. */
-    settings: StackConfig["openWebUI"];
+    /** Its settings as environment, `KEY=value` (config/openWebUI.ts); the component adds wiring and secrets. */
+    settingsEnv: string[];
+    /** Email of the admin account created at first start. */
+    adminEmail: string;
+    /** Its published port. */
+    port: number;
     /** Base URL of the local router as this host reaches it (no `/v1`). */
     routerUrl: pulumi.Input<string>;
     /** The local router's master key. */
@@ -22,6 +28,8 @@ export interface OpenWebUIArgs {
     networkName: pulumi.Input<string>;
     /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
     files?: Record<string, string>;
+    /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
+    routingFilter?: RoutingFilterInstall;
     /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
 }
@@ -38,10 +46,12 @@ export class OpenWebUI extends pulumi.ComponentResource {
     public readonly adminEmail: string;
     /** Generated password of the admin account; a secret. */
     public readonly adminPassword: pulumi.Output<string>;
+    /** The routing filter installed into Open WebUI, when routing by content is on. */
+    public readonly routingFilter?: OpenWebUIFunction;
 
     constructor(name: string, args: OpenWebUIArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:webui:OpenWebUI", name, {}, opts);
-        const { host, settings } = args;
+        const { host } = args;
 
         // Both open data that outlives the containers (dataDir): the admin account exists only with its first
         // password, and a new session key would log every user out. Protected, so `npm run destroy` (which
@@ -54,25 +64,14 @@ export class OpenWebUI extends pulumi.ComponentResource {
         );
         const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 24 }, keptWithData);
         this.adminPassword = adminPassword.result;
-        this.adminEmail = settings.adminEmail;
+        this.adminEmail = args.adminEmail;
 
         const envs: pulumi.Input<string>[] = [
             pulumi.interpolate`OPENAI_API_BASE_URL=${args.routerUrl}/v1`,
             pulumi.interpolate`OPENAI_API_KEY=${args.routerKey}`,
-            "ENABLE_OLLAMA_API=False",
-            // Nothing is fetched from the internet at start (update checks, its default embedding model from a
-            // model hub), so hosts without internet start it too. Embeddings are Ollama's, not a local model's.
-            "OFFLINE_MODE=True",
-            "RAG_EMBEDDING_ENGINE=ollama",
             pulumi.interpolate`WEBUI_SECRET_KEY=${sessionKey.result}`,
-            "WEBUI_AUTH=True",
-            `ENABLE_SIGNUP=${settings.enableSignup ? "True" : "False"}`,
-            `WEBUI_ADMIN_EMAIL=${settings.adminEmail}`,
             pulumi.interpolate`WEBUI_ADMIN_PASSWORD=${adminPassword.result}`,
-            // The stack config is the source of truth: without this, Open WebUI keeps the values of its first
-            // start in its database and ignores what a later `pulumi up` sets. Settings changed in the admin
-            // UI then last until the next restart only; change them in the stack config instead.
-            "ENABLE_PERSISTENT_CONFIG=False",
+            ...args.settingsEnv,
         ];
         if (args.qdrant) {
             envs.push(
@@ -94,13 +93,13 @@ export class OpenWebUI extends pulumi.ComponentResource {
                 host,
                 port: {
                     internal: OPEN_WEBUI_CONTAINER_PORT,
-                    external: settings.port,
+                    external: args.port,
                     configKey: "ai-gateway:openWebUI.port",
                 },
                 imageId: args.imageId,
                 networkName: args.networkName,
                 envs,
-                volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: "/app/backend/data" }],
+                volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: OPEN_WEBUI_DATA_PATH }],
                 uploads: uploads.length > 0 ? uploads : undefined,
                 healthcheck: containerHealthchecks.openWebUI,
                 probe: { path: "/health", expectJsonField: "status" },
@@ -109,6 +108,20 @@ export class OpenWebUI extends pulumi.ComponentResource {
             { parent: this },
         );
         this.url = service.url;
+        if (args.routingFilter) {
+            this.routingFilter = new OpenWebUIFunction(
+                `${name}-routing-filter`,
+                {
+                    ...args.routingFilter,
+                    url: this.url,
+                    adminEmail: this.adminEmail,
+                    adminPassword: this.adminPassword,
+                    // A replaced container or another data folder may not hold the function: check it again then.
+                    holder: pulumi.interpolate`${service.containerId} ${dataDirs.openWebUI(host)}`,
+                },
+                { parent: this, dependsOn: [service.healthy] },
+            );
+        }
         this.registerOutputs({ url: this.url, adminEmail: this.adminEmail, adminPassword: this.adminPassword });
     }
 }

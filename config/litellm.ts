@@ -3,6 +3,7 @@
  * config always gives the same text, so it is tested without Pulumi or Docker and shown by `render`.
  */
 import { stringify } from "yaml";
+import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "./failoverHook";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
 import {
     CLOUD_GROUP,
@@ -171,6 +172,10 @@ export function routerConfig(
                   },
               ]
             : [];
+    const callbacks = [
+        ...(config.routing ? [ROUTING_HOOK_CALLBACK] : []),
+        ...(needsFailoverHook(config) ? [FAILOVER_HOOK_CALLBACK] : []),
+    ];
     const doc = {
         model_list: [...local, ...cloud],
         router_settings: {
@@ -179,10 +184,11 @@ export function routerConfig(
             timeout: config.router.timeoutSeconds,
             allowed_fails: config.router.allowedFails,
             cooldown_time: config.router.cooldownSeconds,
-            // LiteLLM never cools down an instance that refuses connections (APIConnectionError), and its retries
-            // pick at random again, so they may all land on a dead instance. Weighted failover then re-picks among
-            // the group's other instances, leaving out the one that failed; LiteLLM has it for simple-shuffle only.
-            ...(config.router.strategy === "simple-shuffle" ? { enable_weighted_failover: true } : {}),
+            // A dead instance fails at once and LiteLLM's cooldown comes late (over half of its requests in the
+            // minute failed, at least 5), while simple-shuffle's retries pick at random again and may all land on it.
+            // Weighted failover then re-picks among the group's other instances; LiteLLM has it for simple-shuffle
+            // only, the other strategies get the failover hook (config/failoverHook.ts).
+            ...(needsFailoverHook(config) ? {} : { enable_weighted_failover: true }),
             ...(fallbacks.length > 0 ? { fallbacks } : {}),
             // Only the local routers are replicated; the cloud router is a single container.
             ...(variant === "local" ? redisSettings(config, fromHost) : {}),
@@ -191,7 +197,7 @@ export function routerConfig(
             // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
             drop_params: true,
             request_timeout: config.router.timeoutSeconds,
-            ...(config.routing ? { callbacks: [ROUTING_HOOK_CALLBACK] } : {}),
+            ...(callbacks.length > 0 ? { callbacks } : {}),
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
     };

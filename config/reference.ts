@@ -57,6 +57,8 @@ function allowed(node: JsonSchema): string {
     if (node.const !== undefined) return JSON.stringify(node.const);
     if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(" or ");
     if (node.type === "integer" && node.minimum === 1 && node.maximum === 65535) return "port";
+    if (node.type === "integer" && node.minimum !== undefined && (node.maximum ?? Infinity) < Number.MAX_SAFE_INTEGER)
+        return `integer from ${node.minimum} to ${node.maximum}`;
     if (node.type === "integer") return node.minimum !== undefined ? `integer ≥ ${node.minimum}` : "integer";
     if (node.type === "array") return `list of ${node.items ? allowed(node.items) : "values"}`;
     if (node.type === "object" && typeof node.additionalProperties === "object")

@@ -3,14 +3,22 @@
  * `inlet` rewrites `body["model"]` from `auto` to the chosen group before Open WebUI calls the router, and
  * shows the decision as a status line in the chat. Written for Open WebUI 0.12.4's loader
  * (open_webui/utils/plugin.py): frontmatter in the first docstring, a `Filter` class with pydantic `Valves`.
- * Installed by hand for now (README, "Routing by content"). Pure: the same config always gives the same text.
+ * `pulumi up` installs it through Open WebUI's API (providers/openWebUIFunction.ts) unless
+ * `openWebUI.routingFilter.install` is false; then the file is shipped into the container for a manual install.
+ * Pure: the same config always gives the same text.
  */
-import { ROUTING_FILTER_FILE } from "./routing";
+import { AUTO_MODEL, ROUTING_FILTER_FILE } from "./routing";
 import { classifierSpec, renderClassifierModule } from "./routingPython";
 import { StackConfig } from "./schema";
 
-/** Where the filter file is shipped in the Open WebUI container, for `docker exec open-webui cat`. */
+/** Where the filter file is shipped in the Open WebUI container for a manual install, for `docker exec open-webui cat`. */
 export const ROUTING_FILTER_DIR = "/app/ai-gateway";
+/** The filter's id in Open WebUI: its file name without `.py`. */
+export const ROUTING_FILTER_ID = ROUTING_FILTER_FILE.replace(/\.py$/, "");
+/** The filter's name in Open WebUI's admin panel: the title of its frontmatter. */
+export const ROUTING_FILTER_NAME = "Route by content (ai-gateway)";
+const ROUTING_FILTER_DESCRIPTION =
+    "Sends chats with the model auto to the group the stack's routes pick (same rules as the router's hook).";
 
 const WRAPPER = String.raw`
 class Filter:
@@ -47,10 +55,10 @@ class Filter:
 export function renderRoutingFilter(config: StackConfig, uiHost: string): string {
     return renderClassifierModule({
         docstring: [
-            "title: Route by content (ai-gateway)",
+            `title: ${ROUTING_FILTER_NAME}`,
             "author: ai-gateway",
             "version: 1.0.0",
-            "description: Sends chats with the model auto to the group the stack's routes pick (same rules as the router's hook).",
+            `description: ${ROUTING_FILTER_DESCRIPTION}`,
             "",
             "Generated from the stack config's ai-gateway:routing. Do not edit: change the stack and run pulumi up.",
         ].join("\n"),
@@ -60,7 +68,52 @@ export function renderRoutingFilter(config: StackConfig, uiHost: string): string
     });
 }
 
-/** The files shipped into the Open WebUI container: the filter when routing by content is on, else none. */
+/** The filter as `pulumi up` installs it into Open WebUI (the inputs of an OpenWebUIFunction). */
+export interface RoutingFilterInstall {
+    /** Function id. */
+    functionId: string;
+    /** Name in the admin panel. */
+    name: string;
+    /** Description in the admin panel. */
+    description: string;
+    /** The rendered filter. */
+    content: string;
+    /** Its valves, from `openWebUI.routingFilter`. */
+    valves: Record<string, number | boolean>;
+    /** Run on every model's chats instead of only on `auto`'s. */
+    global: boolean;
+    /** Models it is attached to: `auto`, unless global. */
+    models: string[];
+}
+
+/** The filter's valves from the stack config, by the names its `Valves` class gives them. */
+export function routingFilterValves(config: StackConfig): Record<string, number | boolean> {
+    const settings = config.openWebUI.routingFilter;
+    return {
+        priority: settings.priority,
+        show_status: settings.showStatus,
+        use_embeddings: settings.useEmbeddings ?? config.routing?.embedding !== undefined,
+    };
+}
+
+/** What `pulumi up` installs into Open WebUI on `uiHost`: the filter when routing is on and it is not installed by hand. */
+export function routingFilterInstall(config: StackConfig, uiHost: string): RoutingFilterInstall | undefined {
+    const settings = config.openWebUI.routingFilter;
+    if (!config.routing || !settings.install) return undefined;
+    return {
+        functionId: ROUTING_FILTER_ID,
+        name: ROUTING_FILTER_NAME,
+        description: ROUTING_FILTER_DESCRIPTION,
+        content: renderRoutingFilter(config, uiHost),
+        valves: routingFilterValves(config),
+        global: settings.global,
+        models: settings.global ? [] : [AUTO_MODEL],
+    };
+}
+
+/** The files shipped into the Open WebUI container: the filter, only when routing is on and it is installed by hand. */
 export function routingFilterFiles(config: StackConfig, uiHost: string): Record<string, string> {
-    return config.routing ? { [ROUTING_FILTER_FILE]: renderRoutingFilter(config, uiHost) } : {};
+    return config.routing && !config.openWebUI.routingFilter.install
+        ? { [ROUTING_FILTER_FILE]: renderRoutingFilter(config, uiHost) }
+        : {};
 }

@@ -3,6 +3,7 @@
  * `async_pre_call_hook` rewrites `data["model"]` to the chosen group, shipped next to the router's config.yaml
  * and named in its `litellm_settings.callbacks`. Pure: the same config always gives the same text.
  */
+import { METADATA_FUNCTION } from "./hookPython";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "./routing";
 import { classifierSpec, renderClassifierModule } from "./routingPython";
 import { StackConfig } from "./schema";
@@ -28,11 +29,7 @@ except ImportError:
 DECISION_KEY = "ai_gateway_route"
 
 
-def _metadata(data):
-    key = "litellm_metadata" if isinstance(data.get("litellm_metadata"), dict) else "metadata"
-    if not isinstance(data.get(key), dict):
-        data[key] = {}
-    return data[key]
+${METADATA_FUNCTION}
 
 
 def _ascii(text):

@@ -277,6 +277,41 @@ const cloud = z
     })
     .describe("Cloud fallback. Its API key is the secret `ai-gateway:cloudApiKey`.");
 
+const PRIORITY_MESSAGE = "is not a filter priority (a whole number from -1000 to 1000)";
+const routingFilter = z
+    .strictObject({
+        install: z
+            .boolean({ error: "is not true or false" })
+            .default(true)
+            .describe(
+                "With ai-gateway:routing set, `pulumi up` installs the routing filter into Open WebUI and keeps it in step with the routes. false: Open WebUI's functions are left alone (install it by hand from /app/ai-gateway).",
+            ),
+        global: z
+            .boolean({ error: "is not true or false" })
+            .default(false)
+            .describe(
+                "Run the filter on the chats of every model (it changes only requests for `auto`) instead of attaching it to the model `auto`.",
+            ),
+        priority: z
+            .number({ error: PRIORITY_MESSAGE })
+            .int({ error: PRIORITY_MESSAGE })
+            .min(-1000, { error: PRIORITY_MESSAGE })
+            .max(1000, { error: PRIORITY_MESSAGE })
+            .default(0)
+            .describe("Valve `priority`: its place among Open WebUI's filters; lower runs first."),
+        showStatus: z
+            .boolean({ error: "is not true or false" })
+            .default(true)
+            .describe("Valve `show_status`: show the routing decision above the answer."),
+        useEmbeddings: z
+            .boolean({ error: "is not true or false" })
+            .optional()
+            .describe(
+                "Valve `use_embeddings`: compare prompts with the routes' examples when no rule decides. Unset: on when routing.embedding is set.",
+            ),
+    })
+    .describe("The Open WebUI side of routing by content: a filter function installed by `pulumi up`.");
+
 const openWebUI = z
     .strictObject({
         enabled: z.boolean({ error: "is not true or false" }).default(true).describe("Deploy Open WebUI."),
@@ -292,6 +327,12 @@ const openWebUI = z
             .boolean({ error: "is not true or false" })
             .default(false)
             .describe("Let visitors create accounts (an admin still has to approve them)."),
+        embeddingModel: modelTag
+            .optional()
+            .describe(
+                "Embedding model for Open WebUI's documents and knowledge (RAG), pulled by an Ollama instance. Unset: no embeddings; documents go to the model whole.",
+            ),
+        routingFilter: routingFilter.prefault({}),
     })
     .describe("Open WebUI, wired to the local router.");
 
@@ -435,11 +476,40 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             undefined,
         );
     checkRouting(config, problem);
+    checkOpenWebUI(config, problem);
 
     // Ports and reachability are judged per host: they mean nothing while a placement is wrong.
     if (placementInvalid) return;
     checkPorts(config, problem);
     checkReachability(config, problem);
+}
+
+/** Open WebUI's keys that name other parts of the stack: its embedding model, the routing filter's examples. */
+function checkOpenWebUI(config: StackConfig, problem: Problem): void {
+    const { embeddingModel, routingFilter } = config.openWebUI;
+    if (embeddingModel !== undefined && openWebUIEmbeddingHost(config) === undefined)
+        problem(
+            ["openWebUI", "embeddingModel"],
+            "is not pulled by any Ollama instance (add it to an instance's models)",
+            embeddingModel,
+        );
+    if (routingFilter.useEmbeddings && config.routing && !config.routing.embedding)
+        problem(
+            ["openWebUI", "routingFilter", "useEmbeddings"],
+            "is true, but routing.embedding is not set, so the filter has nothing to compare prompts with (set routing.embedding, or remove this key)",
+            routingFilter.useEmbeddings,
+        );
+}
+
+/**
+ * The host whose Ollama instance serves Open WebUI's embedding model: Open WebUI's own host when one of its
+ * instances pulls it, else the first host that does; undefined without such an instance or model.
+ */
+export function openWebUIEmbeddingHost(config: StackConfig): string | undefined {
+    const model = config.openWebUI.embeddingModel;
+    if (model === undefined) return undefined;
+    const pulling = config.hosts.filter((h) => h.ollama.some((instance) => instance.models.includes(model)));
+    return (pulling.find((h) => h.name === placements(config).openWebUI) ?? pulling[0])?.name;
 }
 
 /** Container names the services other than Ollama use on a host's network (routers are litellm, litellm-2, ...). */

@@ -76,14 +76,14 @@ describe("whether the run that holds a lock still runs", () => {
     it("is yes for a live process and no for a killed one that nothing has reaped yet", async () => {
         // The shell execs into `sleep`, which never reaps: the killed child stays a zombie, as a killed
         // Pulumi CLI does until the machine's init gets to it.
-        const parent = spawn("sh", ["-c", "sleep 30 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+        const parent = spawn("sh", ["-c", "sleep 60 & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
         const [firstLine] = await once(parent.stdout, "data");
         const child = Number(String(firstLine).trim());
         try {
             expect(running(child)).toBe(true);
             process.kill(child, "SIGKILL");
             let state = "";
-            for (let tries = 0; tries < 50 && state !== "Z"; tries++) {
+            for (let tries = 0; tries < 500 && state !== "Z"; tries++) {
                 await new Promise((resolve) => setTimeout(resolve, 20));
                 const stat = readFileSync(`/proc/${child}/stat`, "utf8");
                 state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);

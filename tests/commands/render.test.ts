@@ -15,9 +15,13 @@ function render(...args: string[]) {
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** One `render --stack dev` for the tests that read its output; the first test compares it with a second run. */
+let devRender: ReturnType<typeof render> | undefined;
+const renderDev = () => (devRender ??= render("--stack", "dev"));
+
 describe("npm run render", () => {
     it("prints every resource and the generated files, identically on every run", () => {
-        const first = render("--stack", "dev");
+        const first = renderDev();
         const second = render("--stack", "dev");
         expect(first.code).toBe(0);
         expect(second.stdout).toBe(first.stdout);
@@ -41,8 +45,16 @@ describe("npm run render", () => {
         });
     });
 
+    it("writes all of its output into a pipe before it exits", () => {
+        const whole = render("--stack", "dev").stdout;
+        expect(whole.length).toBeGreaterThan(65536);
+        const command = `"${process.execPath}" -r ts-node/register/transpile-only commands/render.ts --stack dev | wc -c`;
+        const piped = spawnSync("sh", ["-c", command], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 });
+        expect(Number(piped.stdout.trim())).toBe(Buffer.byteLength(whole));
+    });
+
     it("shows secrets as [secret] and never the placeholder or provider code", () => {
-        const { stdout } = render("--stack", "dev");
+        const { stdout } = renderDev();
         expect(stdout).toContain('"LITELLM_MASTER_KEY=sk-[secret]"');
         expect(stdout).toContain('"WEBUI_ADMIN_PASSWORD=[secret]"');
         expect(stdout).not.toContain("__ai_gateway_secret__");

@@ -101,7 +101,12 @@ describe("the dev stack (RTX 4090 host)", () => {
             WEBUI_ADMIN_EMAIL: "admin@ai-gateway.local",
             VECTOR_DB: "qdrant",
             QDRANT_URI: "http://qdrant:6333",
+            OFFLINE_MODE: "True",
+            RAG_EMBEDDING_ENGINE: "ollama",
+            RAG_EMBEDDING_MODEL: "nomic-embed-text:v1.5",
+            RAG_OLLAMA_BASE_URL: "http://ollama:11434",
         });
+        expect(env.BYPASS_EMBEDDING_AND_RETRIEVAL).toBeUndefined();
         expect(env.WEBUI_SECRET_KEY).toBe(SECRET_PLACEHOLDER);
         expect(env.WEBUI_ADMIN_PASSWORD).toBe(SECRET_PLACEHOLDER);
         expect(p.env("qdrant").QDRANT__SERVICE__API_KEY).toBe(SECRET_PLACEHOLDER);

@@ -7,7 +7,11 @@ import {
     renderRouterConfig,
     routerConfig,
 } from "../../config/litellm";
+import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../config/failoverHook";
+import { routerHookFiles } from "../../config/routerFiles";
+import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "../../config/routing";
 import { StackConfigInput } from "../../config/schema";
+import { routedConfig } from "../support/routing";
 import { minimalConfig } from "../support/stack";
 
 const twoInstances = (extra: Partial<StackConfigInput> = {}) =>
@@ -31,6 +35,7 @@ const twoInstances = (extra: Partial<StackConfigInput> = {}) =>
 type Doc = {
     model_list: { model_name: string; litellm_params: Record<string, string> }[];
     router_settings: Record<string, unknown>;
+    litellm_settings: Record<string, unknown>;
     general_settings: Record<string, string>;
 };
 const rendered = (config = twoInstances(), variant: "local" | "cloud" = "local") =>
@@ -76,8 +81,25 @@ describe("the local router config", () => {
             routing_strategy: "simple-shuffle",
             enable_weighted_failover: true,
         });
+        expect(rendered().litellm_settings).not.toHaveProperty("callbacks");
         const leastBusy = twoInstances({ router: { strategy: "least-busy" } });
         expect(rendered(leastBusy).router_settings).not.toHaveProperty("enable_weighted_failover");
+    });
+
+    it.each(["least-busy", "usage-based-routing-v2", "latency-based-routing"] as const)(
+        "fails over with %s through the failover hook, shipped beside the config on both routers",
+        (strategy) => {
+            const config = twoInstances({ router: { strategy }, cloud: { enabled: true }, cloudApiKey: "sk-x" });
+            for (const variant of ["local", "cloud"] as const)
+                expect(rendered(config, variant).litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK]);
+            expect(Object.keys(routerHookFiles(config, "box"))).toEqual([FAILOVER_HOOK_FILE]);
+        },
+    );
+
+    it("names both hooks when routing by content is on too, and ships both", () => {
+        const config = validateStackConfig(routedConfig({ router: { strategy: "latency-based-routing" } }));
+        expect(rendered(config).litellm_settings.callbacks).toEqual([ROUTING_HOOK_CALLBACK, FAILOVER_HOOK_CALLBACK]);
+        expect(Object.keys(routerHookFiles(config, "box"))).toEqual([ROUTING_HOOK_FILE, FAILOVER_HOOK_FILE]);
     });
 
     it("refers to the master key by environment variable, never by value", () => {

@@ -5,7 +5,9 @@ import { renderRouterConfig } from "../../config/litellm";
 import { unportablePatternReason } from "../../config/routing";
 import { classifierSpec } from "../../config/routingPython";
 import { routingHookFiles } from "../../config/routingHook";
-import { evaluate, problemsOf } from "../support/stack";
+import { renderRoutingFilter } from "../../config/routingFilter";
+import { StackConfigInput } from "../../config/schema";
+import { Program, evaluate, problemsOf } from "../support/stack";
 import { routedConfig } from "../support/routing";
 
 const withRouting = (routing: unknown) => ({ ...routedConfig(), routing });
@@ -239,16 +241,51 @@ describe("the decision spec", () => {
 });
 
 describe("the program with routing by content", () => {
-    it("ships the hook to both routers and the filter into Open WebUI, and nothing while routing is off", async () => {
+    it("ships the hook to both routers, installs the filter into Open WebUI, and neither while routing is off", async () => {
         const on = await evaluate({ ...routedConfig(), cloud: { enabled: true }, cloudApiKey: "sk-x" });
-        const files = (name: string) =>
-            ((on.container(name).inputs.uploads ?? []) as { file: string }[]).map((u) => u.file);
-        expect(files("litellm")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
-        expect(files("litellm-cloud")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
-        expect(files("open-webui")).toEqual(["/app/ai-gateway/route_by_content.py"]);
+        const files = (program: Program, name: string) =>
+            ((program.container(name).inputs.uploads ?? []) as { file: string }[]).map((u) => u.file);
+        expect(files(on, "litellm")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
+        expect(files(on, "litellm-cloud")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
+        // Installed through Open WebUI's API, so a change of routes never replaces the container.
+        expect(files(on, "open-webui")).toEqual([]);
+        const [filter] = on.ofType(":OpenWebUIFunction");
+        expect(filter.inputs).toMatchObject({
+            url: "http://127.0.0.1:3000",
+            adminEmail: "admin@ai-gateway.local",
+            functionId: "route_by_content",
+            name: "Route by content (ai-gateway)",
+            content: renderRoutingFilter(validateStackConfig(routedConfig()), "box"),
+            valves: { priority: 0, show_status: true, use_embeddings: true },
+            global: false,
+            models: ["auto"],
+        });
+        expect(filter.dependsOn).toContain("open-webui-healthy");
 
         const off = await evaluate(routedConfig({ routing: undefined }));
         expect(off.container("litellm").inputs.uploads).toHaveLength(1);
         expect(off.container("open-webui").inputs.uploads).toBeUndefined();
+        expect(off.ofType(":OpenWebUIFunction")).toEqual([]);
+    });
+
+    it("leaves Open WebUI's functions alone and ships the file instead when the filter is installed by hand", async () => {
+        const byHand = await evaluate(routedConfig({ openWebUI: { routingFilter: { install: false } } }));
+        expect(byHand.ofType(":OpenWebUIFunction")).toEqual([]);
+        expect(byHand.container("open-webui").inputs.uploads).toEqual([
+            { file: "/app/ai-gateway/route_by_content.py", content: expect.stringContaining("class Filter:") },
+        ]);
+    });
+
+    it("takes the valves and the global switch from openWebUI.routingFilter", async () => {
+        const program = await evaluate(
+            routedConfig({
+                openWebUI: { routingFilter: { global: true, priority: -5, showStatus: false, useEmbeddings: false } },
+            }),
+        );
+        expect(program.ofType(":OpenWebUIFunction")[0].inputs).toMatchObject({
+            valves: { priority: -5, show_status: false, use_embeddings: false },
+            global: true,
+            models: [],
+        });
     });
 });

@@ -8,13 +8,12 @@
  *
  * Qdrant is left out: its server cannot be built here (README says so).
  */
-import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
+import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeployFolder, until } from "./support/deployFolder";
-import { ModelRegistry, dockerBridgeAddress, pushTinyModels } from "./support/modelRegistry";
+import { ModelRegistry, dockerBridgeAddress, pushTinyModels, startRegistries } from "./support/modelRegistry";
 import {
-    E2E_CACHE,
     E2E_IMAGES,
     expectSucceeded,
     localImageExists,
@@ -22,14 +21,14 @@ import {
     printCriticalPath,
     printTimeline,
     removeLocalImages,
-    removeStackObjects,
+    replacedContainers,
     requirePrerequisites,
     stackObjects,
-    startImageRegistry,
-    stopImageRegistry,
-    summaryOf,
+    tearDownStack,
     timed,
+    upAndReport,
 } from "./support/stackHarness";
+import { STRANGER, getAs, signIn, signUp } from "./support/openWebUI";
 import {
     CloudStandIn,
     LARGE_MODEL,
@@ -99,20 +98,8 @@ function initialConfig(): Record<string, unknown> {
     };
 }
 
-/** Deploys the current config with `npm run up --json`; fails with the output when it does not succeed. */
-async function up(what: string) {
-    const run = await folder.run("up", ["--yes", "--json"]);
-    expectSucceeded(run, what);
-    const summary = summaryOf(run);
-    phase(
-        what,
-        run.seconds,
-        Object.entries(summary.changes)
-            .map(([op, n]) => `${op} ${n}`)
-            .join(", "),
-    );
-    return { run, summary };
-}
+/** Deploys the current config; fails with the output when it does not succeed. */
+const up = (what: string) => upAndReport(folder, what);
 
 /** The keys a client needs, from the stack's secret outputs. */
 function readKeys(): typeof keys {
@@ -145,19 +132,10 @@ async function servedModels(url: string, group: string, wanted: string): Promise
     return [...served];
 }
 
-/** Signs in to Open WebUI as the admin; resolves to the account's id and session token. */
-async function adminSession(): Promise<{ id: string; token: string }> {
-    const response = await fetch(`${OPEN_WEBUI}/api/v1/auths/signin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: keys.adminEmail, password: keys.adminPassword }),
-    });
-    if (response.status !== 200) throw new Error(`sign-in as ${keys.adminEmail}: HTTP ${response.status}`);
-    return (await response.json()) as { id: string; token: string };
-}
-
 /** Signs in to Open WebUI as the admin; resolves to the account's id. */
-const signInAsAdmin = async () => (await adminSession()).id;
+async function signInAsAdmin(): Promise<string> {
+    return (await signIn(OPEN_WEBUI, keys.adminEmail, keys.adminPassword)).id;
+}
 
 /** Files Ollama keeps while a download is under way, in an instance's models folder. */
 function partialDownloads(instance: string): string[] {
@@ -174,12 +152,9 @@ beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), "aigw-e2e-"));
     dataDir = path.join(work, "data");
     await timed("infrastructure (image registry, model registry, tiny models, cloud stand-in)", async () => {
-        startImageRegistry();
-        const bridge = dockerBridgeAddress();
-        models = await ModelRegistry.start(bridge, MODEL_REGISTRY_PORT, path.join(E2E_CACHE, "model-registry"));
-        await pushTinyModels(models, TINY_MODELS, work);
+        models = await startRegistries(MODEL_REGISTRY_PORT, TINY_MODELS, work);
         await pushTinyModels(models, [LARGE_MODEL], work, LARGE_MODEL_SIZE);
-        standIn = await startCloudStandIn(STAND_IN_PORT, bridge);
+        standIn = await startCloudStandIn(STAND_IN_PORT, dockerBridgeAddress());
     });
     folder = new DeployFolder(STACK);
     stackConfig = initialConfig();
@@ -188,20 +163,8 @@ beforeAll(async () => {
     expectSucceeded(await folder.run("secret", ["cloudApiKey"], "sk-e2e-cloud-stand-in\n"), "npm run secret");
 }, 600_000);
 
-afterAll(async () => {
-    // Pass or fail, nothing stays behind: the stack, then anything it left, then the servers.
-    if (folder) {
-        const destroyed = await folder.run("destroy", ["--yes"]);
-        if (destroyed.code !== 0)
-            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
-    }
-    removeStackObjects(STACK);
-    await standIn?.close();
-    await models?.stop();
-    stopImageRegistry();
-    folder?.remove();
-    if (work) rmSync(work, { recursive: true, force: true });
-}, 600_000);
+// Pass or fail, nothing stays behind: the cloud stand-in, the stack, the servers.
+afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [standIn] }), 600_000);
 
 test("a cold up pulls every image and model and brings the whole stack up while the largest model downloads", async () => {
     removeLocalImages(Object.values(E2E_IMAGES));
@@ -229,8 +192,8 @@ test("a cold up pulls every image and model and brings the whole stack up while 
     printTimeline("cold up", steps);
     const graph = (await evaluate({ ...stackConfig, cloudApiKey: "sk-render" })).resources.filter((r) => r.custom);
     expect(containerStartsBehindModelPulls(graph)).toEqual([]);
-    const path = criticalPath(graph, measuredSpans(graph, steps));
-    printCriticalPath("cold up", path);
+    const critical = criticalPath(graph, measuredSpans(graph, steps));
+    printCriticalPath("cold up", critical);
 
     const longest = downloads.reduce((a, b) => (b.seconds > a.seconds ? b : a));
     const ratio = summary.durationSeconds / longest.seconds;
@@ -240,7 +203,7 @@ test("a cold up pulls every image and model and brings the whole stack up while 
         `longest: ${longest.name} ${longest.seconds}s, ratio ${ratio.toFixed(2)}`,
     );
     expect(longest.name).toContain(LARGE_MODEL);
-    expect(path.at(-1)?.name).toBe(longest.name);
+    expect(critical.at(-1)?.name).toBe(longest.name);
     expect(ratio).toBeLessThanOrEqual(1.1);
     // The up output followed the download: a line at least every 10 % of it.
     expect(widestProgressStep(run.output, models.model(LARGE_MODEL))).toBeLessThanOrEqual(10);
@@ -277,19 +240,12 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(cloud.body).toContain(standIn.answer);
     expect(standIn.requests).toBe(1);
 
-    const admin = await adminSession();
+    const admin = await signIn(OPEN_WEBUI, keys.adminEmail, keys.adminPassword);
     adminId = admin.id;
     // Open WebUI started before the router was up: it asks the router when a user asks, and lists its groups.
-    const uiModels = await fetch(`${OPEN_WEBUI}/api/models`, { headers: { authorization: `Bearer ${admin.token}` } });
-    expect(uiModels.status).toBe(200);
-    const listed = ((await uiModels.json()) as { data: { id: string }[] }).data.map((m) => m.id);
-    expect(listed).toEqual(expect.arrayContaining(["auto", "code", "fast", "heavy"]));
-    const signup = await fetch(`${OPEN_WEBUI}/api/v1/auths/signup`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "stranger", email: "stranger@example.com", password: "a-long-password-1" }),
-    });
-    expect(signup.status).toBe(403);
+    const uiModels = await getAs<{ data: { id: string }[] }>(OPEN_WEBUI, admin, "/api/models");
+    expect(uiModels.data.map((m) => m.id)).toEqual(expect.arrayContaining(["auto", "code", "fast", "heavy"]));
+    expect(await signUp(OPEN_WEBUI, STRANGER)).toBe(403);
 });
 
 test("a second up and a preview report no changes", async () => {
@@ -312,7 +268,7 @@ test("a config change replaces only what must change, and the router then serves
     await up("up after a config change");
 
     const after = stackObjects(STACK).containers;
-    const replaced = [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
+    const replaced = replacedContainers(before, after);
     // The routers' config file changed; the Ollama instances, Redis and Open WebUI have nothing new.
     expect(replaced).toEqual(["litellm", "litellm-2", "litellm-cloud"]);
 

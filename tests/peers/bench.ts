@@ -37,6 +37,7 @@ import {
     stopPeers,
 } from "./support/peers";
 import { requirePeersFor } from "./support/requirements";
+import { loadBalancingBench } from "./bench/loadBalancing";
 
 const PORTS = {
     ollama: 11464,
@@ -121,10 +122,7 @@ interface Peers {
     slowedRegistry?: ModelRegistry;
 }
 
-/**
- * The sections, in the order they run; each returns its measures. The load-balancing section
- * (tests/peers/bench/loadBalancing.ts) joins this list.
- */
+/** The sections, in the order they run; each returns its measures. */
 const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
     router: ({ router, ollama }) => routerVsDirect(router.url, ollama.url),
     pull: async ({ ollama, slowedRegistry }) => [
@@ -132,6 +130,8 @@ const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
         ...(await pullThroughput(ollama.url, path.join(ollama.dir, "models"), LARGE, LARGE_PULL_ROUNDS)),
         ...(await pullProgress(ollama.url, slowedRegistry!, LARGE_MODEL, FOLLOWED_BYTES_PER_SECOND)),
     ],
+    // Its own Ollama and routers, pinned to one core each (tests/peers/bench/loadBalancing.ts).
+    loadBalancing: () => loadBalancingBench(),
     health: async ({ state, ollama, router }) => {
         stopPeers(router, ollama); // its port is the one the starts use
         return [

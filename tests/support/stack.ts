@@ -1,4 +1,6 @@
 /** Builds stack configs for tests and evaluates the real program on them under Pulumi's mocks. */
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
 import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
 import { readStackFile } from "../../commands/stackFile";
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
@@ -40,16 +42,41 @@ export function flatConfig(config: Record<string, unknown>): Record<string, stri
     );
 }
 
-/** Runs index.ts on a config, in a fresh module registry so each evaluation starts from nothing. */
-export async function evaluate(config: Record<string, unknown>): Promise<Program> {
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const PROVIDERS_DIR = path.join(PROJECT_ROOT, "providers");
+
+/**
+ * A fresh module registry for each evaluation, so the program, its config and its components start from
+ * nothing; only these modules are loaded once per test file and shared:
+ * - the packages the program depends on (package.json's dependencies): loading the Pulumi SDK alone takes
+ *   seconds, and `setMocks` at the start of every evaluation resets its runtime (monitor, settings, stack
+ *   resource), as between Pulumi's own mock tests. The provider SDKs also load `@pulumi/pulumi/runtime`;
+ * - the dynamic providers (providers/): they hold no state, and the SDK serializes each provider object once
+ *   and caches the text, which otherwise takes half of every evaluation. tests/providers/ proves the
+ *   serialization itself.
+ */
+function freshModules(): void {
+    const { dependencies } = require(path.join(PROJECT_ROOT, "package.json")) as { dependencies: object };
+    const providers = readdirSync(PROVIDERS_DIR)
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => path.join(PROVIDERS_DIR, file));
+    const shared = [...Object.keys(dependencies), "@pulumi/pulumi/runtime", ...providers].map(
+        (name) => [name, require(name)] as const,
+    );
     jest.resetModules();
+    for (const [name, loaded] of shared) jest.doMock(name, () => loaded);
+}
+
+/** Runs index.ts on a config. */
+export async function evaluate(config: Record<string, unknown>): Promise<Program> {
+    freshModules();
     const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
     return new Program(await evaluateFresh(flatConfig(config), { secretKeys: ["ai-gateway:cloudApiKey"] }));
 }
 
 /** Runs index.ts on one of the project's stack files. */
 export async function evaluateStackFile(stack: string): Promise<Program> {
-    jest.resetModules();
+    freshModules();
     const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
     const { config, secretKeys } = readStackFile(stack);
     return new Program(await evaluateFresh(config, { stack, secretKeys }));

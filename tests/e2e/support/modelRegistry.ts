@@ -17,6 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { LocalServer, startHttpServer } from "../../support/httpServer";
 import { OLLAMA_BIN, loadTinyModel, startOllama, stopPeers } from "../../peers/support/peers";
 import { until } from "./deployFolder";
+import { E2E_CACHE, startImageRegistry } from "./stackHarness";
 
 /** Debian's docker-registry, which peers/install.sh installs. */
 const REGISTRY_BIN = process.env.AIGW_REGISTRY_BIN ?? "/usr/bin/docker-registry";
@@ -151,10 +152,37 @@ export class ModelRegistry {
     }
 }
 
+/** The suffix of a tiny model's name that also accepts tools (see `withTools`). */
+const TOOLS_SUFFIX = "-tools";
+
+/**
+ * The name of tiny model `name` with a template that also renders tool definitions, so Ollama accepts chats
+ * that offer tools, as it does for the chat models a stack deploys (llama3.2, qwen2.5-coder). Open WebUI 0.12.4
+ * offers its built-in tools with every chat sent from its UI, and Ollama refuses those for a model whose
+ * template has no tools ("does not support tools"), which the plain tiny models' has not.
+ */
+export function withTools(name: string): string {
+    return `${name}${TOOLS_SUFFIX}`;
+}
+
+/** Creates `model` in the Ollama at `ollama` from `base`, with `base`'s template preceded by the tools' names. */
+async function createToolsVariant(ollama: string, base: string, model: string): Promise<void> {
+    const shown = await fetch(`${ollama}/api/show`, { method: "POST", body: JSON.stringify({ model: base }) });
+    const { template } = (await shown.json()) as { template: string };
+    const tools = "{{- if .Tools }}<|system|>tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}\n{{ end }}";
+    const response = await fetch(`${ollama}/api/create`, {
+        method: "POST",
+        body: JSON.stringify({ model, from: base, template: tools + template, stream: false }),
+    });
+    if (response.status !== 200)
+        throw new Error(`creating ${model}: HTTP ${response.status}: ${await response.text()}`);
+}
+
 /**
  * Makes sure the registry holds each of the tiny models `names` (peers/make_tiny_model.py, seeded by name, of
- * the size its `size` options give): the missing ones are created in a real Ollama on the host and pushed with
- * its CLI, as an operator fills their own registry. A warm registry folder needs no Ollama at all.
+ * the size its `size` options give; `withTools` names a variant that accepts tools): the missing ones are created
+ * in a real Ollama on the host and pushed with its CLI, as an operator fills their own registry. A warm registry
+ * folder needs no Ollama at all.
  */
 export async function pushTinyModels(
     registry: ModelRegistry,
@@ -174,11 +202,24 @@ export async function pushTinyModels(
                 stdio: "pipe",
             });
         for (const name of missing) {
-            loadTinyModel(port, name, name, "127.0.0.1", size);
+            const base = name.endsWith(TOOLS_SUFFIX) ? name.slice(0, -TOOLS_SUFFIX.length) : name;
+            loadTinyModel(port, base, base, "127.0.0.1", size);
+            if (base !== name) await createToolsVariant(ollama.url, base, name);
             cli(["cp", name, registry.model(name)]);
             cli(["push", "--insecure", registry.model(name)]);
         }
     } finally {
         stopPeers(ollama);
     }
+}
+
+/**
+ * What a suite deploys from: the images' registry, and the model registry on the Docker bridge at `port` (its
+ * blob server on `port + 1`) holding the tiny models `names`.
+ */
+export async function startRegistries(port: number, names: string[], workDir: string): Promise<ModelRegistry> {
+    startImageRegistry();
+    const registry = await ModelRegistry.start(dockerBridgeAddress(), port, path.join(E2E_CACHE, "model-registry"));
+    await pushTinyModels(registry, names, workDir);
+    return registry;
 }

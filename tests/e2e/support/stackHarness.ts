@@ -3,7 +3,7 @@
  * in one line each, the Docker objects a stack left on this machine, and the phase lines CI prints.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { STACK_LABEL } from "../../../config/containers";
@@ -11,7 +11,7 @@ import { PROJECT_DIR } from "../../../commands/stackFile";
 import type { PathStep } from "../../../commands/startOrder";
 import type { StepTiming } from "../../../commands/up";
 import { OLLAMA_BIN } from "../../peers/support/peers";
-import { Run } from "./deployFolder";
+import { DeployFolder, Run } from "./deployFolder";
 
 /** The registry the stack's images are pushed to by images/build.sh and pulled from by `docker.RemoteImage`. */
 export const IMAGE_REGISTRY = process.env.AIGW_IMAGES_REGISTRY ?? "127.0.0.1:5050";
@@ -61,11 +61,15 @@ export async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
     }
 }
 
+/** Debian's Chromium, which the browser suite drives (tests/e2e/prepare.sh installs it). */
+export const CHROMIUM = process.env.AIGW_CHROMIUM ?? "/usr/bin/chromium";
+
 /**
  * Throws one line naming what is missing and how to get it, for each prerequisite the suite cannot do
- * without: the Pulumi CLI and a Docker engine always, and with `needsPeers` the Ollama that peers/install.sh builds.
+ * without: the Pulumi CLI and a Docker engine always, with `needsPeers` the Ollama that peers/install.sh
+ * builds, and with `needsBrowser` Debian's Chromium.
  */
-export function requirePrerequisites(needsPeers = true): void {
+export function requirePrerequisites(needsPeers = true, needsBrowser = false): void {
     const missing: string[] = [];
     const has = (command: string, args: string[]) => {
         try {
@@ -81,7 +85,31 @@ export function requirePrerequisites(needsPeers = true): void {
         );
     if (!has("docker", ["info"])) missing.push("no Docker engine answers (docker info)");
     if (needsPeers && !existsSync(OLLAMA_BIN)) missing.push(`${OLLAMA_BIN} is missing: run peers/install.sh first`);
+    if (needsBrowser && !existsSync(CHROMIUM))
+        missing.push(`${CHROMIUM} is missing: run tests/e2e/prepare.sh (apt-get install chromium)`);
     if (missing.length > 0) throw new Error(`e2e prerequisites missing: ${missing.join("; ")}`);
+}
+
+/**
+ * Builds `ref` again with one label more, so it is another image (a new id, the same layers), and pushes it
+ * to the registry as `ref` with `-<suffix>` appended to its tag: what an upgrade of the image looks like to
+ * the stack, in a second. Resolves to the new reference. Remove its local copy when done (`removeLocalImages`):
+ * while an image built on `ref` is there, Docker refuses to remove `ref`, which the lifecycle suite does.
+ */
+export function pushImageVariant(ref: string, suffix: string): string {
+    const variant = `${ref}-${suffix}`;
+    removeLocalImages([variant]); // one a failed run left
+    if (!localImageExists(ref)) execFileSync("docker", ["pull", ref], { stdio: "ignore" });
+    execFileSync(
+        "docker",
+        ["build", "--quiet", "--label", `org.ai-gateway.e2e-variant=${suffix}`, "-t", variant, "-"],
+        {
+            input: `FROM ${ref}\n`,
+            stdio: ["pipe", "ignore", "pipe"],
+        },
+    );
+    execFileSync("docker", ["push", variant], { stdio: "ignore" });
+    return variant;
 }
 
 /** Starts the images' registry (idempotent); its storage holds what images/build.sh pushed. */
@@ -132,11 +160,44 @@ export function stackObjects(stack: string): { containers: Map<string, string>; 
     return { containers, networks: list(["network", "ls", "--format", "{{.Name}}"]) };
 }
 
+/** The names of the containers in `after` that are not the same container in `before` (replaced or new), sorted. */
+export function replacedContainers(before: Map<string, string>, after: Map<string, string>): string[] {
+    return [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
+}
+
 /** Removes whatever the stack left on this machine: the last resort of a suite's cleanup, pass or fail. */
 export function removeStackObjects(stack: string): void {
     const { containers, networks } = stackObjects(stack);
     if (containers.size > 0) execFileSync("docker", ["container", "rm", "--force", ...containers.values()]);
     if (networks.length > 0) execFileSync("docker", ["network", "rm", ...networks]);
+}
+
+/**
+ * A suite's last cleanup, pass or fail: closes `servers` (the suite's own, such as a browser), destroys the
+ * stack of `folder`, removes whatever it left, stops the model registry and the images' registry, and removes
+ * the project copy and the `work` folder. What is undefined (a setup that failed before it) is skipped.
+ */
+export async function tearDownStack(
+    stack: string,
+    parts: {
+        folder?: DeployFolder;
+        models?: { stop(): Promise<void> };
+        work?: string;
+        servers?: ({ close(): Promise<void> } | undefined)[];
+    },
+): Promise<void> {
+    const { folder, models, work } = parts;
+    for (const server of parts.servers ?? []) await server?.close();
+    if (folder) {
+        const destroyed = await folder.run("destroy", ["--yes"]);
+        if (destroyed.code !== 0)
+            process.stderr.write(`[e2e] cleanup destroy failed:\n${destroyed.output.slice(-2000)}\n`);
+    }
+    removeStackObjects(stack);
+    await models?.stop();
+    stopImageRegistry();
+    folder?.remove();
+    if (work) rmSync(work, { recursive: true, force: true });
 }
 
 /** Fails with the command's last lines when it did not exit 0. */
@@ -145,6 +206,24 @@ export function expectSucceeded(run: Run, what: string): void {
         throw new Error(
             `${what} exited ${run.code} after ${run.seconds.toFixed(1)}s:\n${run.output.split("\n").slice(-40).join("\n")}`,
         );
+}
+
+/**
+ * Deploys the folder's current config with `npm run up -- --yes --json` and prints its phase line with the
+ * changes; fails with the output when it does not succeed.
+ */
+export async function upAndReport(folder: DeployFolder, what: string) {
+    const run = await folder.run("up", ["--yes", "--json"]);
+    expectSucceeded(run, what);
+    const summary = summaryOf(run);
+    phase(
+        what,
+        run.seconds,
+        Object.entries(summary.changes)
+            .map(([op, n]) => `${op} ${n}`)
+            .join(", "),
+    );
+    return { run, summary };
 }
 
 /** The JSON summary `npm run up|preview|destroy -- --json` printed on stdout. */

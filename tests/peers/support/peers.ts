@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH, renderRouterConfig } from "../../../config/litellm";
 import { ROUTING_HOOK_FILE } from "../../../config/routing";
-import { renderRoutingHook } from "../../../config/routingHook";
+import { routerHookFiles } from "../../../config/routerFiles";
 import { StackConfig } from "../../../config/schema";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
 import { hookToLoopback, toLoopback } from "./loopback";
@@ -121,7 +121,7 @@ export function startLiteLLM(
 }
 
 /**
- * Starts the real LiteLLM on the local router config and routing hook the program renders for `config` on host
+ * Starts the real LiteLLM on the local router config and hooks the program renders for `config` on host
  * `host`, their container addresses mapped to loopback by `apiBases`.
  */
 export function startRoutedLiteLLM(
@@ -132,12 +132,14 @@ export function startRoutedLiteLLM(
     masterKey: string,
     host = "box",
 ): Peer {
+    const hooks = routerHookFiles(config, host);
+    if (hooks[ROUTING_HOOK_FILE]) hooks[ROUTING_HOOK_FILE] = hookToLoopback(hooks[ROUTING_HOOK_FILE], { apiBases });
     return startLiteLLM(
         toLoopback(renderRouterConfig(config, "local"), { apiBases }),
         port,
         dir,
         { LITELLM_MASTER_KEY: masterKey },
-        { [ROUTING_HOOK_FILE]: hookToLoopback(renderRoutingHook(config, host), { apiBases }) },
+        hooks,
     );
 }
 
