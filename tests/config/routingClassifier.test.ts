@@ -204,7 +204,7 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         expect(routed.map((r) => r.model)).toEqual(["code", "general", "general", "code"]);
         expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
         // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s.
-        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(Date.now() - started).toBeLessThan(20_000); // bounded, not hung: each process start is ~1 s on an idle machine
     });
 
     it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {
