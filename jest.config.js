@@ -1,4 +1,6 @@
 /** Unit and mock tests; the real-services (tests/peers/) and end-to-end (tests/e2e/) suites have their own configs. */
+const { availableParallelism } = require("node:os");
+
 module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
@@ -19,7 +21,8 @@ module.exports = {
         ],
     },
     // The suites wait on child processes, containers and timeouts about as much as they compute: more workers
-    // than cores keep the cores busy (jest's default, cores - 1, is a single worker on 2 cores).
-    maxWorkers: "150%",
+    // than cores keep the cores busy (jest's default, cores - 1, is a single worker on 2 cores). A number, not
+    // "150%": jest reads a percentage above 100% as a worker count (150).
+    maxWorkers: Math.ceil(availableParallelism() * 1.5),
     testTimeout: 60000,
 };

@@ -76,11 +76,16 @@ describe("whether the run that holds a lock still runs", () => {
     it("is yes for a live process and no for a killed one that nothing has reaped yet", async () => {
         // The shell execs into `sleep`, which never reaps: the killed child stays a zombie, as a killed
         // Pulumi CLI does until the machine's init gets to it.
-        const parent = spawn("sh", ["-c", "sleep 60 & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
+        const parent = spawn("sh", ["-c", "sleep 60 & echo $!; exec sleep 60"], {
+            stdio: ["ignore", "pipe", "ignore"],
+        });
         const [firstLine] = await once(parent.stdout, "data");
         const child = Number(String(firstLine).trim());
         try {
             expect(running(child)).toBe(true);
+            // Until the shell has exec'd, it would reap the killed child itself (it runs late on a busy machine).
+            while (readFileSync(`/proc/${parent.pid}/comm`, "utf8").trim() !== "sleep")
+                await new Promise((resolve) => setTimeout(resolve, 10));
             process.kill(child, "SIGKILL");
             let state = "";
             for (let tries = 0; tries < 500 && state !== "Z"; tries++) {

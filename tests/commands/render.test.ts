@@ -46,7 +46,7 @@ describe("npm run render", () => {
     });
 
     it("writes all of its output into a pipe before it exits", () => {
-        const whole = render("--stack", "dev").stdout;
+        const whole = renderDev().stdout;
         expect(whole.length).toBeGreaterThan(65536);
         const command = `"${process.execPath}" -r ts-node/register/transpile-only commands/render.ts --stack dev | wc -c`;
         const piped = spawnSync("sh", ["-c", command], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 });
