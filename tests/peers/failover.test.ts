@@ -16,10 +16,9 @@ import {
     countByInstance,
     drive,
     failedOver,
-    groupConfig,
     killPeer,
+    loadGroup,
     loadOneThreadModel,
-    ONE_THREAD_MODEL,
     RoutingStrategy,
 } from "./support/load";
 import { toLoopback } from "./support/loopback";
@@ -42,12 +41,6 @@ const REQUESTS = 200;
 const CLIENTS = 8;
 const KILL_AFTER = 60;
 
-const configFor = (strategy: RoutingStrategy) =>
-    groupConfig(strategy, ONE_THREAD_MODEL, [
-        { name: "ollama", port: PORTS.first },
-        { name: "ollama-2", port: PORTS.second },
-    ]);
-
 interface Run {
     answers: Answer[];
     killed: string;
@@ -68,8 +61,10 @@ async function runWithKill(strategy: RoutingStrategy, withoutHook = false): Prom
     let router: Peer | undefined;
     try {
         for (const instance of instances) await loadOneThreadModel(instance);
-        const config = configFor(strategy);
-        const apiBases = { "http://ollama:11434": instances[0].url, "http://ollama-2:11434": instances[1].url };
+        const { config, apiBases } = loadGroup(strategy, [
+            { name: "ollama", port: PORTS.first },
+            { name: "ollama-2", port: PORTS.second },
+        ]);
         const routerDir = path.join(dir, "litellm");
         if (withoutHook) {
             const doc = parseDocument(toLoopback(renderRouterConfig(config, "local"), { apiBases }));

@@ -13,7 +13,7 @@ import { ROUTING_STRATEGIES } from "../../config/schema";
 import {
     countByInstance,
     drive,
-    groupConfig,
+    loadGroup,
     loadOneThreadModel,
     ONE_THREAD_MODEL,
     RoutingStrategy,
@@ -45,13 +45,6 @@ const JOB_CLIENTS = 2;
 const JOB_TOKENS = 2000;
 /** How much larger the fast instance's share must be than with simple-shuffle's uniform pick (0.5 ± 0.05). */
 const MARGIN = 0.15;
-
-/** The slow instance first: least-busy breaks ties in list order, so ties favour the slow one. */
-const configFor = (strategy: RoutingStrategy) =>
-    groupConfig(strategy, ONE_THREAD_MODEL, [
-        { name: "ollama-slow", port: PORTS.slow },
-        { name: "ollama-fast", port: PORTS.fast },
-    ]);
 
 interface Row {
     strategy: RoutingStrategy;
@@ -88,14 +81,12 @@ afterAll(async () => {
 });
 
 async function measure(strategy: RoutingStrategy): Promise<Row> {
-    const apiBases = { "http://ollama-slow:11434": slow.url, "http://ollama-fast:11434": fast.url };
-    const router = startRoutedLiteLLM(
-        configFor(strategy),
-        apiBases,
-        PORTS.router,
-        path.join(state, strategy),
-        MASTER_KEY,
-    );
+    // The slow instance first: least-busy breaks ties in list order, so ties favour the slow one.
+    const { config, apiBases } = loadGroup(strategy, [
+        { name: "ollama-slow", port: PORTS.slow },
+        { name: "ollama-fast", port: PORTS.fast },
+    ]);
+    const router = startRoutedLiteLLM(config, apiBases, PORTS.router, path.join(state, strategy), MASTER_KEY);
     try {
         const answers = await drive(REQUESTS, CLIENTS, () =>
             chat({ url: router.url, model: "fast", key: MASTER_KEY, extra: { max_tokens: TOKENS } }),

@@ -3,27 +3,34 @@
  * and the instance that answered each request.
  */
 import { readFileSync } from "node:fs";
+import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
 import { validateStackConfig } from "../../../config/load";
 import { ROUTING_STRATEGIES, StackConfig } from "../../../config/schema";
-import { Answer, answeredBy, loadTinyModel, Peer } from "./peers";
+import { Answer, answeredBy, loadTinyModel, loopback, Peer } from "./peers";
 
 /** One of `router.strategy`'s values. */
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
-/**
- * A one-host stack whose group `fast` is `model` on each of `instances` (CPU only), in their order, routed by
- * `strategy`: what the load-balancing suites and the benchmark render their router from.
- */
-export function groupConfig(
-    strategy: RoutingStrategy,
-    model: string,
-    instances: { name: string; port: number }[],
-): StackConfig {
-    return validateStackConfig({
-        hosts: [{ name: "box", ollama: instances.map((i) => ({ ...i, gpu: "none", models: [model] })) }],
-        groups: { fast: [model] },
-        router: { strategy },
-    });
+/** A group on loopback Ollamas, as the load-balancing suites and the benchmark route it. */
+export interface LoadGroup {
+    /** A one-host stack whose group `fast` is ONE_THREAD_MODEL on each instance (CPU only), in their order. */
+    config: StackConfig;
+    /** The router's map from each instance's container address to its loopback Ollama (`toLoopback`). */
+    apiBases: Record<string, string>;
+}
+
+/** The group `fast` on `instances` (named as in the stack, each an Ollama on its loopback port), routed by `strategy`. */
+export function loadGroup(strategy: RoutingStrategy, instances: { name: string; port: number }[]): LoadGroup {
+    return {
+        config: validateStackConfig({
+            hosts: [{ name: "box", ollama: instances.map((i) => ({ ...i, gpu: "none", models: [ONE_THREAD_MODEL] })) }],
+            groups: { fast: [ONE_THREAD_MODEL] },
+            router: { strategy },
+        }),
+        apiBases: Object.fromEntries(
+            instances.map((i) => [`http://${i.name}:${OLLAMA_CONTAINER_PORT}`, loopback(i.port)]),
+        ),
+    };
 }
 
 /**
