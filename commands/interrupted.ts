@@ -15,6 +15,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { STACK_LABEL } from "../config/containers";
 import { HostConfig, PROJECT } from "../config/schema";
 import { labelledObjects, removeObjects, DockerObject } from "./docker";
+import { readProcessStat } from "./processStat";
 
 /** The part of an exported state this module reads. */
 interface StateDocument {
@@ -63,13 +64,15 @@ export function running(pid: number): boolean {
     } catch (err) {
         return (err as NodeJS.ErrnoException).code === "EPERM";
     }
-    try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-        return state !== "Z" && state !== "X";
-    } catch {
-        return true; // no /proc (macOS): the signal's answer stands
-    }
+    const stat = readProcessStat(pid);
+    if (stat === undefined) return true; // no /proc (macOS): the signal's answer stands
+    return stat.state !== "Z" && stat.state !== "X";
+}
+
+/** A lock whose run is gone: its file, and the pid of the process that took it. */
+export interface StaleLock {
+    file: string;
+    pid: number;
 }
 
 /**
@@ -81,28 +84,26 @@ export function staleLocks(
     stack: string,
     isRunning: (pid: number) => boolean = running,
     thisHost: string = hostname(),
-): string[] {
+): StaleLock[] {
     if (!backendUrl.startsWith("file://")) return [];
     const locks = path.join(new URL(backendUrl).pathname, ".pulumi", "locks");
     if (!existsSync(locks)) return [];
     return readdirSync(locks).flatMap((org) => {
         const dir = path.join(locks, org, PROJECT, stack);
         if (!existsSync(dir)) return [];
-        return readdirSync(dir)
-            .map((file) => path.join(dir, file))
-            .filter((file) => {
-                const holder = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
-                return holder.hostname === thisHost && holder.pid !== undefined && !isRunning(holder.pid);
-            });
+        return readdirSync(dir).flatMap((name) => {
+            const file = path.join(dir, name);
+            const { pid, hostname: host } = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
+            return host === thisHost && pid !== undefined && !isRunning(pid) ? [{ file, pid }] : [];
+        });
     });
 }
 
 /** Removes the stack's stale locks (see `staleLocks`), saying whose they were. */
 export function clearStaleLocks(backendUrl: string, stack: string, say: (line: string) => void): void {
-    for (const lock of staleLocks(backendUrl, stack)) {
-        const { pid } = JSON.parse(readFileSync(lock, "utf8")) as LockHolder;
-        say(`the last run of stack ${stack} (pid ${pid}) ended without releasing its lock: removing ${lock}`);
-        rmSync(lock);
+    for (const { file, pid } of staleLocks(backendUrl, stack)) {
+        say(`the last run of stack ${stack} (pid ${pid}) ended without releasing its lock: removing ${file}`);
+        rmSync(file);
     }
 }
 

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describePending, orphans, restoreCutCheckpoint, running, staleLocks } from "../../commands/interrupted";
+import { readProcessStat } from "../../commands/processStat";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */
 const interrupted = {
@@ -66,7 +67,7 @@ describe("locks left by a killed run", () => {
         lock("b.json", { pid: 801, hostname: "vm" }); // still running
         lock("c.json", { pid: 802, hostname: "other-machine" }); // cannot be judged from here
         const isRunning = (pid: number) => pid === 801;
-        expect(staleLocks(`file://${state}`, "e2e", isRunning, "vm")).toEqual([killed]);
+        expect(staleLocks(`file://${state}`, "e2e", isRunning, "vm")).toEqual([{ file: killed, pid: 800 }]);
         expect(staleLocks(`file://${state}`, "other-stack", isRunning, "vm")).toEqual([]);
         expect(staleLocks("s3://bucket/state", "e2e", isRunning, "vm")).toEqual([]);
     });
@@ -90,8 +91,7 @@ describe("whether the run that holds a lock still runs", () => {
             let state = "";
             for (let tries = 0; tries < 500 && state !== "Z"; tries++) {
                 await new Promise((resolve) => setTimeout(resolve, 20));
-                const stat = readFileSync(`/proc/${child}/stat`, "utf8");
-                state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+                state = readProcessStat(child)?.state ?? "";
             }
             expect(state).toBe("Z");
             expect(running(child)).toBe(false);

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { ENV_FILE, PASSPHRASE_VAR, STATE_DIR, parseEnvFile } from "../../../commands/automation";
+import { readProcessStat } from "../../../commands/processStat";
 import { PROJECT_DIR } from "../../../commands/stackFile";
 
 /** What one command printed and returned, and how long it took. */
@@ -50,13 +51,8 @@ export interface RunningCommand {
 function descendants(root: number): number[] {
     const children = new Map<number, number[]>();
     for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-        try {
-            const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-        } catch {
-            // the process ended while being read
-        }
+        const ppid = readProcessStat(entry)?.ppid; // undefined: it ended while being read
+        if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
     }
     const found: number[] = [];
     for (let queue = [root]; queue.length > 0;) {
