@@ -1,12 +1,12 @@
 /**
  * `npm run bench [-- --only <section,...>]`: the stack's overheads and targets against the real software, each
  * as a ratio against a reference measured in the same run (not a timed test). Sections:
- * - router: router path vs direct Ollama (p50/p95 of a one-token completion);
  * - pull: a ~590 MB model pulled by OllamaModel vs `ollama pull` vs an unstreamed pull, and its progress lines
  *   at 30 MB/s; a tiny model's pull latency (process start, mostly);
+ * - loadBalancing: the router against direct Ollama, its overhead and throughput (tests/peers/bench/loadBalancing.ts);
  * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter.
  * Prints a Markdown table and writes every row to bench-results/bench.json (tests/peers/bench/results.ts).
- * Ports: Ollama 11464 (serves and pulls), 11465 (pushes), LiteLLM 4064, registry 5061 (blobs 127.0.0.2:5061),
+ * Ports: Ollama 11464 (pulls), 11465 (pushes), registry 5061 (blobs 127.0.0.2:5061),
  * the slowed registry 5092 (blobs 5093), HealthCheck's slow starters 11490-11491.
  */
 import { execFile } from "node:child_process";
@@ -14,16 +14,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { renderRouterConfig } from "../../config/litellm";
 import { ModelRegistry } from "../e2e/support/modelRegistry";
-import { validateStackConfig } from "../../config/load";
 import { ollamaModelProvider } from "../../providers/ollamaModel";
 import { detectionOnRealStarts, loadOnSlowStarter } from "./bench/healthDetection";
 import { pullProgress, pullThroughput } from "./bench/modelPull";
 import { BENCH_RESULTS_FILE, benchResults, benchTable, judged, Measure, writeBenchResults } from "./bench/results";
-import { toLoopback } from "./support/loopback";
 import {
-    chat,
     LARGE_MODEL,
     LARGE_MODEL_SIZE,
     loadTinyModel,
@@ -31,7 +27,6 @@ import {
     Peer,
     percentile,
     pushModel,
-    startLiteLLM,
     startOllama,
     startRegistry,
     stopPeers,
@@ -42,13 +37,10 @@ import { loadBalancingBench } from "./bench/loadBalancing";
 const PORTS = {
     ollama: 11464,
     pusher: 11465,
-    router: 4064,
     registry: 5061,
     slowedRegistry: 5092,
     slowStarters: [11490, 11491] as const,
 };
-const MASTER_KEY = "sk-ai-gateway-bench";
-const REQUESTS = 60;
 const TINY_PULLS = 5;
 const LARGE_PULL_ROUNDS = 7;
 /** The slowed registry's speed: the 590 MB model in about 20 s, slow enough to follow its progress. */
@@ -58,29 +50,6 @@ const STARTS = 7;
 const SLOW_START_MS = 60_000;
 const TINY = `127.0.0.1:${PORTS.registry}/aigw/tiny-a:latest`;
 const LARGE = `127.0.0.1:${PORTS.registry}/aigw/${LARGE_MODEL}:latest`;
-
-/** p50 and p95 of a one-token completion, router and direct alternated so drift weighs on both alike. */
-async function routerVsDirect(router: string, ollama: string): Promise<Measure[]> {
-    const ask = (url: string, model: string, key?: string) =>
-        chat({ url, model, key, extra: { max_tokens: 1 } }).then((a) => {
-            if (a.status !== 200) throw new Error(`${url}: HTTP ${a.status} ${a.body}`);
-            return a.ms;
-        });
-    for (let i = 0; i < 5; i++) await Promise.all([ask(router, "fast", MASTER_KEY), ask(ollama, "tiny-a")]);
-    const viaRouter: number[] = [];
-    const direct: number[] = [];
-    for (let i = 0; i < REQUESTS; i++) {
-        viaRouter.push(await ask(router, "fast", MASTER_KEY));
-        direct.push(await ask(ollama, "tiny-a"));
-    }
-    return [50, 95].map((p) => ({
-        id: `router.completion.p${p}`,
-        what: `short completion p${p}: router vs direct Ollama (${REQUESTS} each)`,
-        unit: "ms",
-        measured: percentile(viaRouter, p),
-        baseline: percentile(direct, p),
-    }));
-}
 
 /** The tiny model from the same registry: OllamaModel's create vs the CLI's `ollama pull`, deleted between. */
 async function tinyPullLatency(ollama: string): Promise<Measure[]> {
@@ -117,14 +86,12 @@ async function tinyPullLatency(ollama: string): Promise<Measure[]> {
 interface Peers {
     state: string;
     ollama: Peer;
-    router: Peer;
     /** The registry whose blob server can be slowed down, when the pull section runs. */
     slowedRegistry?: ModelRegistry;
 }
 
 /** The sections, in the order they run; each returns its measures. */
 const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
-    router: ({ router, ollama }) => routerVsDirect(router.url, ollama.url),
     pull: async ({ ollama, slowedRegistry }) => [
         ...(await tinyPullLatency(ollama.url)),
         ...(await pullThroughput(ollama.url, path.join(ollama.dir, "models"), LARGE, LARGE_PULL_ROUNDS)),
@@ -132,8 +99,8 @@ const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
     ],
     // Its own Ollama and routers, pinned to one core each (tests/peers/bench/loadBalancing.ts).
     loadBalancing: () => loadBalancingBench(),
-    health: async ({ state, ollama, router }) => {
-        stopPeers(router, ollama); // its port is the one the starts use
+    health: async ({ state, ollama }) => {
+        stopPeers(ollama); // its port is the one the starts use
         return [
             ...(await detectionOnRealStarts(PORTS.ollama, path.join(state, "starts"), STARTS)),
             ...(await loadOnSlowStarter([...PORTS.slowStarters], SLOW_START_MS)),
@@ -156,7 +123,6 @@ async function main(argv: string[]): Promise<void> {
     try {
         const ollama = startOllama(PORTS.ollama, path.join(state, "ollama"));
         peers.push(ollama);
-        loadTinyModel(PORTS.ollama, "tiny-a");
         const pusher = startOllama(PORTS.pusher, path.join(state, "pusher"));
         peers.push(pusher, startRegistry(PORTS.registry, path.join(state, "registry")));
         loadTinyModel(PORTS.pusher, "tiny-a");
@@ -169,22 +135,11 @@ async function main(argv: string[]): Promise<void> {
             pushModel(PORTS.pusher, LARGE_MODEL, slowedRegistry.model(LARGE_MODEL));
         }
         stopPeers(pusher);
-        const config = validateStackConfig({
-            hosts: [{ name: "box", ollama: [{ name: "ollama", port: PORTS.ollama, gpu: "none", models: ["tiny-a"] }] }],
-            groups: { fast: ["tiny-a"] },
-        });
-        const routerConfig = toLoopback(renderRouterConfig(config, "local"), {
-            apiBases: { "http://ollama:11434": ollama.url },
-        });
-        const router = startLiteLLM(routerConfig, PORTS.router, path.join(state, "litellm"), {
-            LITELLM_MASTER_KEY: MASTER_KEY,
-        });
-        peers.push(router);
 
         const rows = [];
         for (const name of chosen) {
             const started = performance.now();
-            rows.push(...(await SECTIONS[name]({ state, ollama, router, slowedRegistry })).map(judged));
+            rows.push(...(await SECTIONS[name]({ state, ollama, slowedRegistry })).map(judged));
             process.stderr.write(`[bench] ${name}: ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
         }
 

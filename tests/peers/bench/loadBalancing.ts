@@ -13,8 +13,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { drive, groupConfig, loadOneThreadModel, ONE_THREAD_MODEL, RoutingStrategy } from "../support/load";
+import { drive, loadGroup, loadOneThreadModel, ONE_THREAD_MODEL, RoutingStrategy } from "../support/load";
 import { chat, p50, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
+import { readProcessStat } from "../../../commands/processStat";
 import { Measure } from "./results";
 
 const PORTS = { ollama: 11474, router: 4072, hookedRouter: 4073 };
@@ -25,10 +26,16 @@ const CLIENTS = 16;
 const ROUND_REQUESTS = 160;
 const ROUNDS = 3;
 /**
- * Tokens per answer in the throughput runs: a short answer. With the one-thread tiny model Ollama spends about
- * 0.3 ms per token, so a 1-token answer costs it ~3 ms, far less than the router's own CPU per request.
+ * Tokens per answer in the throughput target: a short answer, ~40 ms of Ollama's work with the one-thread tiny
+ * model, still less than any real model's answer.
  */
 const ANSWER_TOKENS = 128;
+/**
+ * Tokens per answer in the row that finds the router's own ceiling: a 1-token answer costs Ollama ~3 ms, less than
+ * the router's CPU per request, so the one router process on its one core is the bound. No real model answers
+ * that fast, so this row is reported without the target.
+ */
+const CEILING_TOKENS = 1;
 const CPU = { router: "0", ollama: "1" };
 
 /** Pins every thread of the peer's process (and so the processes it starts later) to `cpus`. */
@@ -36,12 +43,6 @@ function pin(peer: Peer, cpus: string): number {
     const pid = Number(readFileSync(peer.pidFiles[0], "utf8").trim());
     execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
     return pid;
-}
-
-/** User plus system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A completion through `url` (the router when `key` is given, else Ollama itself); throws unless it is a 200. */
@@ -84,9 +85,9 @@ async function throughput(router: string, routerPid: number, ollama: string, tok
     let routerCpu = 0;
     for (let round = 0; round < ROUNDS; round++) {
         direct.push(await rate(ollama));
-        const cpuBefore = cpuMs(routerPid);
+        const cpuBefore = readProcessStat(routerPid)!.cpuMs;
         viaRouter.push(await rate(router, MASTER_KEY));
-        routerCpu += cpuMs(routerPid) - cpuBefore;
+        routerCpu += readProcessStat(routerPid)!.cpuMs - cpuBefore;
     }
     return {
         direct: p50(direct),
@@ -104,15 +105,9 @@ export async function loadBalancingBench(): Promise<Measure[]> {
         peers.push(ollama);
         pin(ollama, CPU.ollama);
         await loadOneThreadModel(ollama);
-        const apiBases = { "http://ollama:11434": ollama.url };
         const start = (strategy: RoutingStrategy, port: number) => {
-            const router = startRoutedLiteLLM(
-                groupConfig(strategy, ONE_THREAD_MODEL, [{ name: "ollama", port: PORTS.ollama }]),
-                apiBases,
-                port,
-                path.join(state, strategy),
-                MASTER_KEY,
-            );
+            const { config, apiBases } = loadGroup(strategy, [{ name: "ollama", port: PORTS.ollama }]);
+            const router = startRoutedLiteLLM(config, apiBases, port, path.join(state, strategy), MASTER_KEY);
             peers.push(router);
             return { url: router.url, pid: pin(router, CPU.router) };
         };
@@ -120,17 +115,18 @@ export async function loadBalancingBench(): Promise<Measure[]> {
         const rows = [
             await overhead(router.url, ollama.url, "router.overhead.p50", "default strategy (simple-shuffle)"),
         ];
-        for (const tokens of [ANSWER_TOKENS, 1]) {
+        for (const tokens of [ANSWER_TOKENS, CEILING_TOKENS]) {
             const measured = await throughput(router.url, router.pid, ollama.url, tokens);
             rows.push({
                 id: `router.throughput.${tokens}-token`,
                 what:
                     `throughput, ${CLIENTS} concurrent clients, ${tokens}-token answers: router vs direct Ollama ` +
-                    `(p50 of ${ROUNDS} rounds of ${ROUND_REQUESTS}; router CPU ${measured.routerCpuPerRequest.toFixed(1)} ms per request)`,
+                    `(p50 of ${ROUNDS} rounds of ${ROUND_REQUESTS}; router CPU ${measured.routerCpuPerRequest.toFixed(1)} ms per request)` +
+                    (tokens === CEILING_TOKENS ? "; the one router process's ceiling" : ""),
                 unit: "req/s",
                 measured: measured.viaRouter,
                 baseline: measured.direct,
-                target: { of: "ratio", atLeast: 0.9 },
+                ...(tokens === ANSWER_TOKENS && { target: { of: "ratio", atLeast: 0.9 } }),
             });
         }
         stopPeers(peers.pop());
