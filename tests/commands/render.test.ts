@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_DIR } from "../../commands/stackFile";
+import { TS_NODE_SWC } from "../support/operator";
 
 /** Runs `npm run render -- <args>` as an operator would, in a separate process. */
 function render(...args: string[]) {
     const result = spawnSync(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "commands", "render.ts"), ...args],
+        [...TS_NODE_SWC, path.join(PROJECT_DIR, "commands", "render.ts"), ...args],
         { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 },
     );
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -23,7 +24,7 @@ describe("npm run render", () => {
     // The second run goes through a pipe: `npm run render | less` once lost everything past 64 KB at exit.
     it("prints every resource and the generated files, identically on every run and whole into a pipe", () => {
         const first = renderDev();
-        const command = `"${process.execPath}" -r ts-node/register/transpile-only commands/render.ts --stack dev | cat`;
+        const command = `${[process.execPath, ...TS_NODE_SWC].map((arg) => `"${arg}"`).join(" ")} commands/render.ts --stack dev | cat`;
         const piped = spawnSync("sh", ["-c", command], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 });
         expect(first.code).toBe(0);
         expect(first.stdout.length).toBeGreaterThan(65536);

@@ -81,9 +81,12 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Pro
     });
 }
 
-/** `node -r ts-node/register/transpile-only commands/<file>.ts <args>`: what the npm scripts run. */
+/** What the npm scripts run a command with, as node's arguments before the command's file: `ts-node --swc`. */
+export const TS_NODE_SWC = [require.resolve("ts-node/dist/bin"), "--swc"];
+
+/** `ts-node --swc commands/<file>.ts <args>`: what the npm scripts run. */
 export function runScript(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandRun> {
-    return runNode(["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "commands", file), ...args], env);
+    return runNode([...TS_NODE_SWC, path.join(PROJECT_DIR, "commands", file), ...args], env);
 }
 
 /** Where the services of a test stack listen (ports on 127.0.0.1); absent ones are disabled. */
