@@ -2,7 +2,7 @@
  * `npm run bench [-- --only <section,...>]`: the stack's overheads and targets against the real software, each
  * as a ratio against a reference measured in the same run (not a timed test). Sections:
  * - pull: a ~590 MB model pulled by OllamaModel vs `ollama pull` vs an unstreamed pull, and its progress lines
- *   at 30 MB/s; a tiny model's pull latency (process start, mostly);
+ *   at 30 MB/s; a tiny model's pull latency;
  * - loadBalancing: the router against direct Ollama, its overhead and throughput (tests/peers/bench/loadBalancing.ts);
  * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter.
  * Prints a Markdown table and writes every row to bench-results/bench.json (tests/peers/bench/results.ts).
@@ -74,7 +74,7 @@ async function tinyPullLatency(ollama: string): Promise<Measure[]> {
     return [
         {
             id: "pull.tiny.p50",
-            what: `tiny model (273 KB) pull p50: OllamaModel vs ollama pull (${TINY_PULLS} each; mostly the CLI's start)`,
+            what: `tiny model (273 KB) pull p50: OllamaModel vs ollama pull (${TINY_PULLS} each, downloaded from the registry)`,
             unit: "ms",
             measured: percentile(provider, 50),
             baseline: percentile(cli, 50),
