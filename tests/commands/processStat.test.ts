@@ -13,7 +13,10 @@ describe("a process's stat from /proc", () => {
         symlinkSync("/bin/sh", shell);
         const child = spawn(shell, ["-c", "while :; do :; done"], { stdio: "ignore" });
         try {
-            await new Promise((resolve) => setTimeout(resolve, 300));
+            // A busy machine may give the loop its first 10 ms tick late.
+            const cpuSoFar = () => readProcessStat(child.pid!)?.cpuMs ?? 0;
+            for (const end = Date.now() + 10_000; cpuSoFar() === 0 && Date.now() < end;)
+                await new Promise((resolve) => setTimeout(resolve, 50));
             expect(readFileSync(`/proc/${child.pid}/comm`, "utf8")).toBe("a) (b\n");
             const stat = readProcessStat(child.pid!);
             expect(stat).toMatchObject({ ppid: process.pid });
