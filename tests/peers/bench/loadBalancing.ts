@@ -10,11 +10,11 @@
  * is measured from /proc, which no other load on the machine changes.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { drive, loadGroup, loadOneThreadModel, ONE_THREAD_MODEL, RoutingStrategy } from "../support/load";
-import { chat, p50, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
+import { chat, p50, Peer, peerPid, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
 import { readProcessStat } from "../../../commands/processStat";
 import { Measure } from "./results";
 
@@ -40,7 +40,7 @@ const CPU = { router: "0", ollama: "1" };
 
 /** Pins every thread of the peer's process (and so the processes it starts later) to `cpus`. */
 function pin(peer: Peer, cpus: string): number {
-    const pid = Number(readFileSync(peer.pidFiles[0], "utf8").trim());
+    const pid = peerPid(peer);
     execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
     return pid;
 }

@@ -2,11 +2,10 @@
  * Load for the load-balancing suites and the benchmark: concurrent clients, a one-thread copy of a tiny model,
  * and the instance that answered each request.
  */
-import { readFileSync } from "node:fs";
 import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
 import { validateStackConfig } from "../../../config/load";
 import { ROUTING_STRATEGIES, StackConfig } from "../../../config/schema";
-import { Answer, answeredBy, loadTinyModel, loopback, Peer } from "./peers";
+import { Answer, answeredBy, loadTinyModel, loopback, Peer, peerPid } from "./peers";
 
 /** One of `router.strategy`'s values. */
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
@@ -71,7 +70,7 @@ export function failedOver(answer: Answer): boolean {
 
 /** SIGKILL to a peer's whole process group (an Ollama server and its runner), as a crash or the OOM killer does. */
 export function killPeer(peer: Peer): void {
-    process.kill(-Number(readFileSync(peer.pidFiles[0], "utf8").trim()), "SIGKILL");
+    process.kill(-peerPid(peer), "SIGKILL");
 }
 
 /** The tiny model tiny-a on one CPU thread, as `loadOneThreadModel` creates it. */

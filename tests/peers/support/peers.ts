@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import { IncomingHttpHeaders } from "node:http";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH, renderRouterConfig } from "../../../config/litellm";
@@ -37,6 +37,11 @@ export interface Peer {
     dir: string;
     /** Pid files to hand to peers/stop.sh (the registry has two: itself and its blob server). */
     pidFiles: string[];
+}
+
+/** The pid of a peer's own process (its first pid file), which leads its process group. */
+export function peerPid(peer: Peer): number {
+    return Number(readFileSync(peer.pidFiles[0], "utf8").trim());
 }
 
 /** Runs a peers/ script and returns its stdout; its log lines go to the test's stderr. */
