@@ -30,7 +30,7 @@ export interface OpenWebUIArgs {
     files?: Record<string, string>;
     /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
     routingFilter?: RoutingFilterInstall;
-    /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
+    /** Resources that must be ready before the container starts (e.g. Qdrant, its vector store). */
     waitFor?: pulumi.Resource[];
 }
 
