@@ -61,7 +61,7 @@ export async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
     }
 }
 
-/** Debian's Chromium, which the browser suite drives (tests/e2e/prepare.sh installs it). */
+/** Debian's Chromium, which the browser suite drives (tests/prepare.sh installs it). */
 export const CHROMIUM = process.env.AIGW_CHROMIUM ?? "/usr/bin/chromium";
 
 /**
@@ -86,7 +86,7 @@ export function requirePrerequisites(needsPeers = true, needsBrowser = false): v
     if (!has("docker", ["info"])) missing.push("no Docker engine answers (docker info)");
     if (needsPeers && !existsSync(OLLAMA_BIN)) missing.push(`${OLLAMA_BIN} is missing: run peers/install.sh first`);
     if (needsBrowser && !existsSync(CHROMIUM))
-        missing.push(`${CHROMIUM} is missing: run tests/e2e/prepare.sh (apt-get install chromium)`);
+        missing.push(`${CHROMIUM} is missing: run tests/prepare.sh (apt-get install chromium)`);
     if (missing.length > 0) throw new Error(`e2e prerequisites missing: ${missing.join("; ")}`);
 }
 
