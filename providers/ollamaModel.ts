@@ -85,6 +85,22 @@ function permanentError(message: string): Error {
     return Object.assign(new Error(message), { permanent: true });
 }
 
+/**
+ * fetch, with "no answer at all" (refused, reset, timed out) marked `noAnswer`: a refresh or destroy then goes on
+ * without the server, which is down or being replaced, instead of failing every later run.
+ */
+async function ask(url: string, init: RequestInit): Promise<Response> {
+    try {
+        return await fetch(url, init);
+    } catch (err) {
+        throw Object.assign(new Error(describeError(err)), { noAnswer: true });
+    }
+}
+
+function isNoAnswer(err: unknown): boolean {
+    return (err as { noAnswer?: boolean }).noAnswer === true;
+}
+
 /** Reads one NDJSON line of /api/pull; Ollama reports failures as `{"error":...}` lines even with HTTP 200. */
 function followPullLine(model: string, line: string, progress: PullProgress): void {
     let message: { status?: string; error?: string; digest?: string; total?: number; completed?: number };
@@ -190,7 +206,7 @@ function canonicalModelName(name: string): string {
 
 /** Looks the model up in GET /api/tags: undefined when the server does not have it. */
 async function findInstalledModel(ollamaUrl: string, model: string): Promise<InstalledModel | undefined> {
-    const response = await fetch(endpoint(ollamaUrl, "/api/tags"), { signal: AbortSignal.timeout(30_000) });
+    const response = await ask(endpoint(ollamaUrl, "/api/tags"), { signal: AbortSignal.timeout(30_000) });
     if (!response.ok) {
         throw new Error(`HTTP ${response.status} from ${ollamaUrl}/api/tags`);
     }
@@ -255,6 +271,20 @@ async function pullWithRetries(inputs: OllamaModelInputs): Promise<void> {
     }
 }
 
+/** Pulls the model and describes what the server then holds. */
+async function pullModel(inputs: OllamaModelInputs): Promise<InstalledModel> {
+    await pullWithRetries(inputs);
+    const installed = await findInstalledModel(inputs.ollamaUrl, inputs.model);
+    if (!installed) {
+        throw new Error(`OllamaModel: ${inputs.model} pulled, but ${inputs.ollamaUrl}/api/tags does not list it.`);
+    }
+    say(
+        inputs.model,
+        `ready: ${installed.parameterSize} ${installed.quantization}, ${formatBytes(installed.size)}, ${installed.digest.slice(0, 12)}`,
+    );
+    return installed;
+}
+
 function isKnown(value: unknown): boolean {
     return value !== undefined && value !== UNKNOWN_DURING_PREVIEW;
 }
@@ -297,7 +327,9 @@ export const ollamaModelProvider: pulumi.dynamic.ResourceProvider = {
         // deletes run.
         const replaces = ["ollamaUrl", "model", "holder"].filter((key) => olds[key] !== news[key]);
         const tuning = ["insecure", "deleteOnDestroy", "stallSeconds", "maxAttempts", "backoffSeconds"];
-        const changes = replaces.length > 0 || tuning.some((key) => olds[key] !== news[key]);
+        // A refresh that could not reach the server marked the model unverified: the next up checks it.
+        const changes =
+            replaces.length > 0 || olds.unverified === true || tuning.some((key) => olds[key] !== news[key]);
         // The same server under a new holder: delete the old copy first, or deleteOnDestroy would remove the new one.
         if (replaces.includes("holder") && olds.ollamaUrl === news.ollamaUrl)
             return { changes, replaces, deleteBeforeReplace: true };
@@ -305,30 +337,23 @@ export const ollamaModelProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs) {
-        const modelInputs = inputs as OllamaModelInputs;
-        await pullWithRetries(modelInputs);
-        const installed = await findInstalledModel(modelInputs.ollamaUrl, modelInputs.model);
-        if (!installed) {
-            throw new Error(
-                `OllamaModel: ${modelInputs.model} pulled, but ${modelInputs.ollamaUrl}/api/tags does not list it.`,
-            );
-        }
-        say(
-            modelInputs.model,
-            `ready: ${installed.parameterSize} ${installed.quantization}, ${formatBytes(installed.size)}, ${installed.digest.slice(0, 12)}`,
-        );
-        return { id: modelInputs.model, outs: { ...inputs, ...installed } };
+        return { id: inputs.model, outs: { ...inputs, ...(await pullModel(inputs as OllamaModelInputs)) } };
     },
 
-    async read(id, props) {
+    async read(id, recorded) {
+        // What an earlier refresh could not check, this one checks.
+        const { unverified: _earlier, ...props } = recorded;
         const { ollamaUrl, model } = props as OllamaModelInputs;
         let installed: InstalledModel | undefined;
         try {
             installed = await findInstalledModel(ollamaUrl, model);
         } catch (err) {
-            throw new Error(
-                `OllamaModel: cannot refresh ${model}: ${ollamaUrl} did not answer (${describeError(err)}).`,
+            if (!isNoAnswer(err)) throw new Error(`OllamaModel: cannot refresh ${model}: ${describeError(err)}.`);
+            say(
+                model,
+                `cannot check: ${ollamaUrl} did not answer (${describeError(err)}); kept as recorded, and the next pulumi up checks it again`,
             );
+            return { id, props: { ...props, unverified: true } };
         }
         if (!installed) {
             say(model, `no longer on ${ollamaUrl} (deleted outside Pulumi); the next pulumi up pulls it again.`);
@@ -339,7 +364,11 @@ export const ollamaModelProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id, olds, news) {
-        return { outs: { ...olds, ...news } };
+        const { unverified, ...recorded } = olds;
+        if (!unverified) return { outs: { ...recorded, ...news } };
+        const inputs = news as OllamaModelInputs;
+        const installed = (await findInstalledModel(inputs.ollamaUrl, inputs.model)) ?? (await pullModel(inputs));
+        return { outs: { ...recorded, ...news, ...installed } };
     },
 
     async delete(_id, props) {
@@ -348,16 +377,23 @@ export const ollamaModelProvider: pulumi.dynamic.ResourceProvider = {
             say(model, `left on ${ollamaUrl} (deleteOnDestroy is false)`);
             return;
         }
-        const response = await fetch(endpoint(ollamaUrl, "/api/delete"), {
-            method: "DELETE",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model }),
-            signal: AbortSignal.timeout(60_000),
-        }).catch((err) => {
-            throw new Error(
-                `OllamaModel: cannot delete ${model}: ${ollamaUrl} did not answer (${describeError(err)}).`,
+        let response: Response;
+        try {
+            response = await ask(endpoint(ollamaUrl, "/api/delete"), {
+                method: "DELETE",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ model }),
+                signal: AbortSignal.timeout(60_000),
+            });
+        } catch (err) {
+            // A server that is gone cannot delete; its files are in the instance's models folder, which a destroy
+            // leaves anyway.
+            say(
+                model,
+                `not deleted: ${ollamaUrl} did not answer (${describeError(err)}); its files stay in the instance's models folder`,
             );
-        });
+            return;
+        }
         // 404: already gone, which is what delete wants.
         if (!response.ok && response.status !== 404) {
             throw new Error(

@@ -197,6 +197,18 @@ function describeError(err: unknown): string {
     return error.cause?.message ?? error.message ?? String(err);
 }
 
+/**
+ * An error for "Open WebUI gave no answer at all" (refused, reset, timed out), marked `noAnswer`: a refresh or
+ * destroy then goes on without it, down or crash-looping as it is, instead of failing every later run.
+ */
+function noAnswer(message: string): Error {
+    return Object.assign(new Error(message), { noAnswer: true });
+}
+
+function isNoAnswer(err: unknown): boolean {
+    return (err as { noAnswer?: boolean }).noAnswer === true;
+}
+
 /** Open WebUI's `detail`, or the start of the body. */
 function detailOf(body: string): string {
     try {
@@ -251,7 +263,7 @@ async function signIn(inputs: FunctionInputs): Promise<string> {
                 password: inputs.adminPassword,
             });
         } catch (err) {
-            throw new Error(
+            throw noAnswer(
                 `OpenWebUIFunction ${inputs.functionId}: cannot reach Open WebUI at ${inputs.url} (${describeError(err)}). Next: docker logs open-webui`,
             );
         }
@@ -290,7 +302,7 @@ async function api(inputs: FunctionInputs, method: string, path: string, body?: 
         try {
             answer = await send(endpoint, method, token, body);
         } catch (err) {
-            throw new Error(
+            throw noAnswer(
                 `OpenWebUIFunction ${inputs.functionId}: ${method} ${path} at ${inputs.url} failed (${describeError(err)}). Next: docker logs open-webui`,
             );
         }
@@ -474,9 +486,11 @@ export const openWebUIFunctionProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const replaces = olds.functionId !== news.functionId ? ["functionId"] : [];
         const changed = changedInputs(olds, news);
-        // Switched off by hand (seen by refresh): an update switches it on again.
+        // Switched off by hand (seen by refresh): an update switches it on again. A refresh that could not reach
+        // Open WebUI marked it unverified: the update checks it all.
         const switchedOff = olds.isActive === false;
-        return { changes: replaces.length > 0 || changed.length > 0 || switchedOff, replaces };
+        const unverified = olds.unverified === true;
+        return { changes: replaces.length > 0 || changed.length > 0 || switchedOff || unverified, replaces };
     },
 
     async create(inputs) {
@@ -485,12 +499,19 @@ export const openWebUIFunctionProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id, props) {
-        const state = props as FunctionState;
+        // What an earlier refresh could not check, this one checks.
+        const { unverified: _earlier, ...state } = props as FunctionState & { unverified?: boolean };
         let found: FunctionState | undefined;
         try {
             found = await readState(state);
         } catch (err) {
-            throw new Error(`OpenWebUIFunction ${state.functionId}: cannot refresh: ${(err as Error).message}`);
+            if (!isNoAnswer(err))
+                throw new Error(`OpenWebUIFunction ${state.functionId}: cannot refresh: ${(err as Error).message}`);
+            say(
+                state.functionId,
+                `cannot check: Open WebUI at ${state.url} did not answer; kept as recorded, and the next pulumi up checks it again`,
+            );
+            return { id, props: { ...state, unverified: true } };
         }
         if (!found) {
             say(
@@ -509,12 +530,21 @@ export const openWebUIFunctionProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id, props) {
         const state = props as FunctionState;
-        for (const modelId of state.models ?? []) await detach(state, modelId);
-        if (await findFunction(state)) {
-            await apiOk(state, "DELETE", `/api/v1/functions/id/${state.functionId}/delete`);
-            say(state.functionId, `removed from Open WebUI at ${state.url}`);
+        try {
+            for (const modelId of state.models ?? []) await detach(state, modelId);
+            if (await findFunction(state)) {
+                await apiOk(state, "DELETE", `/api/v1/functions/id/${state.functionId}/delete`);
+                say(state.functionId, `removed from Open WebUI at ${state.url}`);
+            }
+            await refreshModels(state);
+        } catch (err) {
+            if (!isNoAnswer(err)) throw err;
+            // Down or crash-looping: the function stays in Open WebUI's data folder, which a destroy leaves too.
+            say(
+                state.functionId,
+                `not removed: Open WebUI at ${state.url} did not answer; it stays in Open WebUI's data folder (remove it under Admin Panel > Functions)`,
+            );
         }
-        await refreshModels(state);
     },
 };
 

@@ -1,6 +1,6 @@
 import { ollamaModelProvider } from "../../providers/ollamaModel";
 import { DEFAULT_CATALOG } from "../support/fakeOllama";
-import { freePort } from "../support/httpServer";
+import { freePort, sendJson, startHttpServer } from "../support/httpServer";
 import { describeWithFakeOllama, ollamaTarget, OllamaTarget } from "../support/targets";
 
 let target: OllamaTarget;
@@ -106,11 +106,55 @@ describe("OllamaModel refresh, destroy and diff", () => {
         );
     });
 
-    it("read names the server when it does not answer", async () => {
+    it("read keeps a model whose server does not answer, marked unverified, and the next up checks and pulls it", async () => {
         const port = await freePort();
-        const outs = { ...modelInputs("tiny:latest"), ollamaUrl: `http://127.0.0.1:${port}` };
+        const model = target.models[1];
+        const { id, outs } = await ollamaModelProvider.create(modelInputs(model));
+        // The Ollama container is gone or not up yet (an interrupted replace): nothing listens at its URL.
+        const down = { ...outs, ollamaUrl: `http://127.0.0.1:${port}` };
+        await expect(ollamaModelProvider.read!(id, down)).resolves.toEqual({
+            id,
+            props: { ...down, unverified: true },
+        });
+        expect(logged.at(-1)).toBe(
+            `OllamaModel ${model}: cannot check: http://127.0.0.1:${port} did not answer (connect ECONNREFUSED 127.0.0.1:${port}); kept as recorded, and the next pulumi up checks it again`,
+        );
+
+        // The server is back, without the model: the unverified state is a change, and the update pulls it.
+        await removeBehindPulumisBack(model);
+        const unverified = { ...outs, unverified: true };
+        expect(await ollamaModelProvider.diff!(id, unverified, modelInputs(model))).toEqual({
+            changes: true,
+            replaces: [],
+        });
+        const { outs: checked } = await ollamaModelProvider.update!(id, unverified, modelInputs(model));
+        expect(checked).toEqual({ ...outs, ...modelInputs(model) });
+        expect(linesFor(model)).toContain(`OllamaModel ${model}: success`);
+        // Verified again: no change left.
+        expect(await ollamaModelProvider.diff!(id, checked!, modelInputs(model))).toEqual({
+            changes: false,
+            replaces: [],
+        });
+    });
+
+    it("read and delete still fail on a server that answers with an error", async () => {
+        const failing = await startHttpServer((_req, res) => sendJson(res, 500, { error: "disk full" }));
+        const outs = { ...modelInputs("tiny:latest"), ollamaUrl: failing.url, deleteOnDestroy: true };
         await expect(ollamaModelProvider.read!("tiny:latest", outs)).rejects.toThrow(
-            `OllamaModel: cannot refresh tiny:latest: http://127.0.0.1:${port} did not answer (connect ECONNREFUSED 127.0.0.1:${port}).`,
+            `OllamaModel: cannot refresh tiny:latest: HTTP 500 from ${failing.url}/api/tags.`,
+        );
+        await expect(ollamaModelProvider.delete!("tiny:latest", outs)).rejects.toThrow(
+            `OllamaModel: deleting tiny:latest from ${failing.url} failed: HTTP 500 {"error":"disk full"}`,
+        );
+        await failing.close();
+    });
+
+    it("delete goes on when the server does not answer, saying the files stay", async () => {
+        const port = await freePort();
+        const outs = { ...modelInputs("tiny:latest"), ollamaUrl: `http://127.0.0.1:${port}`, deleteOnDestroy: true };
+        await expect(ollamaModelProvider.delete!("tiny:latest", outs)).resolves.toBeUndefined();
+        expect(logged.at(-1)).toBe(
+            `OllamaModel tiny:latest: not deleted: http://127.0.0.1:${port} did not answer (connect ECONNREFUSED 127.0.0.1:${port}); its files stay in the instance's models folder`,
         );
     });
 

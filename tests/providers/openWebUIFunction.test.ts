@@ -1,7 +1,9 @@
 /**
  * The pure parts of OpenWebUIFunction: the request bodies it sends to Open WebUI 0.12.4's model API, its check
- * and diff. Its calls to a real Open WebUI are proven in tests/peers/openWebUI.test.ts.
+ * and diff, and what refresh and destroy do when Open WebUI does not answer. Its calls to a real Open WebUI are
+ * proven in tests/peers/openWebUI.test.ts.
  */
+import { freePort, sendJson, startHttpServer } from "../support/httpServer";
 import {
     ModelEntry,
     attachedForm,
@@ -112,5 +114,63 @@ describe("OpenWebUIFunction's check and diff", () => {
         // What refresh reads after someone switched the filter off and detached it in the admin panel.
         const edited = { ...state, isActive: false, models: [] };
         expect((await provider.diff!("route_by_content", edited, news)).changes).toBe(true);
+    });
+});
+
+describe("OpenWebUIFunction while Open WebUI does not answer", () => {
+    let logged: string[];
+    beforeEach(() => {
+        logged = [];
+        jest.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    async function stateAt(url: string) {
+        const { inputs: news } = await provider.check!({}, { ...inputs, url });
+        return { ...news, isActive: true, type: "filter", createdAt: 1, updatedAt: 1 };
+    }
+
+    it("refresh keeps the function as recorded, marked unverified, and the next up checks it", async () => {
+        // Down, or between two starts of a crash loop: nothing listens at its URL.
+        const url = `http://127.0.0.1:${await freePort()}`;
+        const state = await stateAt(url);
+        await expect(provider.read!("route_by_content", state)).resolves.toEqual({
+            id: "route_by_content",
+            props: { ...state, unverified: true },
+        });
+        expect(logged.at(-1)).toBe(
+            `OpenWebUIFunction route_by_content: cannot check: Open WebUI at ${url} did not answer; kept as recorded, and the next pulumi up checks it again`,
+        );
+        const { inputs: news } = await provider.check!({}, { ...inputs, url });
+        expect(await provider.diff!("route_by_content", { ...state, unverified: true }, news)).toEqual({
+            changes: true,
+            replaces: [],
+        });
+    });
+
+    it("destroy goes on, saying where the function stays", async () => {
+        const url = `http://127.0.0.1:${await freePort()}`;
+        await expect(provider.delete!("route_by_content", await stateAt(url))).resolves.toBeUndefined();
+        expect(logged.at(-1)).toBe(
+            `OpenWebUIFunction route_by_content: not removed: Open WebUI at ${url} did not answer; it stays in Open WebUI's data folder (remove it under Admin Panel > Functions)`,
+        );
+    });
+
+    it("refresh and destroy still fail when Open WebUI answers with an error", async () => {
+        // Open WebUI 0.12.4's answer to a wrong password.
+        const server = await startHttpServer((_req, res) =>
+            sendJson(res, 400, {
+                detail: "The email or password provided is incorrect. Please check for typos and try logging in again.",
+            }),
+        );
+        try {
+            const state = await stateAt(server.url);
+            await expect(provider.read!("route_by_content", state)).rejects.toThrow(
+                /^OpenWebUIFunction route_by_content: cannot refresh: OpenWebUIFunction route_by_content: signing in to .* failed: HTTP 400 The email or password provided is incorrect/,
+            );
+            await expect(provider.delete!("route_by_content", state)).rejects.toThrow(/failed: HTTP 400/);
+        } finally {
+            await server.close();
+        }
     });
 });

@@ -106,6 +106,12 @@ describe("OllamaModel, serialized", () => {
         expect(await provider.call("read", id, outs)).toEqual({ id, props: outs });
         await provider.call("delete", id, outs);
         expect(await provider.call("read", id, outs)).toEqual({ id: "" });
+
+        // A server that does not answer: refresh keeps the model, unverified, and destroy goes on.
+        const gone = { ...outs, ollamaUrl: `http://127.0.0.1:${await freePort()}` };
+        expect(await provider.call("read", id, gone)).toEqual({ id, props: { ...gone, unverified: true } });
+        await provider.call("delete", id, gone);
+        expect(provider.stdout).toContain(`OllamaModel ${model}: not deleted: ${gone.ollamaUrl} did not answer`);
     });
 });
 
