@@ -1,7 +1,8 @@
 /**
  * `npm run doctor -- --stack <name> [--json] [--dir <folder>]`
  *
- * Before the first `up`: is Docker reachable on every host; does a host whose instances ask for a GPU
+ * Before the first `up`: is Docker reachable on every host, and recent enough to keep the stack's ports off the
+ * LAN; does a host whose instances ask for a GPU
  * have the NVIDIA runtime or CDI (with the exact fix when not); are the stack's ports free; is there
  * disk space under each data directory for the models; is the Pulumi CLI there. Exit 1 when a check fails.
  */
@@ -15,6 +16,7 @@ import { GatewayService, listServices } from "../config/services";
 import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { DockerUnreachable, engineVersion, inspectStackContainers } from "./docker";
+import { judgeEngine } from "./dockerVersion";
 import { Finding, findingFor, reportFindings } from "./findings";
 import { runGpuCheck } from "./gpuCheck";
 
@@ -34,7 +36,11 @@ async function hostFindings(host: HostConfig, index: number): Promise<Finding[]>
     const gpu = findingFor("gpu", host.name);
     try {
         const version = await engineVersion(host.docker);
-        const findings = [docker("pass", `Docker ${version} answers at ${host.docker}`)];
+        const engine = judgeEngine(version, host.name);
+        const findings = [
+            docker("pass", `Docker ${version} answers at ${host.docker}`),
+            findingFor("docker-version", host.name)(engine.verdict, engine.detail),
+        ];
         if (!wantsGpu(host)) return [...findings, gpu("pass", 'not needed: every Ollama instance has gpu: "none"')];
         // The very check `pulumi up` runs before it pulls anything onto the host.
         const verdict = await runGpuCheck({ check: "host", host: gpuHost(host), hostIndex: index });

@@ -1,6 +1,7 @@
 /** doctor against this machine: the real Docker engine, real ports, the real disk, no Pulumi CLI. */
 import { execFileSync } from "node:child_process";
 import { doctorCommand } from "../../commands/doctor";
+import { judgeEngine } from "../../commands/dockerVersion";
 import { GPU_FIX } from "../../config/gpu";
 import { LocalServer, freePort, startHttpServer } from "../support/httpServer";
 import { NO_DOCKER, StackFolder, runInProcess, testStackConfig } from "../support/operator";
@@ -38,6 +39,8 @@ describe("npm run doctor", () => {
             verdict: "pass",
             detail: expect.stringMatching(/^Docker \d+\.\d+\.\S+ answers at unix:\/\/\/var\/run\/docker.sock$/),
         });
+        const version = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
+        expect(rule("docker-version")[0]).toMatchObject(judgeEngine(version.trim(), "box"));
         expect(rule("gpu")[0]).toMatchObject({
             verdict: "pass",
             detail: 'not needed: every Ollama instance has gpu: "none"',
@@ -52,7 +55,7 @@ describe("npm run doctor", () => {
             detail: expect.stringContaining(`into ${folder.home}/.pulumi/versions/`),
         });
         expect(code).toBe(0);
-        expect(err).toMatch(/^doctor: stack d\w+ passes all 7 checks\n$/);
+        expect(err).toMatch(/^doctor: stack d\w+ passes all 8 checks\n$/);
     });
 
     it("checks the GPU runtime when an instance asks for a GPU, with the preflight of up, and gives the exact fix", async () => {
