@@ -8,6 +8,7 @@
  *
  * Qdrant is left out: its server cannot be built here (README says so).
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -277,9 +278,14 @@ test("a config change replaces only what must change, and the router then serves
     expect(await servedModels(ROUTER, "fast", models.model("tiny-c"))).toContain(models.model("tiny-c"));
 });
 
-test("destroy removes every container and network, and keeps the data and the pulled models", async () => {
+test("destroy removes every container and network, and keeps the data and the pulled models, with Open WebUI down", async () => {
+    // Stopped (or crash-looping): the routing filter cannot be removed from it, and destroy goes on all the same.
+    execFileSync("docker", ["stop", "open-webui"], { stdio: "ignore" });
     const run = await folder.run("destroy", ["--yes"]);
     expectSucceeded(run, "npm run destroy");
+    expect(run.output).toContain(
+        `OpenWebUIFunction route_by_content: not removed: Open WebUI at ${OPEN_WEBUI} did not answer`,
+    );
     phase("destroy", run.seconds);
     expect(stackObjects(STACK)).toEqual({ containers: new Map(), networks: [] });
     expect(readdirSync(path.join(dataDir, "openwebui"))).toContain("webui.db");
@@ -368,5 +374,23 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         };
         await killThenRecover("right after the new router container was created", newRouter);
         await ask(ROUTER, "fast", keys.masterKey);
+    });
+
+    test("killed between deleting an Ollama container and recording its successor", async () => {
+        // A new port replaces ollama-2 (deleted first: its name is fixed). Killed once the old one is gone, the
+        // recovery's refresh asks for tiny-a where nothing answers any more, and must go on.
+        const before = stackObjects(STACK).containers;
+        const host = (stackConfig.hosts as Record<string, any>[])[0];
+        const instances = host.ollama.map((i: Record<string, unknown>) =>
+            i.name === "ollama-2" ? { ...i, port: PORTS.ollama2 + 1 } : i,
+        );
+        stackConfig = { ...stackConfig, hosts: [{ ...host, ollama: instances }] };
+        folder.writeConfig(stackConfig);
+        const oldOllamaGone = () => stackObjects(STACK).containers.get("ollama-2") !== before.get("ollama-2");
+        const { run } = await killThenRecover("after the old ollama-2 container was deleted", oldOllamaGone);
+        expect(run.output).toContain(
+            `OllamaModel ${models.model("tiny-a")}: cannot check: http://127.0.0.1:${PORTS.ollama2} did not answer`,
+        );
+        expect(await servedModels(ROUTER, "fast", models.model("tiny-a"))).toContain(models.model("tiny-a"));
     });
 });
