@@ -9,9 +9,12 @@
  * - secrets: no key or password is empty, short or a well-known default;
  * - local-only-router: every replica of the local router (4000) lists only the config's groups, each deployment
  *   an Ollama model (never a cloud tag) at one of the stack's Ollama instances;
+ * - routes: every replica of every router (4000 and 4001) refuses a canary request to LiteLLM's provider
+ *   pass-through routes, which would forward it to the provider whatever the model list says;
  * - no-cloud-models: no Ollama instance holds a model that runs on a remote host;
  * - images-pinned: every container (Redis too) runs the pinned image the config names.
- * Exit 1 when any rule fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
+ * Exit 1 when any rule fails, and an answer the audit cannot read fails its own rule only. The router's key comes
+ * from `AIGW_MASTER_KEY` or the stack's outputs.
  */
 import * as os from "node:os";
 import { connect, isIP } from "node:net";
@@ -32,7 +35,7 @@ import {
 import { GatewayService, authHeaders, listServices, refusesCall } from "../config/services";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, imageTags, inspectStackContainers } from "./docker";
-import { acceptsConnections, errorMessage, request } from "./http";
+import { acceptsConnections, errorMessage, oneLine, request } from "./http";
 import { StackKeys } from "./keys";
 import { Finding, findingFor, reportFindings } from "./findings";
 
@@ -203,6 +206,89 @@ function secretFindings(masterKey: string, services: AuditedContainer[], contain
     return findings;
 }
 
+/** A JSON body, or undefined when it is not JSON: a wrong answer fails its rule, it never stops the audit. */
+function readJson<T>(body: string): T | undefined {
+    try {
+        return JSON.parse(body) as T;
+    } catch {
+        return undefined;
+    }
+}
+
+/** What an answer that is not the JSON expected looked like, shortened. */
+function unreadable(body: string): string {
+    return `something that is not the JSON expected: ${oneLine(body, 80) || "(empty answer)"}`;
+}
+
+/**
+ * The canary of the `routes` rule: provider pass-through routes of LiteLLM 1.87.0 that, on a router without
+ * `allowed_routes`, forward a request with the router's key to api.anthropic.com, us-central1-aiplatform.googleapis.com,
+ * api.cohere.com, api.mistral.ai, api.assemblyai.com and api.openai.com (tests/peers/routes.test.ts).
+ */
+export const CANARY_ROUTES: readonly string[] = [
+    "/anthropic/v1/messages",
+    "/vertex_ai/v1/projects/p/locations/us-central1/publishers/google/models/gemini-pro:generateContent",
+    "/cohere/v2/chat",
+    "/mistral/v1/chat/completions",
+    "/assemblyai/v2/transcript",
+    "/v1/vector_stores",
+];
+
+/**
+ * The canary carries a key no router holds, so that even a router without the wall forwards nothing: Anthropic's
+ * and Vertex's pass-through send the caller's key along, and the audit's would be the master key. LiteLLM checks
+ * `allowed_routes` before it reads the key, so a router with the wall still answers 403 `Route ... not allowed`,
+ * while one without it answers as its key check does (400 `No connected db.`).
+ */
+export const CANARY_KEY = "sk-aigw-audit-canary-not-a-key";
+const CANARY_BODY = {
+    model: "ai-gateway-audit-canary",
+    max_tokens: 1,
+    messages: [{ role: "user", content: "ai-gateway audit canary: the router must refuse this route" }],
+};
+
+/** Why one canary answer is not a refusal of its route, or undefined when it is one. */
+function canaryProblem(answer: { status?: number; body: string; problem?: string }): string | undefined {
+    if (answer.status === undefined) return `cannot check: ${answer.problem}`;
+    if (answer.status === 404) return undefined;
+    const message = errorMessage(answer.body);
+    if (answer.status === 403 && / not allowed/.test(message)) return undefined;
+    if (answer.status === 400 || answer.status === 401)
+        return `answered ${answer.status} (${message}): the route is served, only the key was refused`;
+    return `answered ${answer.status} (${message})`;
+}
+
+/**
+ * A router refuses LiteLLM's provider pass-through routes: each canary answers 404 (no such route) or 403 `Route
+ * ... not allowed` (the router's `allowed_routes`). Anything else fails: a 2xx, an auth refusal (the route is
+ * served, and a client with the key reaches the provider), an answer that is not LiteLLM's, or none.
+ */
+export async function routesFinding(router: GatewayService): Promise<Finding> {
+    const finding = findingFor("routes", router.containerName);
+    const answers = await Promise.all(
+        CANARY_ROUTES.map(async (route) => {
+            const answer = await request(`${router.url}${route}`, {
+                method: "POST",
+                headers: authHeaders(router.auth!, CANARY_KEY),
+                json: CANARY_BODY,
+            });
+            return { route, problem: canaryProblem(answer) };
+        }),
+    );
+    const open = answers.filter((a) => a.problem !== undefined);
+    if (open.length > 0)
+        return finding(
+            "fail",
+            `provider pass-through routes not refused: ${open.map((a) => `POST ${a.route} ${a.problem}`).join("; ")}`,
+        );
+    return finding("pass", `refuses every canary: ${CANARY_ROUTES.map(family).join(", ")}`);
+}
+
+/** The pass-through family a canary route belongs to: its first segment, or the OpenAI-style route itself. */
+function family(route: string): string {
+    return route.startsWith("/v1/") ? route : `/${route.split("/")[1]}/...`;
+}
+
 /**
  * A local router's live model list and deployments hold only the config's groups, each served by one of the
  * stack's Ollama instances (`apiBases`), never by an Ollama cloud tag.
@@ -221,7 +307,10 @@ export async function localOnlyFinding(
             "fail",
             `cannot list models: ${models.problem ?? `HTTP ${models.status}: ${errorMessage(models.body)}`}`,
         );
-    const ids = ((JSON.parse(models.body) as { data?: { id: string }[] }).data ?? []).map((m) => m.id);
+    const listed = readJson<{ data?: { id: string }[] }>(models.body);
+    if (!Array.isArray(listed?.data))
+        return finding("fail", `cannot read its model list: GET /v1/models answered ${unreadable(models.body)}`);
+    const ids = listed.data.map((m) => m.id);
     const groups = Object.keys(config.groups);
     // `auto` (routing by content) is the router's own name for its local groups; `cloud` never belongs here.
     const allowed = [...groups, ...RESERVED_GROUPS.filter((name) => name !== CLOUD_GROUP)];
@@ -235,7 +324,9 @@ export async function localOnlyFinding(
             `cannot read its deployments: ${info.problem ?? `GET /model/info: HTTP ${info.status}: ${errorMessage(info.body)}`}`,
         );
     type Deployment = { model_name: string; litellm_params?: { model?: string; api_base?: string } };
-    const deployments = (JSON.parse(info.body) as { data?: Deployment[] }).data ?? [];
+    const deployments = readJson<{ data?: Deployment[] }>(info.body)?.data;
+    if (!Array.isArray(deployments))
+        return finding("fail", `cannot read its deployments: GET /model/info answered ${unreadable(info.body)}`);
     const remote = deployments.flatMap((d) => {
         const reason = nonLocalReason(d.litellm_params ?? {}, apiBases);
         return reason ? [`${d.model_name}: ${reason}`] : [];
@@ -255,7 +346,9 @@ async function ollamaCloudFindings(services: GatewayService[]): Promise<Finding[
                 if (tags.status !== 200)
                     return finding("fail", `cannot list its models: ${tags.problem ?? `HTTP ${tags.status}`}`);
                 type Model = { name: string; remote_host?: string };
-                const models = (JSON.parse(tags.body) as { models?: Model[] }).models ?? [];
+                const models = readJson<{ models?: Model[] }>(tags.body)?.models;
+                if (!Array.isArray(models))
+                    return finding("fail", `cannot read its models: GET /api/tags answered ${unreadable(tags.body)}`);
                 const remote = models.filter((m) => m.remote_host || isOllamaCloudModel(m.name));
                 if (remote.length > 0)
                     return finding(
@@ -338,11 +431,13 @@ export async function auditStack(
     const containers = await inspectStackContainers(audited);
     // Every replica of the local router on every router host, each against the instances as its host reaches them.
     const routers = services.filter((s) => s.kind === "router");
-    const [beyond, auth, redisAuth, localOnly, noCloud, images] = await Promise.all([
+    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images] = await Promise.all([
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
         redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
         Promise.all(routers.map((r) => localOnlyFinding(config, r, masterKey, ollamaApiBases(config, r.host.name)))),
+        // Both routers: the one on 4001 would forward to the providers as readily.
+        Promise.all(services.filter((s) => s.kind === "router" || s.kind === "cloudRouter").map(routesFinding)),
         ollamaCloudFindings(services),
         imageFindings(audited, containers),
     ]);
@@ -353,6 +448,7 @@ export async function auditStack(
         ...redisAuth,
         ...secretFindings(masterKey, audited, containers),
         ...localOnly,
+        ...routes,
         ...noCloud,
         ...images,
     ];

@@ -144,6 +144,33 @@ export function redisSettings(config: StackConfig, fromHost: string): Record<str
 }
 
 /**
+ * The only routes either router serves (`general_settings.allowed_routes`); LiteLLM refuses every other one with
+ * 403 `Access forbidden: Route ... not allowed`. Without it, LiteLLM 1.87.0 serves provider pass-through routes
+ * (`/anthropic/...`, `/vertex_ai/...`, `/cohere/...`, `/mistral/...`, `/assemblyai/...`, `/v1/vector_stores`, ...)
+ * that forward a client's request, prompt and headers (the master key among them) to the provider on the internet,
+ * whatever the model list says. LiteLLM checks the list in `pre_db_read_auth_checks` (proxy/auth/auth_utils.py),
+ * the first step of its key check and before the key is read, on every route that checks a key; without an
+ * enterprise licence it logs an error and enforces it all the same. Matching is exact: no prefixes, no wildcards.
+ */
+export const ROUTER_ALLOWED_ROUTES: readonly string[] = [
+    // Chat: Open WebUI (OPENAI_API_BASE_URL is the router's /v1), `smoke`, `ask-code`, README's curl example.
+    "/v1/chat/completions",
+    // The same handler without the prefix: what an OpenAI client given the router's bare URL calls.
+    "/chat/completions",
+    // The model list: Open WebUI's, and the audit's `auth` and `local-only-router` rules.
+    "/v1/models",
+    // The same without the prefix, for the same clients as /chat/completions.
+    "/models",
+    // The deployments behind the groups, which the audit's `local-only-router` rule compares with the stack's Ollama.
+    "/model/info",
+    // Docker's healthcheck of the container. LiteLLM serves both health routes without a key check, so the list
+    // does not gate them today; they are listed so the probes keep working if a version starts checking them.
+    "/health/liveliness",
+    // The HealthCheck provider, `status`, `wait` and the audit. Never `/health`, which calls every model.
+    "/health/readiness",
+];
+
+/**
  * The LiteLLM config document of one router, as a plain object. `fromHost` is the host that runs it (default:
  * the first router host): instances on that host are reached by container name, the others by address.
  */
@@ -199,7 +226,7 @@ export function routerConfig(
             request_timeout: config.router.timeoutSeconds,
             ...(callbacks.length > 0 ? { callbacks } : {}),
         },
-        general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}` },
+        general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}`, allowed_routes: [...ROUTER_ALLOWED_ROUTES] },
     };
     if (variant === "local") assertLocalOnly(doc.model_list, ollamaApiBases(config, fromHost));
     return doc;

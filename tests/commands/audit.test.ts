@@ -3,10 +3,11 @@
  * endpoint, so the container rules fail with "cannot check"; containers.test.ts covers them on the real engine.
  */
 import * as http from "node:http";
-import { auditCommand, secretProblem } from "../../commands/audit";
+import { CANARY_KEY, CANARY_ROUTES, auditCommand, secretProblem } from "../../commands/audit";
+import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
 import { FakeOllama } from "../support/fakeOllama";
 import { FakeRouter, FakeRouterOptions, startFakeOpenWebUI, startFakeQdrant } from "../support/fakeServices";
-import { LocalServer } from "../support/httpServer";
+import { LocalServer, freePort, startHttpServer } from "../support/httpServer";
 import { StackFolder, runInProcess, testStackConfig } from "../support/operator";
 
 const KEY = "sk-audit-test-key-0123456789abcdef";
@@ -33,13 +34,24 @@ describe("npm run audit", () => {
         folder.remove();
     });
 
-    /** Audits a stack of the shared servers and a router started with `router`. */
-    async function audit(router: Partial<FakeRouterOptions>, overrides: { openWebUI?: number; key?: string } = {}) {
-        const fake = await FakeRouter.start({ key: KEY, groups: GROUPS, ...router });
+    /**
+     * Audits a stack of the shared servers and a router started with `router`, by default as the stack renders it
+     * (the allowed routes only); `overrides.router` puts something else on the router's port.
+     */
+    async function audit(
+        router: Partial<FakeRouterOptions>,
+        overrides: { openWebUI?: number; key?: string; router?: number } = {},
+    ) {
+        const fake = await FakeRouter.start({
+            key: KEY,
+            groups: GROUPS,
+            allowedRoutes: ROUTER_ALLOWED_ROUTES,
+            ...router,
+        });
         closers.push(() => fake.close());
         const ports = {
             ollama: Number(new URL(ollama.url).port),
-            router: fake.server.port,
+            router: overrides.router ?? fake.server.port,
             openWebUI: overrides.openWebUI ?? openWebUI.port,
             qdrant: qdrant.port,
         };
@@ -50,7 +62,7 @@ describe("npm run audit", () => {
             folder.env({ AIGW_MASTER_KEY: overrides.key ?? KEY }),
         );
         const findings: Finding[] = JSON.parse(run.out).findings;
-        return { ...run, ports, rule: (name: string) => findings.filter((f) => f.rule === name) };
+        return { ...run, ports, fake, findings, rule: (name: string) => findings.filter((f) => f.rule === name) };
     }
 
     it("passes the HTTP rules on a well-kept stack: keys required, Ollama on loopback only, no cloud model", async () => {
@@ -83,8 +95,90 @@ describe("npm run audit", () => {
             detail: expect.stringMatching(/^cannot check: cannot reach Docker at unix:\/\/\/tmp\//),
         });
         expect(rule("images-pinned")[0]).toMatchObject({ verdict: "fail" });
+        expect(rule("routes")).toEqual([
+            {
+                rule: "routes",
+                subject: "litellm",
+                verdict: "pass",
+                detail: "refuses every canary: /anthropic/..., /vertex_ai/..., /cohere/..., /mistral/..., /assemblyai/..., /v1/vector_stores",
+            },
+        ]);
         expect(code).toBe(1);
-        expect(err).toBe("audit: stack s1 fails 8 of 17 checks: bind-address, images-pinned\n");
+        expect(err).toBe("audit: stack s1 fails 8 of 18 checks: bind-address, images-pinned\n");
+    });
+
+    it("fails a router that serves LiteLLM's provider pass-through routes, without handing it a key", async () => {
+        // LiteLLM without allowed_routes: the canary gets as far as the key check, which refuses it.
+        const { rule, fake } = await audit({ allowedRoutes: undefined });
+        const [finding] = rule("routes");
+        expect(finding.verdict).toBe("fail");
+        for (const route of CANARY_ROUTES)
+            expect(finding.detail).toContain(
+                `POST ${route} answered 400 (No connected db.): the route is served, only the key was refused`,
+            );
+        expect(finding.detail).toMatch(/^provider pass-through routes not refused: POST \/anthropic\/v1\/messages /);
+        // The canary never carries the master key, which a pass-through would forward to the provider.
+        expect(CANARY_KEY).not.toBe(KEY);
+        expect(fake.chats).toEqual([]);
+    });
+
+    it("fails only its own rules when the router's port answers 200 with a page that is not LiteLLM's", async () => {
+        const page = await startHttpServer((_req, res) =>
+            res.writeHead(200, { "content-type": "text/html" }).end("<html>Welcome to nginx!</html>"),
+        );
+        closers.push(() => page.close());
+        const { code, rule, findings } = await audit({}, { router: page.port });
+        expect(code).toBe(1);
+        expect(rule("routes")[0]).toMatchObject({
+            verdict: "fail",
+            detail: expect.stringContaining(
+                "POST /anthropic/v1/messages answered 200 (<html>Welcome to nginx!</html>)",
+            ),
+        });
+        expect(rule("local-only-router")[0]).toMatchObject({
+            verdict: "fail",
+            detail: "cannot read its model list: GET /v1/models answered something that is not the JSON expected: <html>Welcome to nginx!</html>",
+        });
+        // The audit went on: every other rule still has its verdict.
+        expect(rule("no-cloud-models")[0]).toMatchObject({ verdict: "pass" });
+        expect(rule("auth").find((f) => f.subject === "qdrant")).toMatchObject({ verdict: "pass" });
+        expect(findings).toHaveLength(18);
+    });
+
+    it("fails the routes rule of a router that does not answer", async () => {
+        const { rule } = await audit({}, { router: await freePort() });
+        expect(rule("routes")[0]).toMatchObject({
+            verdict: "fail",
+            detail: expect.stringContaining("POST /cohere/v2/chat cannot check: connection refused"),
+        });
+    });
+
+    it("fails no-cloud-models for an Ollama whose model list is not JSON, and goes on", async () => {
+        const notOllama = await startHttpServer((req, res) =>
+            req.url === "/api/tags"
+                ? res.writeHead(200, { "content-type": "text/plain" }).end("Ollama is running")
+                : res.writeHead(404).end(),
+        );
+        closers.push(() => notOllama.close());
+        const stack = folder.write(
+            "tags",
+            testStackConfig({
+                ollama: notOllama.port,
+                router: await freePort(),
+                openWebUI: openWebUI.port,
+                qdrant: qdrant.port,
+            }),
+        );
+        const run = await runInProcess(
+            auditCommand,
+            ["--stack", stack, "--json", "--probe-addresses", "127.0.0.2"],
+            folder.env({ AIGW_MASTER_KEY: KEY }),
+        );
+        const findings: Finding[] = JSON.parse(run.out).findings;
+        expect(findings.find((f) => f.rule === "no-cloud-models")).toMatchObject({
+            verdict: "fail",
+            detail: "cannot read its models: GET /api/tags answered something that is not the JSON expected: Ollama is running",
+        });
     });
 
     it("fails a local router whose model list holds a cloud model, or a group backed by one", async () => {

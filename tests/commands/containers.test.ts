@@ -6,6 +6,7 @@
 import { auditCommand } from "../../commands/audit";
 import { doctorCommand } from "../../commands/doctor";
 import { statusCommand } from "../../commands/status";
+import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
 import { freePort } from "../support/httpServer";
 import { StackFolder, runInProcess, testStackConfig } from "../support/operator";
 import { buildFakeServicesImage, docker } from "../support/testImage";
@@ -115,6 +116,7 @@ describe("status, audit and doctor on real containers", () => {
                 JSON.stringify({
                     key: MASTER_KEY,
                     groups: { fast: "http://aigwt-ollama:11434/v1", code: "http://aigwt-ollama:11434/v1" },
+                    allowedRoutes: ROUTER_ALLOWED_ROUTES,
                 }),
             ],
             {
@@ -176,6 +178,7 @@ describe("status, audit and doctor on real containers", () => {
                 "auth",
                 "secrets",
                 "local-only-router",
+                "routes",
                 "no-cloud-models",
                 "images-pinned",
             ]),

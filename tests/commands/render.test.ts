@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_DIR } from "../../commands/stackFile";
+import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
 import { TS_NODE_SWC } from "../support/operator";
 
 /** Runs `npm run render -- <args>` as an operator would, in a separate process. */
@@ -46,6 +47,7 @@ describe("npm run render", () => {
         ]);
         expect(parse(rendered.files["litellm/config.yaml"]).general_settings).toEqual({
             master_key: "os.environ/LITELLM_MASTER_KEY",
+            allowed_routes: [...ROUTER_ALLOWED_ROUTES],
         });
     });
 

@@ -4,6 +4,7 @@ import {
     assertLocalOnly,
     nonLocalReason,
     ollamaEndpoints,
+    ROUTER_ALLOWED_ROUTES,
     renderRouterConfig,
     routerConfig,
 } from "../../config/litellm";
@@ -36,7 +37,7 @@ type Doc = {
     model_list: { model_name: string; litellm_params: Record<string, string> }[];
     router_settings: Record<string, unknown>;
     litellm_settings: Record<string, unknown>;
-    general_settings: Record<string, string>;
+    general_settings: Record<string, unknown>;
 };
 const rendered = (config = twoInstances(), variant: "local" | "cloud" = "local") =>
     parse(renderRouterConfig(config, variant)) as Doc;
@@ -104,8 +105,24 @@ describe("the local router config", () => {
 
     it("refers to the master key by environment variable, never by value", () => {
         const text = renderRouterConfig(twoInstances(), "local");
-        expect(rendered().general_settings).toEqual({ master_key: "os.environ/LITELLM_MASTER_KEY" });
+        expect(rendered().general_settings.master_key).toBe("os.environ/LITELLM_MASTER_KEY");
         expect(text).not.toMatch(/sk-[A-Za-z0-9]/);
+    });
+
+    it("serves only the allowed routes on both routers: chat, the model list, /model/info and the health probes", () => {
+        const config = twoInstances({ cloud: { enabled: true }, cloudApiKey: "sk-x" });
+        for (const variant of ["local", "cloud"] as const)
+            expect(rendered(config, variant).general_settings).toEqual({
+                master_key: "os.environ/LITELLM_MASTER_KEY",
+                allowed_routes: [...ROUTER_ALLOWED_ROUTES],
+            });
+        // Whole paths, as LiteLLM 1.87.0 compares them: no wildcard, no path parameter.
+        for (const route of ROUTER_ALLOWED_ROUTES) expect(route).toMatch(/^(\/[a-z0-9_.]+)+$/);
+        // Never a provider pass-through, nor /health, which sends a request to every model.
+        expect(ROUTER_ALLOWED_ROUTES).not.toContain("/health");
+        expect(
+            ROUTER_ALLOWED_ROUTES.filter((r) => /anthropic|vertex|gemini|cohere|mistral|openai|realtime/.test(r)),
+        ).toEqual([]);
     });
 
     it("is the same text for the same config", () => {

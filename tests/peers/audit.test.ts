@@ -151,6 +151,18 @@ describe("npm run audit against the real router and Ollama", () => {
         ]);
     });
 
+    it("sees the rendered router refuse LiteLLM's provider pass-through routes", async () => {
+        const findings = await auditStack(config, MASTER_KEY, ["127.0.0.2"]);
+        expect(findings.filter((f) => f.rule === "routes")).toEqual([
+            {
+                rule: "routes",
+                subject: "litellm",
+                verdict: "pass",
+                detail: "refuses every canary: /anthropic/..., /vertex_ai/..., /cohere/..., /mistral/..., /assemblyai/..., /v1/vector_stores",
+            },
+        ]);
+    });
+
     it("passes a router whose deployments are the stack's Ollama instances", async () => {
         const bases = [`${loopback(PORTS.ollama)}${OLLAMA_OPENAI_PATH}`];
         expect(await localOnlyFinding(config, router, MASTER_KEY, bases)).toMatchObject({

@@ -1,7 +1,8 @@
 /**
  * Real HTTP servers speaking the wire format of the stack's services, as far as the operator commands use
  * it (shared/reference/services.md): LiteLLM's proxy (health, `/v1/models`, `/model/info`, streamed
- * `/v1/chat/completions` with `x-litellm-model-api-base`, its 401s), Open WebUI (health, version, 401
+ * `/v1/chat/completions` with `x-litellm-model-api-base`, its 401s, its 403 for a route outside
+ * `allowed_routes`), Open WebUI (health, version, 401
  * without a session) and Qdrant (readiness, version, 401 without `api-key`). Each can be made to misbehave
  * the way a broken deployment does. They also run inside test containers (see testImage.ts).
  */
@@ -24,6 +25,11 @@ export interface FakeRouterOptions {
     readinessStatus?: number;
     /** The tokens of every answer. */
     answer?: string[];
+    /**
+     * `general_settings.allowed_routes`: every other route that checks a key is refused with 403 before the key is
+     * read. Unset: every route is served, as LiteLLM without the setting serves its provider pass-through routes.
+     */
+    allowedRoutes?: readonly string[];
 }
 
 export const FAKE_LITELLM_VERSION = "1.87.0";
@@ -92,6 +98,18 @@ export class FakeRouter {
                 litellm_version: FAKE_LITELLM_VERSION,
             });
         }
+        // LiteLLM 1.87.0 checks allowed_routes first in its key check (proxy/auth/auth_utils.py,
+        // pre_db_read_auth_checks), so a refused route answers 403 whatever key comes with it.
+        const route = new URL(url, "http://router").pathname;
+        if (this.options.allowedRoutes && !this.options.allowedRoutes.includes(route))
+            return sendJson(res, 403, {
+                error: {
+                    message: `Access forbidden: Route ${route} not allowed`,
+                    type: "auth_error",
+                    param: "None",
+                    code: "403",
+                },
+            });
         const authorization = req.headers.authorization;
         if (!authorization) return authError(res, "Authentication Error, No api key passed in.");
         // LiteLLM without a key database checks any other key there, and has none (LiteLLM 1.87.0,
