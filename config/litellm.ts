@@ -154,10 +154,12 @@ export function routerConfig(
 ): Record<string, unknown> {
     const local = withAutoModel(config, groupDeployments(config, fromHost));
     const groups = Object.keys(config.groups);
+    // A Map, not the config's object: a group may be named like a property of every object ("constructor").
+    const localFallbacks = new Map(Object.entries(config.router.fallbacks));
     const fallbacks =
         variant === "cloud"
-            ? groups.map((group) => ({ [group]: [...(config.router.fallbacks[group] ?? []), CLOUD_GROUP] }))
-            : Object.entries(config.router.fallbacks).map(([group, targets]) => ({ [group]: targets }));
+            ? groups.map((group) => ({ [group]: [...(localFallbacks.get(group) ?? []), CLOUD_GROUP] }))
+            : [...localFallbacks].map(([group, targets]) => ({ [group]: targets }));
     const cloud: Deployment[] =
         variant === "cloud"
             ? [
