@@ -290,3 +290,57 @@ describe("a bad config", () => {
         );
     });
 });
+
+describe("names that collide, or that every object has", () => {
+    const resourcesNamed = (p: Program, name: string) => p.resources.filter((r) => r.name === name);
+
+    it("declares every resource of an instance named router: its port check and health check beside the router's", async () => {
+        const p = await evaluate(
+            minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "router", port: 11434, models: ["llama3.2:3b"] }] }],
+            }),
+        );
+        expect(
+            p
+                .ofType(":PortGuard")
+                .map((g) => [g.inputs.port, g.inputs.configKey])
+                .sort(),
+        ).toEqual([
+            [11434, "ai-gateway:hosts[0].ollama[0].port"],
+            [3000, "ai-gateway:openWebUI.port"],
+            [4000, "ai-gateway:router.port"],
+        ]);
+        expect(
+            resourcesNamed(p, "router-healthy")
+                .map((h) => h.inputs.url)
+                .sort(),
+        ).toEqual(["http://127.0.0.1:11434/api/version", "http://127.0.0.1:4000/health/readiness"]);
+        expect(resourcesNamed(p, "router-port").map((r) => r.parent)).toEqual(["router", "router"]);
+        expect(new Set(p.resources.map((r) => r.urn)).size).toBe(p.resources.length);
+    });
+
+    it("deploys whole a stack whose host, instance and group are named constructor, with the cloud router", async () => {
+        const p = await evaluate({
+            hosts: [
+                { name: "constructor", ollama: [{ name: "constructor", port: 11434, models: ["toString", "m:1"] }] },
+            ],
+            groups: { constructor: ["toString"], fast: ["m:1"] },
+            router: { fallbacks: { fast: ["constructor"] } },
+            cloud: { enabled: true },
+            cloudApiKey: SECRET_PLACEHOLDER,
+        });
+        expect(
+            p
+                .containers()
+                .map((c) => c.inputs.name)
+                .sort(),
+        ).toEqual(["constructor", "litellm", "litellm-cloud", "open-webui"]);
+        expect(p.ofType(":OllamaModel").map((m) => m.name)).toEqual(["constructor-m:1", "constructor-toString"]);
+        const cloud = parse(p.upload("litellm-cloud")) as { router_settings: { fallbacks: unknown } };
+        expect(cloud.router_settings.fallbacks).toEqual([
+            { constructor: ["cloud"] },
+            { fast: ["constructor", "cloud"] },
+        ] as Record<string, string[]>[]);
+        expect(Object.keys(p.evaluated.outputs.routerConfigs as object)).toEqual(["litellm", "litellm-cloud"]);
+    });
+});
