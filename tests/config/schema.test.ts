@@ -398,3 +398,46 @@ describe("router replicas", () => {
         ]);
     });
 });
+
+describe("names that every object has", () => {
+    it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])(
+        "take %s as a group name at its word, in groups and fallbacks: valid or refused, never lost",
+        (word) => {
+            const raw = JSON.parse(
+                JSON.stringify(
+                    minimalConfig({
+                        hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+                        groups: { fast: ["llama3.2:3b"], WORD: ["llama3.2:3b"] },
+                        router: { fallbacks: { WORD: ["fast"] } },
+                        cloud: { enabled: true },
+                        cloudApiKey: "sk-x",
+                    }),
+                ).replaceAll("WORD", word),
+            );
+            if (/^[a-z][a-z0-9-]*$/.test(word)) {
+                const config = validateStackConfig(raw);
+                expect(Object.keys(config.groups)).toEqual(["fast", word]);
+                expect(Object.keys(config.router.fallbacks)).toEqual([word]);
+            } else {
+                const why = `${JSON.stringify(word)} is not a valid group name (lower-case letters, digits and "-", starting with a letter)`;
+                expect(problemsOf(raw)).toEqual([
+                    `ai-gateway:groups.${word}: ${why}`,
+                    `ai-gateway:router.fallbacks.${word}: ${why}`,
+                ]);
+            }
+        },
+    );
+
+    it("refuse a top-level key __proto__ as unknown, as any other", () => {
+        const flat = { ...flatConfig(minimalConfig()), "ai-gateway:__proto__": '{"router":{"port":1}}' };
+        let problems: string[] = [];
+        try {
+            loadStackConfig(flat, []);
+        } catch (err) {
+            problems = (err as ConfigError).problems;
+        }
+        expect(problems).toEqual([
+            "ai-gateway:__proto__: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing)",
+        ]);
+    });
+});
