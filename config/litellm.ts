@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "./failoverHook";
+import { CONTAINER_NAMES } from "./plan";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
 import {
     CLOUD_GROUP,
@@ -117,7 +118,7 @@ export function withAutoModel(config: StackConfig, deployments: Deployment[]): D
 }
 
 /** The container name Redis has on its host's network. */
-export const REDIS_CONTAINER = "redis";
+export const REDIS_CONTAINER = CONTAINER_NAMES.redis;
 /** The port Redis listens on inside its container. */
 export const REDIS_CONTAINER_PORT = 6379;
 export const REDIS_PASSWORD_ENV = "REDIS_PASSWORD";

@@ -2,7 +2,9 @@ import { parse } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../commands/evaluate";
 import { validateStackConfig } from "../../config/load";
 import { renderRouterConfig } from "../../config/litellm";
-import { minimalConfig, evaluate, evaluateStackFile, Program } from "../support/stack";
+import { ollamaContainers, serviceContainers } from "../../config/plan";
+import { StackConfig } from "../../config/schema";
+import { minimalConfig, evaluate, evaluateStackFile, Program, stackFileConfig } from "../support/stack";
 
 type Port = { internal: number; external: number; ip: string };
 const portsOf = (p: Program, name: string) => p.container(name).inputs.ports as Port[];
@@ -293,6 +295,44 @@ describe("a bad config", () => {
 
 describe("names that collide, or that every object has", () => {
     const resourcesNamed = (p: Program, name: string) => p.resources.filter((r) => r.name === name);
+
+    it("checks the names and folders of exactly the containers the program creates (config/plan.ts)", async () => {
+        const everything = {
+            hosts: [
+                { name: "box", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434, models: ["m:1"] }] },
+                {
+                    name: "other",
+                    docker: "ssh://ops@other",
+                    bindAddress: "10.0.0.2",
+                    dataDir: "/srv/ai",
+                    ollama: [{ name: "ollama-b", port: 11434, gpu: "none", models: ["m:1"] }],
+                },
+            ],
+            groups: { fast: ["m:1"] },
+            router: { replicas: 2, hosts: ["box", "other"] },
+            cloud: { enabled: true, port: 4010 },
+            cloudApiKey: SECRET_PLACEHOLDER,
+            qdrant: { enabled: true, host: "other" },
+            openWebUI: { host: "other" },
+        };
+        // One at a time: each evaluation starts the Pulumi runtime afresh.
+        const programs: [Program, StackConfig][] = [[await evaluate(everything), validateStackConfig(everything)]];
+        for (const stack of ["dev", "cluster"]) programs.push([await evaluateStackFile(stack), stackFileConfig(stack)]);
+        for (const [p, config] of programs) {
+            const created = p
+                .containers()
+                .map((c) => [
+                    c.inputs.name,
+                    c.provider,
+                    ((c.inputs.volumes ?? []) as { hostPath: string }[]).map((v) => v.hostPath),
+                ])
+                .sort();
+            const planned = [...ollamaContainers(config), ...serviceContainers(config)]
+                .map((c) => [c.name, config.hosts[c.hostIndex].name, c.dataDirs])
+                .sort();
+            expect(created).toEqual(planned);
+        }
+    });
 
     it("declares every resource of an instance named router: its port check and health check beside the router's", async () => {
         const p = await evaluate(
