@@ -62,7 +62,7 @@ export const askCodeCommand: Command = {
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values, positionals } = parseCommandArgs(argv, STACK_OPTIONS, true);
         const stack = loadStack(values, io.env);
-        if (!stack.config.groups[CODE_GROUP])
+        if (!Object.hasOwn(stack.config.groups, CODE_GROUP))
             throw new CommandFailure(
                 `stack ${stack.name} has no model group "${CODE_GROUP}" (groups: ${Object.keys(stack.config.groups).join(", ")})`,
             );

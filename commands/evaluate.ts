@@ -12,6 +12,11 @@ export const SECRET_SHOWN_AS = "[secret]";
 
 /** One resource the program declares. */
 export interface DeclaredResource {
+    /**
+     * Its URN as the engine makes it: `urn:pulumi:<stack>::<project>::<types of its parents and its own, joined
+     * by $>::<name>`, so two resources of one type and name under parents of different types stay apart.
+     */
+    urn: string;
     /** Pulumi type token, e.g. `docker:index/container:Container`. */
     type: string;
     /** Resource name. */
@@ -31,7 +36,7 @@ export interface DeclaredResource {
 }
 
 export interface EvaluatedProgram {
-    /** Every declared resource, in a stable order (by type, then name). */
+    /** Every declared resource, in a stable order (by type, then name, then URN). */
     resources: DeclaredResource[];
     /** The program's stack outputs. */
     outputs: Record<string, unknown>;
@@ -43,46 +48,44 @@ const PROGRAM = path.resolve(__dirname, "..", "index.ts");
 /**
  * Evaluates the program with a flat Pulumi config (`"ai-gateway:router" -> "{...}"`).
  * Modules are loaded at call time, so a test can evaluate several configs after `jest.resetModules()`.
- * A config error rejects with the program's own error (a `RunError` listing every problem).
+ * A config error rejects with the program's own error (a `RunError` listing every problem). Two resources with
+ * one URN reject it as they fail `pulumi up`: the engine refuses the second.
+ * `program` is for the evaluator's own tests; the default is index.ts.
  */
 export async function evaluateProgram(
     flatConfig: Record<string, string>,
-    options: { stack?: string; secretKeys?: string[] } = {},
+    options: { stack?: string; secretKeys?: string[]; program?: string } = {},
 ): Promise<EvaluatedProgram> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
     const declared = new Map<string, DeclaredResource>();
+    const duplicates: string[] = [];
 
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => {
-                const inputs = readableInputs(args.inputs);
-                declared.set(urnName(args.type, args.name), {
-                    type: args.type,
-                    name: args.name,
-                    custom: args.custom ?? true,
-                    provider: args.provider ? providerName(args.provider) : undefined,
-                    dependsOn: [],
-                    deleteBeforeReplace: false,
-                    inputs,
-                });
-                return { id: args.custom ? `${args.name}-id` : undefined, state: mockedState(args.type, args.inputs) };
-            },
+            newResource: (args) => ({
+                id: args.custom ? `${args.name}-id` : undefined,
+                state: mockedState(args.type, args.inputs),
+            }),
             call: () => ({}),
         },
         "ai-gateway",
         options.stack ?? "render",
         false,
     );
-    recordParentsAndDependencies(pulumi, declared);
+    recordRegistrations(pulumi, declared, duplicates);
     pulumi.runtime.setAllConfig(flatConfig, options.secretKeys ?? []);
 
-    const program = require(PROGRAM) as Record<string, unknown>;
+    const program = require(options.program ?? PROGRAM) as Record<string, unknown>;
     const outputs = await resolveOutputs(pulumi, program);
     await pulumi.runtime.disconnect();
+    if (duplicates.length > 0)
+        throw new Error(
+            duplicates.map((urn) => `Duplicate resource URN '${urn}'; try giving it a unique name`).join("\n"),
+        );
 
-    const resources = [...declared.values()].sort((a, b) =>
-        a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type),
+    const resources = [...declared.values()].sort(
+        (a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name) || a.urn.localeCompare(b.urn),
     );
     return { resources, outputs };
 }
@@ -128,35 +131,71 @@ function providerName(reference: string): string {
     return urn.slice(urn.lastIndexOf("::") + 2);
 }
 
-function urnName(type: string, name: string): string {
-    return `${type}::${name}`;
+/** The last part of a URN: the resource's name. */
+function nameOf(urn: string): string {
+    return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** The type the root stack resource has; the engine leaves it out of its children's URNs. */
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * The URN the engine gives a resource (pkg/resource/urn.go): its parent's qualified type, `$`, its own type, and
+ * its name. The mock monitor keeps only the parent's last type, which would let two resources whose parents'
+ * parents differ share one URN in the record and merge.
+ */
+function engineUrn(stack: string, project: string, parentUrn: string, type: string, name: string): string {
+    const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+    const qualified = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
 }
 
 /**
- * Mocks hand `newResource` neither the parent, the dependencies nor the replacement order of a resource;
- * the registration request carries them, so the mock monitor's registration is wrapped to read them.
+ * Records every registration by its URN. Mocks hand `newResource` neither the parent, the dependencies nor the
+ * replacement order of a resource; the registration request carries them, so the mock monitor's registration is
+ * wrapped to read them, and its answer carries the engine's URN, which the children then name as their parent
+ * (the mock monitor's own record of the resource is filed under that URN too).
+ * A URN registered twice goes to `duplicates`.
  */
-function recordParentsAndDependencies(
+function recordRegistrations(
     pulumi: typeof import("@pulumi/pulumi"),
     declared: Map<string, DeclaredResource>,
+    duplicates: string[],
 ): void {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    monitor.registerResource = (request: any, callback: (err: unknown, response: unknown) => void) =>
-        register(request, (err: unknown, response: unknown) => {
-            const resource = declared.get(urnName(request.getType(), request.getName()));
-            if (resource) {
-                const parent: string = request.getParent();
-                resource.parent = parent ? parent.slice(parent.lastIndexOf("::") + 2) : undefined;
-                resource.dependsOn = (request.getDependenciesList() as string[])
-                    .map((urn) => urn.slice(urn.lastIndexOf("::") + 2))
-                    .sort();
-                resource.deleteBeforeReplace = request.getDeletebeforereplace();
+    monitor.registerResource = (request: any, callback: (err: unknown, response: any) => void) => {
+        const parent: string = request.getParent();
+        const type: string = request.getType();
+        const name: string = request.getName();
+        const urn = engineUrn(pulumi.getStack(), pulumi.getProject(), parent, type, name);
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        register(request, (err: unknown, response: any) => {
+            if (!err) {
+                // The mock monitor finds a resource by the URN it answered (registerResourceOutputs): it gets ours.
+                monitor.resources.set(urn, { ...monitor.resources.get(response.getUrn()), urn });
+                response.setUrn(urn);
+                if (declared.has(urn)) duplicates.push(urn);
+                else {
+                    const provider: string = request.getProvider();
+                    declared.set(urn, {
+                        urn,
+                        type,
+                        name,
+                        custom: request.getCustom(),
+                        provider: provider ? providerName(provider) : undefined,
+                        parent: parent ? nameOf(parent) : undefined,
+                        dependsOn: (request.getDependenciesList() as string[]).map(nameOf).sort(),
+                        deleteBeforeReplace: request.getDeletebeforereplace(),
+                        inputs: readableInputs(pulumi.runtime.deserializeProperties(request.getObject())),
+                    });
+                }
             }
             callback(err, response);
         });
+    };
 }
 
 async function resolveOutputs(

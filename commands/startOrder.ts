@@ -77,8 +77,9 @@ export function containerStartsBehindModelPulls(
     allowed: Record<string, string> = MAY_START_AFTER_MODEL_PULLS,
 ): { container: string; chain: string[] }[] {
     const resources = byName(graph);
+    // Own keys only: `"constructor" in {}` is true, and a container may be named so.
     return graph
-        .filter((resource) => isContainer(resource) && !(resource.name in allowed))
+        .filter((resource) => isContainer(resource) && !Object.hasOwn(allowed, resource.name))
         .flatMap((container) => {
             const chain = chainFromModelPull(resources, container);
             return chain ? [{ container: container.name, chain }] : [];

@@ -5,7 +5,7 @@ import { openWebUIEnv } from "../config/openWebUI";
 import { routerHookFiles } from "../config/routerFiles";
 import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
-import { routerContainerName } from "../config/containers";
+import { CONTAINER_NAMES, routerContainerName } from "../config/plan";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
 import { Redis } from "./redis";
@@ -103,7 +103,7 @@ export class AiGateway extends pulumi.ComponentResource {
                 const containerName = routerContainerName(placed.routers, hostName, replica);
                 // The stack's main router is "router" (router-port, router-healthy, the `router` URL); the others
                 // go by their container name.
-                const name = containerName === "litellm" ? "router" : containerName;
+                const name = containerName === CONTAINER_NAMES.router ? "router" : containerName;
                 this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
                 const router = new LiteLLMRouter(
                     name,
@@ -131,19 +131,19 @@ export class AiGateway extends pulumi.ComponentResource {
         this.models = Object.keys(config.groups);
 
         if (config.cloud.enabled) {
-            this.routerConfigs["litellm-cloud"] = renderRouterConfig(config, "cloud");
+            this.routerConfigs[CONTAINER_NAMES.cloudRouter] = renderRouterConfig(config, "cloud");
             this.cloudMasterKey = newMasterKey("cloud-router-master-key", { parent: this });
             const cloudRouter = new LiteLLMRouter(
                 "cloud-router",
                 {
-                    containerName: "litellm-cloud",
+                    containerName: CONTAINER_NAMES.cloudRouter,
                     host: primaryHost.config,
                     imageId: primaryHost.imageIds.litellm!,
                     networkName: primaryHost.networkName,
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
                     files: {
-                        [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
+                        [LITELLM_CONFIG_FILE]: this.routerConfigs[CONTAINER_NAMES.cloudRouter],
                         ...routerHookFiles(config, placed.router),
                     },
                     masterKey: this.cloudMasterKey,

@@ -1,14 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    containerHealthchecks,
-    gpuDeviceRequests,
-    ollamaEnv,
-    ollamaModelsDir,
-    pullsOverHttp,
-} from "../config/containers";
+import { containerHealthchecks, gpuDeviceRequests, ollamaEnv, pullsOverHttp } from "../config/containers";
 import { gpuCheckCommand } from "../config/gpu";
 import { OLLAMA_CONTAINER_PORT } from "../config/litellm";
+import { modelPullName, ollamaModelsDir } from "../config/plan";
 import { HostConfig, OllamaTuning } from "../config/schema";
 import { OllamaModel } from "../providers/ollamaModel";
 import { ServiceContainer } from "./serviceContainer";
@@ -94,7 +89,7 @@ export class OllamaService extends pulumi.ComponentResource {
             const models = instance.models.map(
                 (model) =>
                     new OllamaModel(
-                        `${instance.name}-${model}`,
+                        modelPullName(instance, model),
                         {
                             ollamaUrl: service.url,
                             model,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks, dataDirs } from "../config/containers";
+import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks } from "../config/containers";
+import { CONTAINER_NAMES, dataDirs } from "../config/plan";
 import { OPEN_WEBUI_DATA_PATH } from "../config/openWebUI";
 import { ROUTING_FILTER_DIR, RoutingFilterInstall } from "../config/routingFilter";
 import { HostConfig } from "../config/schema";
@@ -88,7 +89,7 @@ export class OpenWebUI extends pulumi.ComponentResource {
         const service = new ServiceContainer(
             name,
             {
-                containerName: "open-webui",
+                containerName: CONTAINER_NAMES.openWebUI,
                 service: "Open WebUI",
                 host,
                 port: {

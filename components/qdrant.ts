@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { QDRANT_HTTP_PORT, containerHealthchecks, dataDirs } from "../config/containers";
+import { QDRANT_HTTP_PORT, containerHealthchecks } from "../config/containers";
+import { CONTAINER_NAMES, dataDirs } from "../config/plan";
 import { HostConfig } from "../config/schema";
 import { HealthCheck } from "../providers/healthCheck";
 import { ServiceContainer } from "./serviceContainer";
@@ -33,7 +34,7 @@ export class Qdrant extends pulumi.ComponentResource {
     constructor(name: string, args: QdrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:vector:Qdrant", name, {}, opts);
         const { host } = args;
-        const containerName = "qdrant";
+        const containerName = CONTAINER_NAMES.qdrant;
 
         const key = new random.RandomPassword(`${name}-api-key`, { length: 48, special: false }, { parent: this });
         this.apiKey = key.result;

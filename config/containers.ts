@@ -3,7 +3,7 @@
  * env, volumes, health checks) is tested without Pulumi or Docker; the components add only the
  * values that exist at deploy time (image ids, generated keys).
  */
-import { HostConfig, GpuRequest, OllamaInstanceConfig, OllamaTuning } from "./schema";
+import { HostConfig, GpuRequest, OllamaTuning } from "./schema";
 import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, REDIS_PASSWORD_ENV, urlHost } from "./litellm";
 import { canonicalAddress, isWildcardAddress } from "./addresses";
 
@@ -62,16 +62,6 @@ export function pullsOverHttp(model: string, insecureRegistries: string[]): bool
     const parts = model.split("/");
     return parts.length === 3 && insecureRegistries.includes(parts[0]);
 }
-
-/** Where an instance keeps its models on the host: its own directory, so two instances never race on a pull. */
-export function ollamaModelsDir(host: HostConfig, instance: OllamaInstanceConfig): string {
-    return `${host.dataDir}/${instance.name}`;
-}
-
-export const dataDirs = {
-    openWebUI: (host: HostConfig) => `${host.dataDir}/openwebui`,
-    qdrant: (host: HostConfig) => `${host.dataDir}/qdrant/data`,
-};
 
 /** A Docker healthcheck: what `docker ps` shows, and what restarts and `docker logs` hints rely on. */
 export interface HealthcheckSpec {
@@ -170,13 +160,4 @@ export function serviceUrl(host: HostConfig, port: number, path = ""): string {
     const bind = canonicalAddress(host.bindAddress);
     const address = isWildcardAddress(bind) ? (bind === "::" ? "::1" : "127.0.0.1") : bind;
     return `http://${urlHost(address)}:${port}${path}`;
-}
-
-/**
- * Container name of a local router replica: `litellm`, `litellm-2`, ... on the first router host, and
- * `litellm-<host>`, `litellm-<host>-2`, ... on the others, so that every router of the stack has its own name.
- */
-export function routerContainerName(routerHosts: string[], hostName: string, replica: number): string {
-    const base = hostName === routerHosts[0] ? "litellm" : `litellm-${hostName}`;
-    return replica === 0 ? base : `${base}-${replica + 1}`;
 }

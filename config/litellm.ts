@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "./failoverHook";
+import { CONTAINER_NAMES } from "./plan";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
 import {
     CLOUD_GROUP,
@@ -117,7 +118,7 @@ export function withAutoModel(config: StackConfig, deployments: Deployment[]): D
 }
 
 /** The container name Redis has on its host's network. */
-export const REDIS_CONTAINER = "redis";
+export const REDIS_CONTAINER = CONTAINER_NAMES.redis;
 /** The port Redis listens on inside its container. */
 export const REDIS_CONTAINER_PORT = 6379;
 export const REDIS_PASSWORD_ENV = "REDIS_PASSWORD";
@@ -181,10 +182,12 @@ export function routerConfig(
 ): Record<string, unknown> {
     const local = withAutoModel(config, groupDeployments(config, fromHost));
     const groups = Object.keys(config.groups);
+    // A Map, not the config's object: a group may be named like a property of every object ("constructor").
+    const localFallbacks = new Map(Object.entries(config.router.fallbacks));
     const fallbacks =
         variant === "cloud"
-            ? groups.map((group) => ({ [group]: [...(config.router.fallbacks[group] ?? []), CLOUD_GROUP] }))
-            : Object.entries(config.router.fallbacks).map(([group, targets]) => ({ [group]: targets }));
+            ? groups.map((group) => ({ [group]: [...(localFallbacks.get(group) ?? []), CLOUD_GROUP] }))
+            : [...localFallbacks].map(([group, targets]) => ({ [group]: targets }));
     const cloud: Deployment[] =
         variant === "cloud"
             ? [

@@ -25,7 +25,13 @@ export function loadStackConfig(flat: Record<string, string>, secretKeys: readon
     for (const [key, value] of Object.entries(flat)) {
         if (!key.startsWith(`${PROJECT}:`)) continue;
         const name = key.slice(PROJECT.length + 1);
-        raw[name] = SECRET_KEYS.includes(name) ? value : parseValue(value);
+        // Defined, not assigned: `raw["__proto__"] = ...` would replace raw's prototype and the key would vanish.
+        Object.defineProperty(raw, name, {
+            value: SECRET_KEYS.includes(name) ? value : parseValue(value),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+        });
         // The value itself is never shown: it is in plain text already, in a file that is often committed.
         if (SECRET_KEYS.includes(name) && !secretKeys.includes(key))
             problems.push(
@@ -46,8 +52,35 @@ export function loadStackConfig(flat: Record<string, string>, secretKeys: readon
 /** Validates an already structured config object (the `ai-gateway:` prefix removed from its keys). */
 export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     const result = stackSchema.safeParse(raw, { error: describeIssue, reportInput: true });
-    if (result.success) return result.data;
-    throw new ConfigError(result.error.issues.flatMap((issue) => formatIssue(issue, raw)));
+    const protoKeys = protoKeyProblems(raw);
+    if (result.success && protoKeys.length === 0) return result.data;
+    throw new ConfigError([...(result.error?.issues.flatMap((issue) => formatIssue(issue, raw)) ?? []), ...protoKeys]);
+}
+
+/**
+ * A map key `__proto__` (a group or a fallback of that name): zod leaves it out of the result without an issue,
+ * as assigning it would replace the result's prototype, so the group would vanish. It is refused here with what
+ * the key's own schema says of it. In an object of fixed keys zod reports it as an unknown key itself.
+ */
+function protoKeyProblems(raw: unknown): string[] {
+    const problems: string[] = [];
+    const walk = (node: unknown, path: (string | number)[]) => {
+        if (node === null || typeof node !== "object") return;
+        for (const key of Object.keys(node)) {
+            const child = Object.getOwnPropertyDescriptor(node, key)!.value;
+            const at = [...path, Array.isArray(node) ? Number(key) : key];
+            if (key === "__proto__") {
+                const schema = schemaAt(path);
+                const def = schema && (schema._zod.def as unknown as Record<string, unknown>);
+                if (def?.type !== "record") continue;
+                const keyCheck = (def.keyType as z.ZodType).safeParse(key, { error: describeIssue });
+                const why = keyCheck.success ? "is not allowed as a key" : keyCheck.error.issues[0].message;
+                problems.push(`${fullKey(at)}: ${JSON.stringify(key)} ${why}`);
+            } else walk(child, at);
+        }
+    };
+    walk(raw, []);
+    return problems;
 }
 
 /** Structured values arrive as JSON text; scalars as plain text that may be a number or a boolean. */
@@ -113,11 +146,12 @@ function isSecretPath(path: readonly PropertyKey[]): boolean {
     return SECRET_KEYS.includes(String(path[0]));
 }
 
+/** The value at `path`, through own keys only: `groups.constructor` is the group, never Object's constructor. */
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
     let node: unknown = raw;
     for (const part of path) {
-        if (node === null || typeof node !== "object") return undefined;
-        node = (node as Record<PropertyKey, unknown>)[part];
+        if (node === null || typeof node !== "object" || !Object.hasOwn(node, part)) return undefined;
+        node = Object.getOwnPropertyDescriptor(node, part)!.value;
     }
     return node;
 }
@@ -129,19 +163,27 @@ function show(value: unknown): string {
 
 /** The keys an object in the schema accepts at `path`, for "unknown key" messages. */
 function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+    const node = schemaAt(path);
+    const def = node?._zod.def as unknown as Record<string, unknown> | undefined;
+    return def?.type === "object" ? Object.keys(def.shape as object) : undefined;
+}
+
+/** The schema of the value at `path`, looked through defaults and refinements; undefined outside the schema. */
+function schemaAt(path: readonly PropertyKey[]): z.core.$ZodType | undefined {
     let node: z.core.$ZodType = stackSchema;
     for (const part of path) {
         node = unwrap(node);
         const def = node._zod.def as unknown as Record<string, unknown>;
-        if (def.type === "object") node = (def.shape as Record<string, z.core.$ZodType>)[String(part)];
-        else if (def.type === "array") node = def.element as z.core.$ZodType;
+        const shape = def.shape as Record<string, z.core.$ZodType> | undefined;
+        if (def.type === "object") {
+            if (!Object.hasOwn(shape!, String(part))) return undefined;
+            node = shape![String(part)];
+        } else if (def.type === "array") node = def.element as z.core.$ZodType;
         else if (def.type === "record") node = def.valueType as z.core.$ZodType;
         else return undefined;
         if (!node) return undefined;
     }
-    node = unwrap(node);
-    const def = node._zod.def as unknown as Record<string, unknown>;
-    return def.type === "object" ? Object.keys(def.shape as object) : undefined;
+    return unwrap(node);
 }
 
 /** Looks through defaults, optionals and refinements to the schema underneath. */

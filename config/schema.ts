@@ -8,7 +8,21 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { isLoopbackAddress, isWildcardAddress } from "./addresses";
+import {
+    PlannedContainer,
+    folderRelation,
+    modelPullName,
+    needsRedis,
+    normalFolder,
+    ollamaContainers,
+    placements,
+    redisPublished,
+    serviceContainers,
+} from "./plan";
 import { checkRouting, routingKey } from "./routing";
+
+// Where the services run is decided with their names (config/plan.ts); its users have always found it here.
+export { needsRedis, placements, redisPublished };
 
 /** The Pulumi project name, which is also the namespace of every config key. */
 export const PROJECT = "ai-gateway";
@@ -95,7 +109,9 @@ export const RESERVED_GROUPS = [CLOUD_GROUP, "auto"];
 
 const ollamaInstance = z
     .strictObject({
-        name: name("container").describe("Container name; also how the router reaches it on the Docker network."),
+        name: name("container").describe(
+            "Container name, which no other container of the stack may have; also how the router reaches it on the Docker network.",
+        ),
         port: port.describe("Host port published on the host's bindAddress (the container listens on 11434)."),
         gpu: gpuRequest.default("all").describe('NVIDIA GPUs: "all", "none" (CPU), a count, or device ids ["0","1"].'),
         models: z
@@ -406,18 +422,6 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
         if (hostNames.indexOf(h.name) !== i) problem(["hosts", i, "name"], "is used by another host", h.name);
     });
 
-    const instanceOwners = new Map<string, string>();
-    config.hosts.forEach((h, i) =>
-        h.ollama.forEach((instance, j) => {
-            const key = `hosts[${i}].ollama[${j}].name`;
-            const clash = instanceOwners.get(instance.name);
-            if (clash) problem(["hosts", i, "ollama", j, "name"], `is already the name of ${clash}`, instance.name);
-            else if (isServiceContainerName(instance.name))
-                problem(["hosts", i, "ollama", j, "name"], "is the name of another service's container", instance.name);
-            instanceOwners.set(instance.name, key);
-        }),
-    );
-
     let placementInvalid = false;
     const placedOn = (path: (string | number)[], placement: string | undefined) => {
         if (placement !== undefined && !hostNames.includes(placement)) {
@@ -477,6 +481,7 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
         );
     checkRouting(config, problem);
     checkOpenWebUI(config, problem);
+    checkNames(config, problem, placementInvalid);
 
     // Ports and reachability are judged per host: they mean nothing while a placement is wrong.
     if (placementInvalid) return;
@@ -512,12 +517,101 @@ export function openWebUIEmbeddingHost(config: StackConfig): string | undefined 
     return (pulling.find((h) => h.name === placements(config).openWebUI) ?? pulling[0])?.name;
 }
 
-/** Container names the services other than Ollama use on a host's network (routers are litellm, litellm-2, ...). */
-export function isServiceContainerName(containerName: string): boolean {
-    return /^litellm(-|$)/.test(containerName) || ["open-webui", "qdrant", "redis"].includes(containerName);
-}
-
 export type Problem = (path: (string | number)[], message: string, input: unknown) => void;
+
+const OWN_NAME = "every container of the stack needs a name of its own";
+
+/**
+ * Names that must not collide, computed by the functions that name things (config/plan.ts):
+ * - every container of the stack has a name of its own: its name in Docker and on its host's network, and the
+ *   name of its resources in the stack's state, whichever host it runs on;
+ * - no two containers on one Docker engine keep their data in one folder, or one inside the other's: deleting
+ *   an instance's folder would delete another service's data;
+ * - no two model pulls have one resource name (`<instance>-<model>`), which `pulumi up` refuses.
+ * The key blamed is the name the config chose (an instance's, or the host's in a router's name), the later one
+ * when both chose theirs. While a placement is wrong only the Ollama instances are checked.
+ */
+function checkNames(config: StackConfig, problem: Problem, placementInvalid: boolean): void {
+    const containers = [...ollamaContainers(config), ...(placementInvalid ? [] : serviceContainers(config))];
+    const fix = (container: PlannedContainer) =>
+        container.namedBy?.renames === "host" ? "rename the host" : "rename the instance";
+    const blame = (a: PlannedContainer, b: PlannedContainer): [PlannedContainer, PlannedContainer] => {
+        const [blamed, other] = b.namedBy || !a.namedBy ? [b, a] : [a, b];
+        if (!blamed.namedBy) throw new Error(`two containers the stack names itself collide: ${a.what}, ${b.what}`);
+        return [blamed, other];
+    };
+
+    const reported = new Set<PlannedContainer>();
+    const byName = new Map<string, PlannedContainer>();
+    for (const container of containers) {
+        const earlier = byName.get(container.name);
+        if (!earlier) {
+            byName.set(container.name, container);
+            continue;
+        }
+        const [blamed, other] = blame(earlier, container);
+        const { path, value } = blamed.namedBy!;
+        reported.add(blamed);
+        problem(
+            path,
+            blamed.name === value
+                ? `is already the name of ${other.what} (${OWN_NAME}: ${fix(blamed)})`
+                : `gives ${blamed.what} the container name ${blamed.name}, already the name of ${other.what} (${OWN_NAME}: ${fix(blamed)})`,
+            value,
+        );
+    }
+
+    const folders = containers.flatMap((container) => container.dataDirs.map((folder) => ({ container, folder })));
+    folders.forEach((later, i) => {
+        for (const earlier of folders.slice(0, i)) {
+            if (earlier.container.engine !== later.container.engine) continue;
+            if (reported.has(earlier.container) || reported.has(later.container)) continue;
+            if (!folderRelation(later.folder, earlier.folder)) continue;
+            const sameHost = earlier.container.hostIndex === later.container.hostIndex;
+            const [blamed, other] = sameHost
+                ? blame(earlier.container, later.container)
+                : [later.container, earlier.container];
+            const [mine, theirs] = blamed === later.container ? [later, earlier] : [earlier, later];
+            const where = {
+                same: "",
+                inside: `inside ${normalFolder(theirs.folder)}, `,
+                holds: `which holds ${normalFolder(theirs.folder)}, `,
+            }[folderRelation(mine.folder, theirs.folder)!];
+            reported.add(blamed);
+            problem(
+                sameHost ? blamed.namedBy!.path : ["hosts", blamed.hostIndex, "dataDir"],
+                `keeps the data of ${blamed.what} in ${normalFolder(mine.folder)}, ${where}the data folder of ${other.what}` +
+                    `${sameHost ? "" : " on the same Docker engine"} (deleting one deletes the other's data: ` +
+                    `${sameHost ? fix(blamed) : "give the host another dataDir"})`,
+                sameHost ? blamed.namedBy!.value : config.hosts[blamed.hostIndex].dataDir,
+            );
+            return;
+        }
+    });
+
+    // Two instances of one name are reported above, as containers.
+    const pulls = new Map<string, { instance: string; model: string; instanceName: string }>();
+    config.hosts.forEach((h, i) =>
+        h.ollama.forEach((instance, j) => {
+            const key = `hosts[${i}].ollama[${j}]`;
+            for (const model of new Set(instance.models)) {
+                const name = modelPullName(instance, model);
+                const earlier = pulls.get(name);
+                if (!earlier) pulls.set(name, { instance: key, model, instanceName: instance.name });
+                else if (earlier.instanceName !== instance.name) {
+                    problem(
+                        ["hosts", i, "ollama", j, "name"],
+                        `pulls ${JSON.stringify(model)} as the resource ${name}, already the name of the pull of ` +
+                            `${JSON.stringify(earlier.model)} on the Ollama instance ${earlier.instance} ` +
+                            "(every resource of the stack needs a name of its own: rename the instance)",
+                        instance.name,
+                    );
+                    return;
+                }
+            }
+        }),
+    );
+}
 
 /** Two services may not publish the same port on one host. */
 function checkPorts(config: StackConfig, problem: Problem): void {
@@ -559,16 +653,6 @@ function checkPorts(config: StackConfig, problem: Problem): void {
     });
 }
 
-/** Routers share cooldowns and usage through Redis once there is more than one. */
-export function needsRedis(config: StackConfig): boolean {
-    return placements(config).routers.length * config.router.replicas > 1;
-}
-
-/** Redis is reached over the Docker network on its own host; routers on other hosts need its port published. */
-export function redisPublished(config: StackConfig): boolean {
-    return placements(config).routers.length > 1;
-}
-
 /**
  * Services on one host reach another host through its bindAddress, so that address must be one other
  * machines can reach, stated explicitly: never loopback, never a wildcard that publishes everywhere.
@@ -608,23 +692,6 @@ function checkReachability(config: StackConfig, problem: Problem): void {
                 h.bindAddress,
             );
     });
-}
-
-/** Which hosts run each shared service. `router` is the first router host: the cloud router and Redis run there. */
-export function placements(config: StackConfig): {
-    routers: string[];
-    router: string;
-    openWebUI: string;
-    qdrant: string;
-} {
-    const first = config.hosts[0].name;
-    const routers = config.router.hosts ?? [first];
-    return {
-        routers,
-        router: routers[0],
-        openWebUI: config.openWebUI.host ?? first,
-        qdrant: config.qdrant.host ?? first,
-    };
 }
 
 /** `hosts[0].ollama[1].port`: the path of a config value as operators write it with `--path`. */

@@ -3,9 +3,10 @@
  * doctor, ask-code) see it from the operator's machine: where it runs, how to probe it, what protects it.
  * Pure: the same config always gives the same list, so the commands agree with what `pulumi up` deploys.
  */
-import { routerContainerName, serviceUrl } from "./containers";
+import { serviceUrl } from "./containers";
 import { CLOUD_API_KEY_ENV, MASTER_KEY_ENV } from "./litellm";
-import { HostConfig, PROJECT, StackConfig, placements } from "./schema";
+import { CONTAINER_NAMES, placements, routerContainerName } from "./plan";
+import { HostConfig, PROJECT, StackConfig } from "./schema";
 
 /** What a service is; decides its probes and its key. */
 export type ServiceKind = "ollama" | "router" | "cloudRouter" | "openWebUI" | "qdrant";
@@ -104,11 +105,13 @@ export function listServices(config: StackConfig): GatewayService[] {
                 ),
             );
     if (config.cloud.enabled)
-        services.push(router("cloudRouter", placed.router, "litellm-cloud", config.cloud.port, "cloud.port"));
+        services.push(
+            router("cloudRouter", placed.router, CONTAINER_NAMES.cloudRouter, config.cloud.port, "cloud.port"),
+        );
     if (config.qdrant.enabled)
         services.push({
             kind: "qdrant",
-            containerName: "qdrant",
+            containerName: CONTAINER_NAMES.qdrant,
             ...at(hostNamed(placed.qdrant), config.qdrant.port, "qdrant.port"),
             healthPath: "/readyz",
             version: { path: "/", field: "version" },
@@ -119,7 +122,7 @@ export function listServices(config: StackConfig): GatewayService[] {
     if (config.openWebUI.enabled)
         services.push({
             kind: "openWebUI",
-            containerName: "open-webui",
+            containerName: CONTAINER_NAMES.openWebUI,
             ...at(hostNamed(placed.openWebUI), config.openWebUI.port, "openWebUI.port"),
             healthPath: "/health",
             version: { path: "/api/version", field: "version" },

@@ -97,6 +97,14 @@ describe("containerStartsBehindModelPulls", () => {
         expect(containerStartsBehindModelPulls(graph, { litellm: "a reason long enough to be one" })).toEqual([]);
     });
 
+    it("allows only the containers listed, not one named like a property of every object", () => {
+        const named = (name: string) => graph.map((r) => (r.name === "litellm" ? { ...r, name } : r));
+        for (const name of ["constructor", "toString", "__proto__"])
+            expect(containerStartsBehindModelPulls(named(name), {})).toEqual([
+                { container: name, chain: ["ollama-llama3.2:3b", "models-answer", name] },
+            ]);
+    });
+
     it("catches the edge a change to the program adds", async () => {
         const program = await evaluateStackFile("cpu");
         const openWebUI = program.container("open-webui");

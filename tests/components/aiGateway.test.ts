@@ -2,7 +2,9 @@ import { parse } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../commands/evaluate";
 import { validateStackConfig } from "../../config/load";
 import { renderRouterConfig } from "../../config/litellm";
-import { minimalConfig, evaluate, evaluateStackFile, Program } from "../support/stack";
+import { ollamaContainers, serviceContainers } from "../../config/plan";
+import { StackConfig } from "../../config/schema";
+import { minimalConfig, evaluate, evaluateStackFile, Program, stackFileConfig } from "../support/stack";
 
 type Port = { internal: number; external: number; ip: string };
 const portsOf = (p: Program, name: string) => p.container(name).inputs.ports as Port[];
@@ -288,5 +290,97 @@ describe("a bad config", () => {
         await expect(evaluate(minimalConfig({ router: { port: 70000 }, qdrant: { port: 0 } }))).rejects.toThrow(
             "invalid stack config:\nai-gateway:router.port: 70000 is not a port (1-65535)\nai-gateway:qdrant.port: 0 is not a port (1-65535)",
         );
+    });
+});
+
+describe("names that collide, or that every object has", () => {
+    const resourcesNamed = (p: Program, name: string) => p.resources.filter((r) => r.name === name);
+
+    it("checks the names and folders of exactly the containers the program creates (config/plan.ts)", async () => {
+        const everything = {
+            hosts: [
+                { name: "box", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434, models: ["m:1"] }] },
+                {
+                    name: "other",
+                    docker: "ssh://ops@other",
+                    bindAddress: "10.0.0.2",
+                    dataDir: "/srv/ai",
+                    ollama: [{ name: "ollama-b", port: 11434, gpu: "none", models: ["m:1"] }],
+                },
+            ],
+            groups: { fast: ["m:1"] },
+            router: { replicas: 2, hosts: ["box", "other"] },
+            cloud: { enabled: true, port: 4010 },
+            cloudApiKey: SECRET_PLACEHOLDER,
+            qdrant: { enabled: true, host: "other" },
+            openWebUI: { host: "other" },
+        };
+        // One at a time: each evaluation starts the Pulumi runtime afresh.
+        const programs: [Program, StackConfig][] = [[await evaluate(everything), validateStackConfig(everything)]];
+        for (const stack of ["dev", "cluster"]) programs.push([await evaluateStackFile(stack), stackFileConfig(stack)]);
+        for (const [p, config] of programs) {
+            const created = p
+                .containers()
+                .map((c) => [
+                    c.inputs.name,
+                    c.provider,
+                    ((c.inputs.volumes ?? []) as { hostPath: string }[]).map((v) => v.hostPath),
+                ])
+                .sort();
+            const planned = [...ollamaContainers(config), ...serviceContainers(config)]
+                .map((c) => [c.name, config.hosts[c.hostIndex].name, c.dataDirs])
+                .sort();
+            expect(created).toEqual(planned);
+        }
+    });
+
+    it("declares every resource of an instance named router: its port check and health check beside the router's", async () => {
+        const p = await evaluate(
+            minimalConfig({
+                hosts: [{ name: "box", ollama: [{ name: "router", port: 11434, models: ["llama3.2:3b"] }] }],
+            }),
+        );
+        expect(
+            p
+                .ofType(":PortGuard")
+                .map((g) => [g.inputs.port, g.inputs.configKey])
+                .sort(),
+        ).toEqual([
+            [11434, "ai-gateway:hosts[0].ollama[0].port"],
+            [3000, "ai-gateway:openWebUI.port"],
+            [4000, "ai-gateway:router.port"],
+        ]);
+        expect(
+            resourcesNamed(p, "router-healthy")
+                .map((h) => h.inputs.url)
+                .sort(),
+        ).toEqual(["http://127.0.0.1:11434/api/version", "http://127.0.0.1:4000/health/readiness"]);
+        expect(resourcesNamed(p, "router-port").map((r) => r.parent)).toEqual(["router", "router"]);
+        expect(new Set(p.resources.map((r) => r.urn)).size).toBe(p.resources.length);
+    });
+
+    it("deploys whole a stack whose host, instance and group are named constructor, with the cloud router", async () => {
+        const p = await evaluate({
+            hosts: [
+                { name: "constructor", ollama: [{ name: "constructor", port: 11434, models: ["toString", "m:1"] }] },
+            ],
+            groups: { constructor: ["toString"], fast: ["m:1"] },
+            router: { fallbacks: { fast: ["constructor"] } },
+            cloud: { enabled: true },
+            cloudApiKey: SECRET_PLACEHOLDER,
+        });
+        expect(
+            p
+                .containers()
+                .map((c) => c.inputs.name)
+                .sort(),
+        ).toEqual(["constructor", "litellm", "litellm-cloud", "open-webui"]);
+        expect(p.ofType(":OllamaModel").map((m) => m.name)).toEqual(["constructor-m:1", "constructor-toString"]);
+        const cloud = parse(p.upload("litellm-cloud")) as { router_settings: { fallbacks: unknown } };
+        expect(cloud.router_settings.fallbacks).toEqual([
+            { constructor: ["cloud"] },
+            { fast: ["constructor", "cloud"] },
+        ] as Record<string, string[]>[]);
+        expect(Object.keys(p.evaluated.outputs.routerConfigs as object)).toEqual(["litellm", "litellm-cloud"]);
     });
 });

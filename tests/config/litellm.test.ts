@@ -164,6 +164,19 @@ describe("the cloud rule", () => {
         expect(cloud.router_settings.fallbacks).toEqual([{ fast: ["cloud"] }, { code: ["fast", "cloud"] }]);
     });
 
+    it("falls back to the cloud model from a group named like a property of every object (constructor)", () => {
+        const config = twoInstances({
+            groups: { constructor: ["llama3.2:3b"], code: ["qwen2.5-coder:7b"] },
+            router: { fallbacks: { code: ["constructor"] } },
+            cloud: { enabled: true },
+            cloudApiKey: "sk-cloud",
+        });
+        expect(rendered(config, "cloud").router_settings.fallbacks).toEqual([
+            { constructor: ["cloud"] },
+            { code: ["constructor", "cloud"] },
+        ] as Record<string, string[]>[]);
+    });
+
     it("sends the cloud model to the provider's gateway when cloud.apiBase names one, and only from the cloud router", () => {
         const viaGateway = twoInstances({
             cloud: { enabled: true, model: "openai/gpt-5", apiBase: "https://gateway.example/v1" },

@@ -1,5 +1,5 @@
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
-import { DEFAULT_IMAGES, isPinnedImage } from "../../config/schema";
+import { DEFAULT_IMAGES, StackConfigInput, isPinnedImage } from "../../config/schema";
 import { flatConfig, minimalConfig, problemsOf, stackFileConfig } from "../support/stack";
 
 describe("the example stacks", () => {
@@ -209,12 +209,16 @@ describe("a wrong value fails with one line naming the key, the value and what i
                     },
                 ],
             }),
-            ['ai-gateway:hosts[0].ollama[1].name: "ollama" is already the name of hosts[0].ollama[0].name'],
+            [
+                'ai-gateway:hosts[0].ollama[1].name: "ollama" is already the name of the Ollama instance hosts[0].ollama[0] (every container of the stack needs a name of its own: rename the instance)',
+            ],
         ],
         [
             "an instance named like another service",
             minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "litellm", port: 11434 }] }] }),
-            ['ai-gateway:hosts[0].ollama[0].name: "litellm" is the name of another service\'s container'],
+            [
+                'ai-gateway:hosts[0].ollama[0].name: "litellm" is already the name of the router on host box (every container of the stack needs a name of its own: rename the instance)',
+            ],
         ],
         [
             "a service placed on a host that does not exist",
@@ -395,6 +399,152 @@ describe("router replicas", () => {
         const raw = { ...twoRouterHosts("10.0.0.1"), router: { hosts: ["gpu1", "gpu2"], redisPort: 11434 } };
         expect(problemsOf(raw)).toEqual([
             "ai-gateway:router.redisPort: 11434 is already used by ai-gateway:hosts[0].ollama[0].port on host gpu1",
+        ]);
+    });
+});
+
+describe("names that collide", () => {
+    /** Hosts on their own LAN addresses, each with one instance, every one of them a router host. */
+    const routerHosts = (names: string[], extra: Partial<StackConfigInput> = {}) =>
+        minimalConfig({
+            hosts: names.map((name, i) => ({
+                name,
+                bindAddress: `10.0.0.${i + 1}`,
+                ollama: [{ name: `ollama-${i + 1}`, port: 11434, models: ["llama3.2:3b"] }],
+            })),
+            router: { hosts: names },
+            ...extra,
+        });
+    const SAME_NAME = "every container of the stack needs a name of its own";
+
+    it("refuse a second router host named cloud next to the cloud router", () => {
+        expect(problemsOf(routerHosts(["gpu1", "cloud"], { cloud: { enabled: true }, cloudApiKey: "sk-x" }))).toEqual([
+            `ai-gateway:hosts[1].name: "cloud" gives the router on host cloud the container name litellm-cloud, already the name of the cloud router on host gpu1 (${SAME_NAME}: rename the host)`,
+        ]);
+        expect(() => validateStackConfig(routerHosts(["gpu1", "cloud"]))).not.toThrow();
+    });
+
+    it("refuse hosts a and a-2 whose replicas would share a name", () => {
+        expect(
+            problemsOf(routerHosts(["x", "a", "a-2"], { router: { hosts: ["x", "a", "a-2"], replicas: 2 } })),
+        ).toEqual([
+            `ai-gateway:hosts[2].name: "a-2" gives the router on host a-2 the container name litellm-a-2, already the name of router replica 2 on host a (${SAME_NAME}: rename the host)`,
+        ]);
+        expect(() =>
+            validateStackConfig(routerHosts(["x", "a", "b"], { router: { hosts: ["x", "a", "b"], replicas: 2 } })),
+        ).not.toThrow();
+    });
+
+    it.each<[string, Partial<StackConfigInput>, string]>([
+        ["litellm", {}, "the router on host box"],
+        ["litellm-2", { router: { replicas: 2 } }, "router replica 2 on host box"],
+        ["litellm-cloud", { cloud: { enabled: true }, cloudApiKey: "sk-x" }, "the cloud router on host box"],
+        ["open-webui", {}, "Open WebUI on host box"],
+        ["qdrant", { qdrant: { enabled: true } }, "Qdrant on host box"],
+        ["redis", { router: { replicas: 2 } }, "Redis on host box"],
+    ])("refuse an instance named %s, the name of another container", (instance, extra, owner) => {
+        const raw = minimalConfig({ hosts: [{ name: "box", ollama: [{ name: instance, port: 11434 }] }], ...extra });
+        expect(problemsOf(raw)).toEqual([
+            `ai-gateway:hosts[0].ollama[0].name: "${instance}" is already the name of ${owner} (${SAME_NAME}: rename the instance)`,
+        ]);
+    });
+
+    it("accept an instance named like a container the stack does not create, or like a resource of another kind", () => {
+        for (const instance of ["router", "litellm-2", "litellm-cloud", "qdrant", "redis", "cloud-router"])
+            expect(() =>
+                validateStackConfig(
+                    minimalConfig({ hosts: [{ name: "box", ollama: [{ name: instance, port: 11434 }] }] }),
+                ),
+            ).not.toThrow();
+    });
+
+    it("refuse an instance named openwebui: it would keep its models in Open WebUI's data folder", () => {
+        const raw = minimalConfig({ hosts: [{ name: "box", ollama: [{ name: "openwebui", port: 11434 }] }] });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:hosts[0].ollama[0].name: "openwebui" keeps the data of the Ollama instance hosts[0].ollama[0] in /data/openwebui, the data folder of Open WebUI on host box (deleting one deletes the other\'s data: rename the instance)',
+        ]);
+        expect(() => validateStackConfig({ ...raw, openWebUI: { enabled: false } })).not.toThrow();
+    });
+
+    it("refuse two hosts on one Docker engine whose data folders nest, and accept them on two engines", () => {
+        const raw = (docker: string) =>
+            minimalConfig({
+                hosts: [
+                    { name: "gpu1", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434 }] },
+                    {
+                        name: "gpu2",
+                        docker,
+                        bindAddress: "10.0.0.2",
+                        dataDir: "/data/ollama/",
+                        ollama: [{ name: "ollama-2", port: 11435 }],
+                    },
+                ],
+                openWebUI: { enabled: false },
+            });
+        expect(problemsOf(raw("unix:///var/run/docker.sock"))).toEqual([
+            'ai-gateway:hosts[1].dataDir: "/data/ollama/" keeps the data of the Ollama instance hosts[1].ollama[0] in /data/ollama/ollama-2, inside /data/ollama, the data folder of the Ollama instance hosts[0].ollama[0] on the same Docker engine (deleting one deletes the other\'s data: give the host another dataDir)',
+        ]);
+        expect(() => validateStackConfig(raw("ssh://ops@gpu2"))).not.toThrow();
+    });
+
+    it("refuse two instances whose model pulls would share a resource name", () => {
+        const raw = minimalConfig({
+            hosts: [
+                {
+                    name: "box",
+                    ollama: [
+                        { name: "a", port: 11434, models: ["b-c:1"] },
+                        { name: "a-b", port: 11435, models: ["c:1"] },
+                    ],
+                },
+            ],
+            groups: { fast: ["b-c:1", "c:1"] },
+        });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:hosts[0].ollama[1].name: "a-b" pulls "c:1" as the resource a-b-c:1, already the name of the pull of "b-c:1" on the Ollama instance hosts[0].ollama[0] (every resource of the stack needs a name of its own: rename the instance)',
+        ]);
+    });
+});
+
+describe("names that every object has", () => {
+    it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])(
+        "take %s as a group name at its word, in groups and fallbacks: valid or refused, never lost",
+        (word) => {
+            const raw = JSON.parse(
+                JSON.stringify(
+                    minimalConfig({
+                        hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+                        groups: { fast: ["llama3.2:3b"], WORD: ["llama3.2:3b"] },
+                        router: { fallbacks: { WORD: ["fast"] } },
+                        cloud: { enabled: true },
+                        cloudApiKey: "sk-x",
+                    }),
+                ).replaceAll("WORD", word),
+            );
+            if (/^[a-z][a-z0-9-]*$/.test(word)) {
+                const config = validateStackConfig(raw);
+                expect(Object.keys(config.groups)).toEqual(["fast", word]);
+                expect(Object.keys(config.router.fallbacks)).toEqual([word]);
+            } else {
+                const why = `${JSON.stringify(word)} is not a valid group name (lower-case letters, digits and "-", starting with a letter)`;
+                expect(problemsOf(raw)).toEqual([
+                    `ai-gateway:groups.${word}: ${why}`,
+                    `ai-gateway:router.fallbacks.${word}: ${why}`,
+                ]);
+            }
+        },
+    );
+
+    it("refuse a top-level key __proto__ as unknown, as any other", () => {
+        const flat = { ...flatConfig(minimalConfig()), "ai-gateway:__proto__": '{"router":{"port":1}}' };
+        let problems: string[] = [];
+        try {
+            loadStackConfig(flat, []);
+        } catch (err) {
+            problems = (err as ConfigError).problems;
+        }
+        expect(problems).toEqual([
+            "ai-gateway:__proto__: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing)",
         ]);
     });
 });

@@ -74,6 +74,13 @@ export async function evaluate(config: Record<string, unknown>): Promise<Program
     return new Program(await evaluateFresh(flatConfig(config), { secretKeys: ["ai-gateway:cloudApiKey"] }));
 }
 
+/** Runs another program than index.ts (a fixture of the evaluator's own tests) on a flat config. */
+export async function evaluateFile(program: string, flat: Record<string, string>): Promise<EvaluatedProgram> {
+    freshModules();
+    const evaluateFresh: typeof evaluateProgram = require("../../commands/evaluate").evaluateProgram;
+    return evaluateFresh(flat, { program });
+}
+
 /** Runs index.ts on one of the project's stack files. */
 export async function evaluateStackFile(stack: string): Promise<Program> {
     freshModules();
