@@ -60,6 +60,17 @@ const CONNECT_EVERY_MS = 50;
 const FIRST_BACKOFF_MS = 50;
 
 /**
+ * The time waitUntilHealthy reads and sleeps on: the system's (Date.now, setTimeout) unless a test passes a
+ * clock of its own, to see which waits were planned whatever the machine's load.
+ */
+export interface HealthCheckClock {
+    /** Milliseconds, as Date.now() counts them. */
+    now(): number;
+    /** Resolves once `ms` milliseconds have passed. */
+    sleep(ms: number): Promise<void>;
+}
+
+/**
  * Polls until the endpoint answers as expected. While nothing listens on the port, a bare TCP connection is
  * tried every 50 ms: no HTTP request reaches a service that is not listening, and most services (Ollama,
  * LiteLLM, Open WebUI) listen only once they are ready. Once the port accepts, the URL is asked; an answer
@@ -67,12 +78,19 @@ const FIRST_BACKOFF_MS = 50;
  * ... up to `intervalSeconds`, so a service that answers early but takes minutes to be ready gets the requests
  * of a fixed interval plus a handful. Each wait counts from the start of the probe before it.
  */
-async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckOutputs> {
+export async function waitUntilHealthy(
+    inputs: HealthCheckInputs,
+    clock: HealthCheckClock = {
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    },
+): Promise<HealthCheckOutputs> {
+    const secondsSince = (at: number) => Math.round((clock.now() - at) / 100) / 10;
     const expectStatus = inputs.expectStatus ?? 200;
     const intervalMs = (inputs.intervalSeconds ?? 2) * 1000;
     const timeoutMs = (inputs.timeoutSeconds ?? 300) * 1000;
     const probeTimeoutMs = (inputs.probeTimeoutSeconds ?? 10) * 1000;
-    const startedAt = Date.now();
+    const startedAt = clock.now();
     const deadline = startedAt + timeoutMs;
     let lastStatus = 0;
     let lastProblem = "no probe answered yet";
@@ -80,7 +98,7 @@ async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckO
     let listening = false;
 
     for (;;) {
-        const probeStartedAt = Date.now();
+        const probeStartedAt = clock.now();
         // The last probe, sent at the deadline, still gets a short window to answer.
         const answerWindowMs = Math.min(probeTimeoutMs, Math.max(deadline - probeStartedAt, 4 * CONNECT_EVERY_MS));
         let waitMs = CONNECT_EVERY_MS;
@@ -113,7 +131,7 @@ async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckO
             }
         }
 
-        if (Date.now() >= deadline) {
+        if (clock.now() >= deadline) {
             const nextStep = inputs.containerName
                 ? `docker logs ${inputs.containerName}`
                 : `check that the service behind ${inputs.url} is running and reachable from here`;
@@ -122,7 +140,7 @@ async function waitUntilHealthy(inputs: HealthCheckInputs): Promise<HealthCheckO
             );
         }
         const nextProbeAt = Math.min(probeStartedAt + waitMs, deadline);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextProbeAt - Date.now())));
+        await clock.sleep(Math.max(0, nextProbeAt - clock.now()));
     }
 }
 
@@ -171,10 +189,6 @@ function askOnce(inputs: HealthCheckInputs, windowMs: number): Promise<ProbeResu
         });
         request.on("error", (err) => resolve({ problem: err.message, cutOff: true }));
     });
-}
-
-function secondsSince(startedAt: number): number {
-    return Math.round((Date.now() - startedAt) / 100) / 10;
 }
 
 type Verdict = { healthy: true; reported: string } | { healthy: false; problem: string };

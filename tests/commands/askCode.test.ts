@@ -50,26 +50,49 @@ describe("npx ask-code", () => {
     });
 
     it("prints each token as it arrives, not the whole answer at the end", async () => {
+        // The router holds each token until the one before is printed (at most 10 s, so that a client that prints
+        // only at the end fails here instead of hanging), then waits 150 ms: what the machine's speed cannot change
+        // is the order of sending and printing, and that each token is printed at least 150 ms after the one before.
+        const events: string[] = [];
         const arrivals: number[] = [];
+        let err = "";
         const io = {
-            out: () => arrivals.push(Date.now()),
-            err: () => undefined,
+            out: (text: string) => {
+                arrivals.push(Date.now());
+                events.push(`printed ${JSON.stringify(text)}`);
+            },
+            err: (text: string) => void (err += text),
             env: folder.env(keys),
             stdin: Readable.from([]),
+        };
+        const printed = async (count: number) => {
+            for (const end = Date.now() + 10_000; arrivals.length < count && Date.now() < end;)
+                await new Promise((resolve) => setTimeout(resolve, 5));
         };
         const slow = await FakeRouter.start({
             key: LOCAL_KEY,
             groups: { code: "http://ollama:11434" },
             answer: ANSWER,
             tokenDelayMs: 150,
+            beforeToken: (index) => printed(index),
+            sentToken: (index) => void events.push(`sent ${JSON.stringify(ANSWER[index])}`),
         });
         try {
             folder.write("slow", testStackConfig({ ollama: 1, router: slow.server.port }));
             expect(await execute(askCodeCommand, ["--stack", "slow", "hi"], io)).toBe(0);
-            // Three tokens and the final newline; the tokens ~150 ms apart.
-            expect(arrivals).toHaveLength(4);
+            // Three tokens, each printed before the next was sent; then the final newline.
+            expect(events).toEqual([
+                ...ANSWER.flatMap((token) => [`sent ${JSON.stringify(token)}`, `printed ${JSON.stringify(token)}`]),
+                'printed "\\n"',
+            ]);
             expect(arrivals[1] - arrivals[0]).toBeGreaterThanOrEqual(100);
             expect(arrivals[2] - arrivals[1]).toBeGreaterThanOrEqual(100);
+            // The first token's time is taken when it arrives: the whole answer took two more 150 ms waits
+            // (less the rounding of "1.2 s").
+            const [, first, total] = err.match(/first token (.+), total (.+)\n$/)!;
+            const ms = (duration: string) =>
+                duration.endsWith(" ms") ? parseFloat(duration) : parseFloat(duration) * 1000;
+            expect(ms(total) - ms(first)).toBeGreaterThanOrEqual(300 - 100);
         } finally {
             await slow.close();
         }

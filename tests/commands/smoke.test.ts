@@ -56,9 +56,13 @@ describe("npm run smoke", () => {
         const report = JSON.parse(out);
         expect(report.ok).toBe(true);
         for (const group of report.groups) {
-            // Two tokens 40 ms apart: the first arrives after one delay, the whole answer after two.
+            // Two tokens, each sent 40 ms after the one before: the first cannot arrive before one delay, the whole
+            // answer not before two. (How long after the first token the answer ends depends on how soon the client
+            // read the first; that the first token's time is taken when it arrives is proven without timings in
+            // askCode.test.ts, on the same streamChat.)
             expect(group.firstTokenMs).toBeGreaterThanOrEqual(35);
-            expect(group.totalMs - group.firstTokenMs).toBeGreaterThanOrEqual(35);
+            expect(group.totalMs).toBeGreaterThanOrEqual(75);
+            expect(group.firstTokenMs).toBeLessThan(group.totalMs);
             expect(group.answer).toBe("ok");
         }
     });

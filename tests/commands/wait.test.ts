@@ -24,8 +24,8 @@ describe("npm run wait", () => {
             router = await FakeRouter.start({ key: "sk-x", groups: {} }, routerPort);
             readyAt = Date.now();
         }, 1200);
+        const versionRequestsBefore = ollama.versionRequests;
         try {
-            const startedAt = Date.now();
             const { code, out } = await runInProcess(
                 waitCommand,
                 ["--stack", "late", "--interval", "0.2", "--timeout", "20"],
@@ -33,14 +33,18 @@ describe("npm run wait", () => {
             );
             const finishedAt = Date.now();
             expect(code).toBe(0);
-            expect(out).toMatch(/^ollama healthy after [01]\.\ds/m); // at once: only the process start and first probe
-            expect(out).toMatch(/^litellm healthy after \d+\.\ds/m);
-            expect(out).toContain("all 2 services healthy");
-            expect(finishedAt - startedAt).toBeGreaterThanOrEqual(1200);
-            // Measured from the moment the router really answers, so a loaded machine's slow timers do not count:
-            // the wait notices it within one 0.2 s interval plus the time of one probe.
+            expect(out).toMatch(
+                /^ollama healthy after \d+\.\ds.*\nlitellm healthy after \d+\.\ds.*\nall 2 services healthy\n$/,
+            );
+            // Ollama at once: its first probe was healthy, and it was not asked again while the router was down.
+            expect(ollama.versionRequests - versionRequestsBefore).toBe(1);
+            // It waited for the router to really answer (set before the router can answer any request), and saw it
+            // at its first probe after it listened.
             expect(readyAt).toBeGreaterThan(0);
-            expect(finishedAt - readyAt).toBeLessThan(1000);
+            expect(finishedAt).toBeGreaterThanOrEqual(readyAt);
+            expect(router!.readinessProbes).toBe(1);
+            // Not hung after it: 50 times the 0.2 s interval.
+            expect(finishedAt - readyAt).toBeLessThan(10_000);
         } finally {
             clearTimeout(starting);
             await router?.close();
@@ -60,8 +64,15 @@ describe("npm run wait", () => {
             );
             const waitedMs = Date.now() - startedAt;
             expect(code).toBe(1);
+            // It stops only once its own clock reads the deadline (not a timer's doing): never sooner.
             expect(waitedMs).toBeGreaterThanOrEqual(1500);
-            expect(waitedMs).toBeLessThan(3000);
+            // Not hung past it: 10 times the timeout.
+            expect(waitedMs).toBeLessThan(15_000);
+            // One probe a round, on the 0.25 s cadence: 7 rounds in 1.5 s. Never near twice as many (a timer may fire
+            // a little early, by what the event loop's clock lags), and more than the 2 s default would make (the
+            // first round and the one at the deadline), which only rounds slower than 0.75 s each could prevent.
+            expect(starting.readinessProbes).toBeLessThanOrEqual(2 * (1500 / 250));
+            expect(starting.readinessProbes).toBeGreaterThanOrEqual(3);
             expect(out).toContain(`ollama NOT healthy: http://127.0.0.1:${deadPort}/api/version: connection refused`);
             expect(out).toContain(`litellm NOT healthy: ${starting.url}/health/readiness: HTTP 503`);
             expect(err).toContain(

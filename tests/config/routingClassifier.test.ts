@@ -80,16 +80,23 @@ describe("the classifier (embeddings)", () => {
     });
 
     it("waits at most its timeout for a stalled Ollama, then skips embeddings for a while", () => {
-        const results = runGenerated<{ decision: Decision; ms: number }[]>(hook, "stalled", {
+        const { results, connections } = runGenerated<{
+            results: { decision: Decision; ms: number }[];
+            connections: number;
+        }>(hook, "stalled", {
             texts: ["tell me a joke", "another joke", "a third one"],
             timeoutSeconds: 0.3,
         });
         expect(results.map((r) => r.decision.group)).toEqual(["general", "general", "general"]);
         expect(results[0].decision.reason).toMatch(/embedding failed \(.*timed out/);
+        // It waited for the stalled call (its 0.3 s timeout: waiting never makes time shorter) and gave up there:
+        // within 10 times the timeout, where a call without one would wait for the driver's 60 s kill.
         expect(results[0].ms).toBeGreaterThanOrEqual(250);
-        expect(results[0].ms).toBeLessThan(2000);
-        expect(results[1].decision.reason).toContain("embedding backend failed less than 30s ago");
-        expect(results[1].ms).toBeLessThan(50);
+        expect(results[0].ms).toBeLessThan(3000);
+        // The next prompts did not ask the backend again: one connection for the three.
+        for (const later of results.slice(1))
+            expect(later.decision.reason).toContain("embedding backend failed less than 30s ago");
+        expect(connections).toBe(1);
     });
 });
 
@@ -183,8 +190,8 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
     risky.routing!.routes[0].keywords.push("\x1c", "\x85");
     risky.routing!.routes[0].patterns.push("x{4294967296}", `${"(".repeat(1000)}x${")".repeat(1000)}`);
     risky.routing!.routes[1].patterns.push("(\\w+\\s?)+\\(\\)");
-    // 28 characters: Python's re takes tens of seconds on it with the last pattern, doubling per character.
-    const adversarial = "a".repeat(28);
+    // 32 characters: Python's re takes tens of seconds on 28 with the last pattern, doubling per character: minutes.
+    const adversarial = "a".repeat(32);
     let nested: unknown = "python";
     for (let i = 0; i < 985; i++) nested = [nested];
     const bodies = [
@@ -203,8 +210,9 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         );
         expect(routed.map((r) => r.model)).toEqual(["code", "general", "general", "code"]);
         expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
-        // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s.
-        expect(Date.now() - started).toBeLessThan(20_000); // bounded, not hung: each process start is ~1 s on an idle machine
+        // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s: about
+        // 3 s under a load average of 10. Not hung: 10 times that, and far from the minutes of the whole match.
+        expect(Date.now() - started).toBeLessThan(30_000);
     });
 
     it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {

@@ -4,7 +4,9 @@
  * - pull: a ~590 MB model pulled by OllamaModel vs `ollama pull` vs an unstreamed pull, and its progress lines
  *   at 30 MB/s; a tiny model's pull latency;
  * - loadBalancing: the router against direct Ollama, its overhead and throughput (tests/peers/bench/loadBalancing.ts);
- * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter.
+ * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter;
+ * - routing: what routing by content adds on the rules-only path, `auto` against the named group
+ *   (tests/peers/bench/routing.ts).
  * Prints a Markdown table and writes every row to bench-results/bench.json (tests/peers/bench/results.ts).
  * Ports: Ollama 11464 (pulls), 11465 (pushes), registry 5061 (blobs 127.0.0.2:5061),
  * the slowed registry 5092 (blobs 5093), HealthCheck's slow starters 11490-11491.
@@ -33,6 +35,7 @@ import {
 } from "./support/peers";
 import { requirePeersFor } from "./support/requirements";
 import { loadBalancingBench } from "./bench/loadBalancing";
+import { routingBench } from "./bench/routing";
 
 const PORTS = {
     ollama: 11464,
@@ -106,6 +109,8 @@ const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
             ...(await loadOnSlowStarter([...PORTS.slowStarters], SLOW_START_MS)),
         ];
     },
+    // Its own Ollama and router (tests/peers/bench/routing.ts).
+    routing: () => routingBench(),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,22 +1,59 @@
 import * as http from "node:http";
 import * as net from "node:net";
-import { healthCheckProvider } from "../../providers/healthCheck";
+import { healthCheckProvider, waitUntilHealthy } from "../../providers/healthCheck";
 import { FAKE_OLLAMA_VERSION } from "../support/fakeOllama";
 import { freePort, LocalServer, sendJson, startHttpServer } from "../support/httpServer";
 import { liteLLMTarget, LiteLLMTarget, ollamaTarget, OllamaTarget } from "../support/targets";
 
 const create = (inputs: Record<string, unknown>) => healthCheckProvider.create(inputs);
 
-/** A server that answers 503 until `ready()` is called, then `readyAnswer`; `requestTimes` holds when each request came. */
-async function startSlowStarter(readyAnswer: (res: http.ServerResponse) => void) {
-    let readyAt: number | undefined;
+/**
+ * A clock that stands still while a probe runs and moves only when HealthCheck sleeps (or a server says its answer
+ * took time): when each request came, in its time, is the schedule HealthCheck planned, whatever the machine's load.
+ */
+function virtualClock() {
+    let now = 0;
+    const events: { at: number; run: () => unknown }[] = [];
+    const clock = {
+        now: () => now,
+        /** Every sleep HealthCheck asked for, in milliseconds. */
+        sleeps: [] as number[],
+        /** Runs `run` at `at`: during the sleep that passes it, so the probe after that sleep sees what it did. */
+        at(at: number, run: () => unknown) {
+            events.push({ at, run });
+        },
+        /** Moves the clock on, as an answer that takes `ms` to come. */
+        advance(ms: number) {
+            now += ms;
+        },
+        async sleep(ms: number) {
+            clock.sleeps.push(ms);
+            const until = now + ms;
+            for (const event of events.filter((e) => e.at <= until).sort((a, b) => a.at - b.at)) {
+                events.splice(events.indexOf(event), 1);
+                now = event.at;
+                await event.run();
+            }
+            now = until;
+            await new Promise((resolve) => setImmediate(resolve));
+        },
+    };
+    return clock;
+}
+
+/** A server that answers 503 until `isReady()`, then `readyAnswer`; `requestTimes` holds when each request came. */
+async function startSlowStarter(
+    readyAnswer: (res: http.ServerResponse) => void,
+    isReady: () => boolean = () => false,
+    now: () => number = Date.now,
+) {
     const requestTimes: number[] = [];
     const server = await startHttpServer((_req, res) => {
-        requestTimes.push(Date.now());
-        if (readyAt === undefined) sendJson(res, 503, { status: "starting" });
-        else readyAnswer(res);
+        requestTimes.push(now());
+        if (isReady()) readyAnswer(res);
+        else sendJson(res, 503, { status: "starting" });
     });
-    return { server, requestTimes, ready: () => (readyAt = Date.now()), readyAt: () => readyAt! };
+    return { server, requestTimes };
 }
 
 describe("HealthCheck against the stack's probes", () => {
@@ -56,57 +93,76 @@ describe("HealthCheck waiting and failing", () => {
         await Promise.all(servers.splice(0).map((server) => server.close()));
     });
 
-    it("waits through connection refused and sees readiness within one interval", async () => {
+    it("waits through connection refused, trying every 50 ms whatever the interval, and sees readiness at once", async () => {
+        const clock = virtualClock();
         const port = await freePort();
-        const intervalSeconds = 0.25;
-        const check = create({ url: `http://127.0.0.1:${port}/readyz`, intervalSeconds, timeoutSeconds: 10 });
-        await new Promise((resolve) => setTimeout(resolve, 600));
-        servers.push(await startHttpServer((_req, res) => res.end("all shards are ready"), port));
-        const listeningAt = Date.now();
-
-        const { outs } = await check;
-        const detectionLatencySeconds = (Date.now() - listeningAt) / 1000;
-        expect(detectionLatencySeconds).toBeLessThanOrEqual(intervalSeconds + 0.1);
-        expect(outs.secondsToHealthy).toBeGreaterThanOrEqual(0.6);
+        const requestTimes: number[] = [];
+        clock.at(620, async () => {
+            servers.push(
+                await startHttpServer((_req, res) => {
+                    requestTimes.push(clock.now());
+                    res.end("all shards are ready");
+                }, port),
+            );
+        });
+        const outs = await waitUntilHealthy(
+            { url: `http://127.0.0.1:${port}/readyz`, intervalSeconds: 0.25, timeoutSeconds: 10 },
+            clock,
+        );
+        // Refused at 0, 50, ..., 600; listening from 620; its first request, the healthy one, at 650.
+        expect(clock.sleeps).toEqual(Array(13).fill(50));
+        expect(requestTimes).toEqual([650]);
+        expect(outs.secondsToHealthy).toBe(0.7);
         expect(outs.reported).toBe("all shards are ready");
     });
 
     it("waits through a slow start (503) and sees readiness within one interval", async () => {
-        const slow = await startSlowStarter((res) => sendJson(res, 200, { status: true }));
+        const clock = virtualClock();
+        const slow = await startSlowStarter(
+            (res) => sendJson(res, 200, { status: true }),
+            () => clock.now() >= 700,
+            clock.now,
+        );
         servers.push(slow.server);
-        const intervalSeconds = 0.25;
-        const check = create({
-            url: `${slow.server.url}/health`,
-            expectJsonField: "status",
-            intervalSeconds,
-            timeoutSeconds: 10,
-        });
-        setTimeout(slow.ready, 700);
-
-        const { outs } = await check;
-        const detectionLatencySeconds = (Date.now() - slow.readyAt()) / 1000;
-        expect(detectionLatencySeconds).toBeLessThanOrEqual(intervalSeconds + 0.1);
+        const outs = await waitUntilHealthy(
+            { url: `${slow.server.url}/health`, expectJsonField: "status", intervalSeconds: 0.25, timeoutSeconds: 10 },
+            clock,
+        );
+        // 50, 100, 200, then the 0.25 s interval: ready at 700, seen at 850.
+        expect(slow.requestTimes).toEqual([0, 50, 150, 350, 600, 850]);
         expect(outs.reported).toBe("true");
         expect(outs.lastStatus).toBe(200);
     });
 
-    it("sees a service that starts listening late within 150 ms, at the default interval, before sending it anything", async () => {
+    it("sees a service that starts listening late within 50 ms, at the default interval, before sending it anything", async () => {
+        const clock = virtualClock();
         const port = await freePort();
-        const check = create({ url: `http://127.0.0.1:${port}/api/version`, expectJsonField: "version" });
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        let requests = 0;
-        servers.push(await startHttpServer((_req, res) => sendJson(res, 200, { version: `${++requests}` }), port));
-        const listeningAt = Date.now();
-
-        const { outs } = await check;
-        expect(Date.now() - listeningAt).toBeLessThanOrEqual(150);
+        const requestTimes: number[] = [];
+        clock.at(1010, async () => {
+            servers.push(
+                await startHttpServer((_req, res) => {
+                    requestTimes.push(clock.now());
+                    sendJson(res, 200, { version: `${requestTimes.length}` });
+                }, port),
+            );
+        });
+        const outs = await waitUntilHealthy(
+            { url: `http://127.0.0.1:${port}/api/version`, expectJsonField: "version" },
+            clock,
+        );
         // The refused connections before it listened never reached it: its first request is the healthy one.
+        expect(requestTimes).toEqual([1050]);
         expect(outs.reported).toBe("1");
     });
 
     it("sees a service behind a proxy that accepts and drops connections until the service listens (Docker's proxy)", async () => {
+        const clock = virtualClock();
         let backendUp = false;
-        const backend = http.createServer((_req, res) => sendJson(res, 200, { status: "ok" }));
+        const backendRequests: number[] = [];
+        const backend = http.createServer((_req, res) => {
+            backendRequests.push(clock.now());
+            sendJson(res, 200, { status: "ok" });
+        });
         const proxy = net.createServer((socket) => (backendUp ? backend.emit("connection", socket) : socket.destroy()));
         await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
         servers.push({
@@ -119,49 +175,57 @@ describe("HealthCheck waiting and failing", () => {
                 }),
         });
         const { port } = proxy.address() as net.AddressInfo;
-        const check = create({ url: `http://127.0.0.1:${port}/health`, expectJsonField: "status" });
-        await new Promise((resolve) => setTimeout(resolve, 800));
-        backendUp = true;
-        const upAt = Date.now();
+        clock.at(820, () => (backendUp = true));
 
-        await check;
-        expect(Date.now() - upAt).toBeLessThanOrEqual(150);
+        await waitUntilHealthy({ url: `http://127.0.0.1:${port}/health`, expectJsonField: "status" }, clock);
+        // A cut connection counts as not listening: tried again 50 ms later, not at the 2 s interval.
+        expect(new Set(clock.sleeps)).toEqual(new Set([50]));
+        expect(backendRequests).toEqual([850]);
     });
 
     it("asks a service that answers but is not ready yet 50 ms, then 100, 200, ... apart, up to the interval", async () => {
-        const slow = await startSlowStarter((res) => sendJson(res, 200, { status: "ready" }));
-        servers.push(slow.server);
-        const check = create({ url: `${slow.server.url}/health`, expectJsonField: "status", intervalSeconds: 0.8 });
-        setTimeout(slow.ready, 4000);
-        await check;
-
-        const gaps = slow.requestTimes.slice(1).map((at, i) => at - slow.requestTimes[i]);
-        const planned = gaps.map((_, i) => Math.min(50 * 2 ** i, 800));
-        // Never sooner than the ladder since the first request (a late arrival makes the next gap look short, so
-        // the bound is on the sum), never much later than each step.
-        let scheduled = 0;
-        gaps.forEach((gap, i) => {
-            scheduled += planned[i];
-            expect(slow.requestTimes[i + 1] - slow.requestTimes[0]).toBeGreaterThanOrEqual(scheduled - 30);
-            expect(gap).toBeLessThanOrEqual(planned[i] + 150);
+        const clock = virtualClock();
+        const requestTimes: number[] = [];
+        const server = await startHttpServer((_req, res) => {
+            requestTimes.push(clock.now());
+            const ready = clock.now() >= 4000;
+            // Each answer takes 20 ms: the waits count from the start of the probe before them, not from its answer.
+            clock.advance(20);
+            sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "starting" });
         });
-        // 4 s of 503s: the fixed 0.8 s interval's 6 requests, plus the 4 of the ladder's first 0.75 s, plus the healthy one.
-        expect(slow.requestTimes.length).toBeLessThanOrEqual(11);
-        expect(Date.now() - slow.readyAt()).toBeLessThanOrEqual(800 + 150);
+        servers.push(server);
+        const outs = await waitUntilHealthy(
+            { url: `${server.url}/health`, expectJsonField: "status", intervalSeconds: 0.8 },
+            clock,
+        );
+        // Ready at 4 s: 4 requests in the ladder's first 0.75 s, then one each 0.8 s; the healthy one at 4.75 s.
+        expect(requestTimes.slice(1).map((at, i) => at - requestTimes[i])).toEqual([
+            50, 100, 200, 400, 800, 800, 800, 800, 800,
+        ]);
+        expect(requestTimes).toEqual([0, 50, 150, 350, 750, 1550, 2350, 3150, 3950, 4750]);
+        expect(outs.reported).toBe("ready");
+        expect(outs.secondsToHealthy).toBe(4.8);
     });
 
     it("times out naming the URL, the elapsed time, the connection error and `docker logs`", async () => {
         const port = await freePort();
         const url = `http://127.0.0.1:${port}/health/readiness`;
-        const startedAt = Date.now();
-        await expect(
-            create({ url, intervalSeconds: 0.1, timeoutSeconds: 0.5, containerName: "litellm" }),
-        ).rejects.toThrow(
+        const inputs = { url, intervalSeconds: 0.1, timeoutSeconds: 0.5, containerName: "litellm" };
+        const message = (elapsed: string) =>
             new RegExp(
-                `^HealthCheck: ${url} not healthy after 0\\.[5-7]s \\(last: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\. Next: docker logs litellm$`,
-            ),
+                `^HealthCheck: ${url} not healthy after ${elapsed}s \\(last: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\. Next: docker logs litellm$`,
+            );
+        // In the time HealthCheck planned: the last try at the deadline, then the error.
+        await expect(waitUntilHealthy(inputs, virtualClock())).rejects.toThrow(message("0\\.5"));
+        // On the system clock, through create: never sooner than the timeout, and not hung (20 times it).
+        const startedAt = Date.now();
+        const failure = await create(inputs).then(
+            () => new Error("healthy"),
+            (err: Error) => err,
         );
-        expect(Date.now() - startedAt).toBeLessThan(1000);
+        expect(Date.now() - startedAt).toBeLessThan(10_000);
+        expect(failure.message).toMatch(message("(\\d+\\.\\d)"));
+        expect(Number(failure.message.match(message("(\\d+\\.\\d)"))![1])).toBeGreaterThanOrEqual(0.5);
     });
 
     it("times out naming the last status and body when the service stays unready", async () => {
@@ -170,8 +234,11 @@ describe("HealthCheck waiting and failing", () => {
         await expect(
             create({ url: `${slow.server.url}/readyz`, intervalSeconds: 0.1, timeoutSeconds: 0.3 }),
         ).rejects.toThrow(
-            /not healthy after 0\.\d+s \(last: HTTP 503 \(expected 200\) "\{\\"status\\":\\"starting\\"\}"\)\. Next: check that the service behind .*\/readyz is running/,
+            /not healthy after \d+\.\ds \(last: HTTP 503 \(expected 200\) "\{\\"status\\":\\"starting\\"\}"\)\. Next: check that the service behind .*\/readyz is running/,
         );
+        // Asked at 0, 50, 150, 250 and at the deadline, 300 ms: the system clock's sleeps do wait (a timer may end
+        // a little early, by what the event loop's clock lags; far from a probe after every answer).
+        expect(slow.requestTimes.length).toBeLessThanOrEqual(10);
     });
 
     it("gives up on a probe that never answers after probeTimeoutSeconds", async () => {

@@ -58,6 +58,8 @@ function canonical(name: string): string {
 }
 
 export class FakeOllama {
+    /** How many GET /api/version requests it answered (the stack's health probe of Ollama). */
+    versionRequests = 0;
     /** Every POST /api/pull body, in order. */
     readonly pullRequests: { model: string; insecure?: boolean }[] = [];
     /** Where the first progress line of each pull started, per layer digest: shows resumption. */
@@ -99,6 +101,7 @@ export class FakeOllama {
         if (route === "GET /") {
             res.end("Ollama is running");
         } else if (route === "GET /api/version") {
+            this.versionRequests++;
             sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
         } else if (route === "GET /api/tags") {
             sendJson(res, 200, { models: [...this.installed.values()].map((spec) => this.describe(spec)) });

@@ -21,6 +21,13 @@ export interface FakeRouterOptions {
     failingGroups?: string[];
     /** Milliseconds before each streamed token. */
     tokenDelayMs?: number;
+    /**
+     * Awaited before each streamed token (its index), ahead of `tokenDelayMs`: lets a test hold a token until
+     * the client has shown the one before, so the order of events does not depend on the machine's speed.
+     */
+    beforeToken?: (index: number) => Promise<void>;
+    /** Called right after each token was written to the response (its index). */
+    sentToken?: (index: number) => void;
     /** Status of `/health/readiness` (a router still starting answers 503). */
     readinessStatus?: number;
     /** The tokens of every answer. */
@@ -54,6 +61,8 @@ function authError(res: http.ServerResponse, message: string): void {
 export class FakeRouter {
     /** Every chat completion received, in order. */
     readonly chats: ReceivedChat[] = [];
+    /** How many `/health/readiness` requests it answered. */
+    readinessProbes = 0;
 
     private constructor(
         readonly server: LocalServer,
@@ -90,6 +99,7 @@ export class FakeRouter {
         const url = req.url ?? "/";
         if (url === "/health/liveliness") return sendJson(res, 200, "I'm alive!");
         if (url === "/health/readiness") {
+            this.readinessProbes++;
             const status = this.options.readinessStatus ?? 200;
             return sendJson(res, status, {
                 status: status === 200 ? "healthy" : "unhealthy",
@@ -172,9 +182,11 @@ export class FakeRouter {
             });
             return void res.end();
         }
-        for (const token of this.options.answer ?? ["o", "k"]) {
+        for (const [index, token] of (this.options.answer ?? ["o", "k"]).entries()) {
+            await this.options.beforeToken?.(index);
             await new Promise((resolve) => setTimeout(resolve, this.options.tokenDelayMs ?? 5));
             send(chunk({ content: token }));
+            this.options.sentToken?.(index);
         }
         send(chunk({}, "stop"));
         res.end("data: [DONE]\n\n");

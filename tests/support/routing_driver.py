@@ -7,7 +7,8 @@ Modes:
              ("words": a deterministic bag-of-words embedding, so similarity is predictable)
   hook       {"requests": [data, ...]} -> per request: the model after the pre-call hook and the headers
   stalled    {"texts": [...], "timeoutSeconds": t} -> per text: the decision and how long it took, with the
-             module's real Ollama client pointed at a server that accepts connections and never answers
+             module's real Ollama client pointed at a server that accepts connections and never answers; and how
+             many connections reached that server
   openwebui  {"bodies": [body, ...]} -> the module loaded the way Open WebUI 0.12.4 loads a function
              (open_webui/utils/plugin.py), its frontmatter, its valves' schema and inlet's result per body
 """
@@ -72,8 +73,17 @@ def stalled(module, request):
         started = time.monotonic()
         made = module.classify(text, examples=examples)
         results.append({"decision": made, "ms": (time.monotonic() - started) * 1000})
+    # Every connection the client opened waits in the listen queue, closed or not: take them all.
+    server.setblocking(False)
+    connections = 0
+    while True:
+        try:
+            server.accept()[0].close()
+        except BlockingIOError:
+            break
+        connections += 1
     server.close()
-    return results
+    return {"results": results, "connections": connections}
 
 
 # Open WebUI 0.12.4, open_webui/utils/plugin.py: extract_frontmatter and the replacements of replace_imports.
