@@ -6,6 +6,7 @@
 import { validateStackConfig } from "../../config/load";
 import { renderRoutingFilter } from "../../config/routingFilter";
 import { renderRoutingHook } from "../../config/routingHook";
+import { REWRITTEN_IMPORTS, openWebUIFunctionProvider } from "../../providers/openWebUIFunction";
 import { Decision, routedConfig, runGenerated } from "../support/routing";
 
 const config = validateStackConfig(routedConfig());
@@ -174,6 +175,57 @@ describe("the Open WebUI filter", () => {
         const classifier = (source: string) =>
             source.slice(source.indexOf("LOG = "), source.indexOf("\ndef classify("));
         expect(classifier(filter)).toBe(classifier(hook));
+    });
+});
+
+describe("rules and examples holding the text Open WebUI rewrites in a function's source", () => {
+    // Open WebUI replaces "from main" with "from open_webui.main" (and utils, apps, config) anywhere in a
+    // function's source before running it: in the rendered routes that text must never appear as such.
+    const importish = validateStackConfig(
+        routedConfig({
+            routing: {
+                default: "general",
+                routes: [
+                    {
+                        name: "imports",
+                        group: "code",
+                        keywords: ["from main", "from utils", "\\from apps"],
+                        patterns: ["from config\\b"],
+                        examples: ["read the value from config files"],
+                    },
+                ],
+            },
+        }),
+    );
+    const rendered = renderRoutingFilter(importish, "box");
+    const prompts = ["import it from main", "load it from config", "copy it from utils", "\\from apps", "hello"];
+
+    it("renders them so Open WebUI rewrites nothing, and OpenWebUIFunction's check accepts the filter", async () => {
+        expect(REWRITTEN_IMPORTS.filter((text) => rendered.includes(text))).toEqual([]);
+        const { failures } = await openWebUIFunctionProvider.check!(
+            {},
+            { url: "http://127.0.0.1:3000", functionId: "route_by_content", name: "r", content: rendered },
+        );
+        expect(failures).toEqual([]);
+    });
+
+    it("routes by them unchanged, in the filter as Open WebUI loads it and in the hook", () => {
+        const loaded = runGenerated<{ rewrittenImports: string[]; models: string[] }>(rendered, "openwebui", {
+            bodies: prompts.map((content) => ({ model: "auto", messages: [{ role: "user", content }] })),
+        });
+        expect(loaded.rewrittenImports).toEqual([]);
+        expect(loaded.models).toEqual(["code", "code", "code", "code", "general"]);
+        const decisions = runGenerated<Decision[]>(renderRoutingHook(importish, "box"), "classify", {
+            texts: prompts,
+            embed: "none",
+        });
+        expect(decisions.map((d) => d.reason)).toEqual([
+            'matched keyword "from main"',
+            'matched pattern "from config\\b"',
+            'matched keyword "from utils"',
+            'matched keyword "\\from apps"',
+            "no rule matched",
+        ]);
     });
 });
 
