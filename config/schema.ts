@@ -61,6 +61,24 @@ export function isOllamaCloudModel(tag: string): boolean {
     return /[:-]cloud$/i.test(tag);
 }
 
+/**
+ * A model name as Ollama compares names: case ignored (Ollama 0.17.4, types/model/name.go `EqualFold`), a name
+ * without a tag read as `:latest`, the default registry and namespace left out. Two names with one key are one
+ * model to Ollama, which lists the second in the case of the first. providers/ollamaModel.ts compares the same way.
+ */
+export function ollamaModelKey(tag: string): string {
+    const tagged = /:[^/]+$/.test(tag) ? tag : `${tag}:latest`;
+    return tagged.toLowerCase().replace(/^(registry\.ollama\.ai\/)?(library\/)?/, "");
+}
+
+/** Why `model` is refused next to `other`, found at `where`: both are one model to Ollama. */
+function sameOllamaModel(other: string, where: string, fix: string): string {
+    return (
+        `is the model of ${where} (${JSON.stringify(other)}) to Ollama, which ignores case in names and reads a ` +
+        `name without a tag as :latest (${fix})`
+    );
+}
+
 const MODEL_PINNED_MESSAGE =
     'is not a pinned image (use "name:version" or "name@sha256:...", never "latest" or no tag)';
 /** Images must name a version: an unpinned image changes under the operator between two `pulumi up`s. */
@@ -103,12 +121,25 @@ const ollamaInstance = z
             .optional()
             .describe("Models pulled into this instance during `pulumi up`. Unset: every model the groups name."),
     })
-    .superRefine((instance, ctx) =>
+    .superRefine((instance, ctx) => {
+        const keys = (instance.models ?? []).map(ollamaModelKey);
         instance.models?.forEach((model, i) => {
+            const first = keys.indexOf(keys[i]);
             if (instance.models!.indexOf(model) !== i)
                 ctx.addIssue({ code: "custom", path: ["models", i], message: "is listed twice", input: model });
-        }),
-    )
+            else if (first !== i)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", i],
+                    message: sameOllamaModel(
+                        instance.models![first],
+                        `models[${first}]`,
+                        "list each model once, in one spelling",
+                    ),
+                    input: model,
+                });
+        });
+    })
     .describe("One Ollama container.");
 
 const host = z
@@ -443,6 +474,20 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             "defines no model group (define at least one, e.g. fast: [llama3.2:3b], and list its model under an Ollama instance's models)",
             config.groups,
         );
+    /** The first spelling of each model in the groups, and where it is: another spelling is refused. */
+    const spellings = new Map<string, { model: string; where: string }>();
+    for (const [group, models] of Object.entries(config.groups)) {
+        models.forEach((model, i) => {
+            const first = spellings.get(ollamaModelKey(model));
+            if (!first) spellings.set(ollamaModelKey(model), { model, where: `groups.${group}[${i}]` });
+            else if (first.model !== model)
+                problem(
+                    ["groups", group, i],
+                    sameOllamaModel(first.model, first.where, "spell each model one way"),
+                    model,
+                );
+        });
+    }
     for (const [group, models] of Object.entries(config.groups)) {
         if (RESERVED_GROUPS.includes(group))
             keyProblem(["groups", group], `is a name the router reserves for itself (${RESERVED_GROUPS.join(", ")})`);

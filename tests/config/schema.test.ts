@@ -378,6 +378,54 @@ describe("router replicas", () => {
         ]);
     });
 
+    it("refuse two models of one instance that Ollama takes for one: case ignored, :latest filled in", () => {
+        const raw = minimalConfig({
+            hosts: [
+                {
+                    name: "box",
+                    ollama: [
+                        {
+                            name: "ollama",
+                            port: 11434,
+                            models: [
+                                "llama3.2:3b",
+                                "qwen2.5:Q4_K_M",
+                                "LLAMA3.2:3B",
+                                "qwen2.5:q4_k_m",
+                                "tiny",
+                                "tiny:latest",
+                            ],
+                        },
+                    ],
+                },
+            ],
+        });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:hosts[0].ollama[0].models[2]: "LLAMA3.2:3B" is the model of models[0] ("llama3.2:3b") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+            'ai-gateway:hosts[0].ollama[0].models[3]: "qwen2.5:q4_k_m" is the model of models[1] ("qwen2.5:Q4_K_M") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+            'ai-gateway:hosts[0].ollama[0].models[5]: "tiny:latest" is the model of models[4] ("tiny") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+        ]);
+    });
+
+    it("refuse groups that spell one model two ways, which an instance without models would pull twice", () => {
+        const raw = minimalConfig({
+            hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+            groups: { fast: ["llama3.2:1b", "qwen2.5:1B"], code: ["Qwen2.5:1b"] },
+        });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:groups.code[0]: "Qwen2.5:1b" is the model of groups.fast[1] ("qwen2.5:1B") to Ollama, which ignores case in names and reads a name without a tag as :latest (spell each model one way)',
+        ]);
+        // Different models whose names differ only in the case of a part are two models: accepted.
+        expect(() =>
+            validateStackConfig(
+                minimalConfig({
+                    hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+                    groups: { fast: ["llama3.2:1b", "qwen2.5:1B"] },
+                }),
+            ),
+        ).not.toThrow();
+    });
+
     it("refuse a router host listed twice", () => {
         expect(problemsOf(minimalConfig({ router: { hosts: ["box", "box"] } }))).toEqual([
             'ai-gateway:router.hosts[1]: "box" is listed twice',
