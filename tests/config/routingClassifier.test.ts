@@ -135,6 +135,46 @@ describe("the LiteLLM hook", () => {
     it("leaves requests for a real group alone, without headers", () => {
         expect(routed[3]).toEqual({ model: "code", headers: null });
     });
+
+    it("ignores a decision the client put in the request's metadata: it can neither make nor change the headers", () => {
+        const spoof = { route: "evil\r\nset-cookie: a=b", group: "cloud", reason: "spoofed" };
+        const spoofed = runGenerated<Routed[]>(hook, "hook", {
+            requests: [
+                { model: "code", messages: [{ role: "user", content: "hi" }], metadata: { ai_gateway_route: spoof } },
+                {
+                    model: "code",
+                    messages: [{ role: "user", content: "hi" }],
+                    litellm_metadata: { ai_gateway_route: spoof },
+                },
+                {
+                    model: "auto",
+                    messages: [{ role: "user", content: "fix this python bug" }],
+                    metadata: { ai_gateway_route: spoof },
+                    litellm_metadata: { ai_gateway_route: spoof },
+                },
+                {
+                    model: "auto",
+                    messages: [{ role: "user", content: "summarize this" }],
+                    metadata: { ai_gateway_route: spoof },
+                },
+            ],
+        });
+        expect(spoofed.map((r) => r.headers)).toEqual([
+            null,
+            null,
+            {
+                "x-ai-gateway-route": "code",
+                "x-ai-gateway-route-group": "code",
+                "x-ai-gateway-route-reason": 'matched keyword "python", keyword "bug"',
+            },
+            {
+                "x-ai-gateway-route": "summary",
+                "x-ai-gateway-route-group": "general",
+                "x-ai-gateway-route-reason": 'matched keyword "summarize"',
+            },
+        ]);
+        expect(spoofed.map((r) => r.model)).toEqual(["code", "code", "code", "general"]);
+    });
 });
 
 describe("the Open WebUI filter", () => {
@@ -257,6 +297,18 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
         // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s.
         expect(Date.now() - started).toBeLessThan(20_000); // bounded, not hung: each process start is ~1 s on an idle machine
+    });
+
+    it("the hook's headers hold printable ASCII only, whatever a rule holds (no CR or LF to split a header)", () => {
+        const injecting = validateStackConfig(routedConfig());
+        injecting.routing!.routes[0].keywords.push("evil\r\nset-cookie:\ta=b\u2028");
+        const [{ headers }] = runGenerated<{ headers: Record<string, string> }[]>(
+            renderRoutingHook(injecting, "box"),
+            "hook",
+            { requests: [{ model: "auto", messages: [{ role: "user", content: "evil set-cookie: a=b\u2028" }] }] },
+        );
+        expect(headers["x-ai-gateway-route-reason"]).toBe('matched keyword "evil\\x0d\\x0aset-cookie:\\x09a=b\\u2028"');
+        for (const value of Object.values(headers)) expect(value).toMatch(/^[\x20-\x7e]*$/);
     });
 
     it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {
