@@ -287,6 +287,30 @@ const router = z
     })
     .describe("The LiteLLM router(s) on the hosts' bindAddress.");
 
+/** An http(s) URL's user name and password, if it has any: `[scheme://, userinfo@]`. */
+const URL_USERINFO = /^(https?:\/\/)[^@/?#]*@/i;
+
+/** `value` with the user name and password of an http(s) URL in it masked, as messages show it. */
+export function maskUrlUserinfo(value: string): string {
+    return value.replace(URL_USERINFO, "$1***@");
+}
+
+/**
+ * A URL's user name and password would be written in plain text wherever the URL goes (the render, the
+ * routerConfigs output): refused. Messages show the URL with them masked (config/load.ts).
+ */
+function refuseUserinfo(value: string, ctx: z.RefinementCtx): void {
+    // A value that is no http(s) URL has its own message already.
+    if (!URL_USERINFO.test(value) || !URL.canParse(value)) return;
+    ctx.addIssue({
+        code: "custom",
+        message:
+            "holds a user name or password, which would be written in plain text into the render and the " +
+            `routerConfigs output (give the URL without them; the provider's key is the secret ${PROJECT}:cloudApiKey)`,
+        input: value,
+    });
+}
+
 const cloud = z
     .strictObject({
         enabled: z
@@ -300,9 +324,10 @@ const cloud = z
             .describe("The cloud model every group falls back to on the cloud router."),
         apiBase: z
             .url({ protocol: /^https?$/, error: "is not an http(s) URL" })
+            .superRefine(refuseUserinfo)
             .optional()
             .describe(
-                "Base URL of the cloud provider's API, for a provider behind a gateway or proxy (e.g. https://gateway.example/v1). Unset: the provider's own.",
+                "Base URL of the cloud provider's API, for a provider behind a gateway or proxy (e.g. https://gateway.example/v1), without a user name or password. Unset: the provider's own.",
             ),
         port: port.default(4001).describe("Port of the cloud-fallback router."),
     })

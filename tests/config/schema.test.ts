@@ -192,6 +192,23 @@ describe("a wrong value fails with one line naming the key, the value and what i
             ['ai-gateway:cloud.apiBase: "gateway.example/v1" is not an http(s) URL'],
         ],
         [
+            "a cloud API base with a user name and password in it, shown masked",
+            minimalConfig({
+                cloud: { enabled: true, apiBase: "https://gw-user:hunter2@gateway.example/v1" },
+                cloudApiKey: "sk-x",
+            }),
+            [
+                'ai-gateway:cloud.apiBase: "https://***@gateway.example/v1" holds a user name or password, which would be written in plain text into the render and the routerConfigs output (give the URL without them; the provider\'s key is the secret ai-gateway:cloudApiKey)',
+            ],
+        ],
+        [
+            "a cloud API base with a user name alone in it",
+            minimalConfig({ cloud: { enabled: true, apiBase: "http://token@10.0.0.5:8080/v1" }, cloudApiKey: "sk-x" }),
+            [
+                'ai-gateway:cloud.apiBase: "http://***@10.0.0.5:8080/v1" holds a user name or password, which would be written in plain text into the render and the routerConfigs output (give the URL without them; the provider\'s key is the secret ai-gateway:cloudApiKey)',
+            ],
+        ],
+        [
             "two services on one port",
             minimalConfig({ openWebUI: { port: 4000 } }),
             ["ai-gateway:openWebUI.port: 4000 is already used by ai-gateway:router.port on host box"],
