@@ -7,7 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isLoopbackAddress, isWildcardAddress } from "./addresses";
+import { isLoopbackAddress, isWildcardAddress, zoneOf } from "./addresses";
 import { checkRouting, routingKey } from "./routing";
 
 /** The Pulumi project name, which is also the namespace of every config key. */
@@ -34,7 +34,19 @@ const nonNegativeInt = (what: string) =>
 
 const ipAddress = z
     .string({ error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" })
-    .refine((value) => isIP(value) !== 0, { error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" });
+    .refine((value) => isIP(value) !== 0, { error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" })
+    .superRefine((value, ctx) => {
+        const zone = zoneOf(value);
+        if (zone !== undefined)
+            ctx.addIssue({
+                code: "custom",
+                message:
+                    `has a zone suffix (${zone}), which names an interface, not an address: the wildcard and loopback ` +
+                    `checks and Docker's port publishing need the address alone (e.g. "192.168.1.20" or "fd00::20"; ` +
+                    "a link-local fe80:: address, which needs a zone, cannot be used)",
+                input: value,
+            });
+    });
 
 /** Lower-case names double as container names, Docker network aliases and router group names. */
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;

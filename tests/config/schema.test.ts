@@ -376,6 +376,20 @@ describe("a wildcard bind address on a single host", () => {
     });
 });
 
+describe("a bind address with a zone suffix", () => {
+    it.each(["::%lo", "::1%lo", "fe80::1%eth0", "0:0:0:0:0:0:0:0%1"])(
+        "is refused for %s, wildcard or not, allowWildcardBind or not",
+        (address) => {
+            for (const allowWildcardBind of [false, true])
+                expect(
+                    problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address, allowWildcardBind }] })),
+                ).toEqual([
+                    `ai-gateway:hosts[0].bindAddress: ${JSON.stringify(address)} has a zone suffix (${address.slice(address.indexOf("%"))}), which names an interface, not an address: the wildcard and loopback checks and Docker's port publishing need the address alone (e.g. "192.168.1.20" or "fd00::20"; a link-local fe80:: address, which needs a zone, cannot be used)`,
+                ]);
+        },
+    );
+});
+
 describe("router replicas", () => {
     const twoRouterHosts = (bind1: string) => ({
         hosts: [
