@@ -3,11 +3,12 @@
  * the passphrase that protects the stack's secrets (kept only in the environment or a 0600 `.env`), and
  * the Pulumi CLI itself, installed on first use at a pinned version when it is missing.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { CommandFailure } from "./cli";
 
 /** The CLI version installed when none is found: the one matching the pinned `@pulumi/pulumi` SDK. */
@@ -190,6 +191,36 @@ export async function openStack(
     };
     const args = { stackName, workDir: projectDir };
     return create ? LocalWorkspace.createOrSelectStack(args, options) : LocalWorkspace.selectStack(args, options);
+}
+
+/**
+ * Stores `value` as the secret `key` of `stack`, handing it to the CLI on its standard input
+ * (`pulumi config set <key> --secret`, no value argument): the Automation API's `setConfig` puts the value
+ * on the CLI's command line, where every user of the machine sees it (`ps`, `/proc/<pid>/cmdline`). The CLI
+ * reads standard input to its end when it is not a terminal and removes one trailing newline: the value goes
+ * with one added, so it is stored exactly as given (`--raw`, which keeps it whole, is only in newer CLIs).
+ */
+export async function setSecretConfig(stack: Stack, key: string, value: string): Promise<void> {
+    const workspace = stack.workspace as LocalWorkspace;
+    const cli = workspace.pulumiCommand.command;
+    // What the Automation API gives every command it runs: the workspace's environment, the CLI's own folder
+    // first on PATH (for its bundled plugins), and the mark of an automated run.
+    const env: NodeJS.ProcessEnv = { ...process.env, ...workspace.envVars, PULUMI_AUTOMATION_API: "true" };
+    if (path.isAbsolute(cli)) env.PATH = `${path.dirname(cli)}${path.delimiter}${env.PATH ?? ""}`;
+    const args = ["config", "set", key, "--stack", stack.name, "--secret", "--non-interactive"];
+    await new Promise<void>((resolve, reject) => {
+        const child = spawn(cli, args, { cwd: workspace.workDir, env, stdio: ["pipe", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => {
+            if (code === 0) return resolve();
+            const reason = stderr.trim().split("\n").pop() || `exit ${code}`;
+            reject(new CommandFailure(`pulumi config set ${key} failed: ${reason}`));
+        });
+        child.stdin.on("error", () => undefined); // a CLI that ends early: its exit code tells why
+        child.stdin.end(`${value}\n`);
+    });
 }
 
 /**

@@ -9,6 +9,8 @@ import * as path from "node:path";
 /** Stands for every secret value under mocks; shown as `[secret]`. */
 export const SECRET_PLACEHOLDER = "__ai_gateway_secret__";
 export const SECRET_SHOWN_AS = "[secret]";
+/** Stands for the id of the stack's state, which only the first `up` makes. */
+export const STATE_ID_PLACEHOLDER = "[state id]";
 
 /** One resource the program declares. */
 export interface DeclaredResource {
@@ -95,6 +97,9 @@ function mockedState(type: string, inputs: Record<string, unknown>): Record<stri
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: SECRET_PLACEHOLDER };
+        case "random:index/randomId:RandomId":
+            // The id of the stack's state: random, made by the first up (config/containers.ts STATE_LABEL).
+            return { ...inputs, hex: STATE_ID_PLACEHOLDER };
         case "docker:index/remoteImage:RemoteImage":
             // Readable stand-in for the image id, so the record shows which image each container runs.
             return { ...inputs, imageId: inputs.name };

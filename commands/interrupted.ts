@@ -3,7 +3,7 @@
  * records an operation as pending before it calls the provider, so a run stopped mid-step leaves pending
  * operations in the state, and maybe a container or network that Docker created but the state never
  * recorded. Their fixed names would make the next run fail ("name already in use"). Before it runs, `up`
- * removes those orphans (only objects carrying this stack's label that the state does not know) and clears
+ * removes those orphans (only objects carrying this state's label that the state does not know) and clears
  * the pending operations with a refresh, so a plain re-run converges. A killed run also leaves its lock in
  * a file backend, and a kill while the engine writes its checkpoint leaves that file cut off: a lock whose
  * process no longer runs on this machine is removed, and a cut-off checkpoint restored from the engine's backup.
@@ -12,15 +12,27 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from "nod
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { STACK_LABEL } from "../config/containers";
+import { STATE_ID_RESOURCE, STATE_LABEL } from "../config/containers";
 import { HostConfig, PROJECT } from "../config/schema";
 import { labelledObjects, removeObjects, DockerObject } from "./docker";
 import { readProcessStat } from "./processStat";
 
 /** The part of an exported state this module reads. */
 interface StateDocument {
-    resources?: { type: string; id?: string }[];
+    resources?: { type: string; id?: string; urn?: string; outputs?: Record<string, unknown> }[];
     pending_operations?: { type: string; resource: { urn: string } }[];
+}
+
+/**
+ * The id of the state (the `hex` of its RandomId STATE_ID_RESOURCE), which every container and network it
+ * makes carries as STATE_LABEL; undefined when the state has none yet (no object of it can carry it then).
+ */
+export function stateIdOf(state: StateDocument): string | undefined {
+    const resource = (state.resources ?? []).find(
+        (r) => r.type === "random:index/randomId:RandomId" && r.urn?.endsWith(`::${STATE_ID_RESOURCE}`),
+    );
+    const hex = resource?.outputs?.hex;
+    return typeof hex === "string" && hex !== "" ? hex : undefined;
 }
 
 const DOCKER_OBJECT_TYPES = ["docker:index/container:Container", "docker:index/network:Network"];
@@ -165,8 +177,12 @@ export async function recoverInterruptedRun(
         `the last run of stack ${stack.name} was interrupted` +
             (pending.length > 0 ? ` during: ${pending.join("; ")}` : ""),
     );
+    // Only this state's objects: another checkout may deploy a stack of the same name on the same engine. A
+    // state without its id yet made no container or network (they all wait for it).
+    const stateId = stateIdOf(state);
     for (const host of hosts) {
-        const left = orphans(state, await labelledObjects(host.docker, STACK_LABEL, stack.name));
+        if (stateId === undefined) break;
+        const left = orphans(state, await labelledObjects(host.docker, STATE_LABEL, stateId));
         const names = [...left.containers, ...left.networks].map((o) => o.name);
         if (names.length === 0) continue;
         say(`removing what it created on host ${host.name} but never recorded: ${names.join(", ")}`);

@@ -4,9 +4,10 @@
  *
  * Stores a secret key of the stack encrypted in `Pulumi.<name>.yaml`, the way `pulumi config set --secret`
  * does, with the same state backend and passphrase as `npm run up` (creating the stack and the passphrase on
- * first use). The value is read from standard input so it never shows in the shell history or `ps`.
+ * first use). The value is read from standard input and handed to the CLI on its standard input, so it never
+ * shows in the shell history or `ps`.
  */
-import { openStack, prepareBackend, requirePulumiCli } from "./automation";
+import { openStack, prepareBackend, requirePulumiCli, setSecretConfig } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, parseCommandArgs, runWhenMain } from "./cli";
 import { PROJECT_DIR } from "./stackFile";
 import { PROJECT, SECRET_KEYS } from "../config/schema";
@@ -37,7 +38,7 @@ export const secretCommand: Command = {
         const cli = await requirePulumiCli(io.env, (line) => io.err(`secret: ${line}\n`));
         const { backend, passphrase } = prepareBackend(PROJECT_DIR, io.env, true);
         const stack = await openStack(values.stack, PROJECT_DIR, { cli, backend, passphrase }, true);
-        await stack.setConfig(`${PROJECT}:${key}`, { value, secret: true });
+        await setSecretConfig(stack, `${PROJECT}:${key}`, value);
         io.err(`secret: ${PROJECT}:${key} stored encrypted in Pulumi.${values.stack}.yaml\n`);
         return 0;
     },

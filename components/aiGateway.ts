@@ -6,6 +6,7 @@ import { routerHookFiles } from "../config/routerFiles";
 import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
 import { CONTAINER_NAMES, routerContainerName } from "../config/plan";
+import { STATE_ID_RESOURCE } from "../config/containers";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
 import { Redis } from "./redis";
@@ -47,10 +48,15 @@ export class AiGateway extends pulumi.ComponentResource {
         super("aigateway:index:AiGateway", name, {}, opts);
         const { config } = args;
         const placed = placements(config);
+        const stateId = newStateId(STATE_ID_RESOURCE, { parent: this });
         const hosts = new Map(
             config.hosts.map((host, hostIndex) => [
                 host.name,
-                new GatewayHost(host.name, { host, hostIndex, images: imagesFor(config, host.name) }, { parent: this }),
+                new GatewayHost(
+                    host.name,
+                    { host, hostIndex, images: imagesFor(config, host.name), stateId },
+                    { parent: this },
+                ),
             ]),
         );
         const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });
@@ -65,6 +71,7 @@ export class AiGateway extends pulumi.ComponentResource {
                         tuning: config.ollama,
                         imageId: hosts.get(host.name)!.imageIds.ollama!,
                         networkName: hosts.get(host.name)!.networkName,
+                        stateId,
                     },
                     onHost(host.name),
                 ),
@@ -84,6 +91,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
                     imageId: primaryHost.imageIds.redis!,
                     networkName: primaryHost.networkName,
+                    stateId,
                     password: redisPassword,
                 },
                 onHost(placed.router),
@@ -112,6 +120,7 @@ export class AiGateway extends pulumi.ComponentResource {
                         host: routerHost.config,
                         imageId: routerHost.imageIds.litellm!,
                         networkName: routerHost.networkName,
+                        stateId,
                         port: config.router.port + replica,
                         portConfigKey: "ai-gateway:router.port",
                         files,
@@ -140,6 +149,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     host: primaryHost.config,
                     imageId: primaryHost.imageIds.litellm!,
                     networkName: primaryHost.networkName,
+                    stateId,
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
                     files: {
@@ -164,6 +174,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     port: config.qdrant.port,
                     imageId: qdrantHost.imageIds.qdrant!,
                     networkName: qdrantHost.networkName,
+                    stateId,
                 },
                 onHost(placed.qdrant),
             );
@@ -190,6 +201,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     },
                     imageId: uiHost.imageIds.openWebUI!,
                     networkName: uiHost.networkName,
+                    stateId,
                     files: routingFilterFiles(config, placed.openWebUI),
                     routingFilter: routingFilterInstall(config, placed.openWebUI),
                     // Its vector store from the start; the router only when a user asks for a model.
@@ -220,4 +232,14 @@ export function imagesFor(config: StackConfig, hostName: string): Partial<Record
     if (config.openWebUI.enabled && placed.openWebUI === hostName) images.openWebUI = config.images.openWebUI;
     if (config.qdrant.enabled && placed.qdrant === hostName) images.qdrant = config.images.qdrant;
     return images;
+}
+
+/**
+ * The id of this stack's state: random, made by the first `up` and kept in the state from then on, so it is
+ * this state's alone. Every container and network carries it as a label (config/containers.ts STATE_LABEL):
+ * after an interrupted run, `up` removes only the objects with its own state's id that the state does not know,
+ * never those of another checkout that deploys a stack of the same name on the same engine.
+ */
+function newStateId(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    return new random.RandomId(name, { byteLength: 8 }, opts).hex;
 }

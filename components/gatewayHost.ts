@@ -15,6 +15,8 @@ export interface GatewayHostArgs {
     hostIndex: number;
     /** Pinned image references of the services this host runs; only these are pulled onto it. */
     images: Partial<Record<ImageRole, string>>;
+    /** The id of the stack's state, for the state label of its network (config/containers.ts). */
+    stateId: pulumi.Input<string>;
 }
 
 /**
@@ -39,8 +41,15 @@ export class GatewayHost extends pulumi.ComponentResource {
         const childOpts = { parent: this, provider: this.provider };
         const network = new docker.Network(
             `${name}-network`,
-            { name: NETWORK_NAME, driver: "bridge", attachable: false, labels: stackLabels(pulumi.getStack()) },
-            childOpts,
+            {
+                name: NETWORK_NAME,
+                driver: "bridge",
+                attachable: false,
+                labels: stackLabels(pulumi.getStack(), args.stateId),
+            },
+            // A network's labels cannot change without replacing it, which its fixed name and attached containers
+            // forbid: a network made before the state label keeps its labels (it is in the state, never an orphan).
+            { ...childOpts, ignoreChanges: ["labels"] },
         );
         this.networkName = network.name;
         const preflight = wantsGpu(args.host)

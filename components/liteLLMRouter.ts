@@ -28,6 +28,8 @@ export interface LiteLLMRouterArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
     /** The `sk-...` key clients must send; replicas of one router share it. */
     masterKey: pulumi.Input<string>;
     /** The cloud provider's key; only the cloud-fallback router gets one. */
@@ -79,6 +81,7 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
                 port: { internal: LITELLM_CONTAINER_PORT, external: args.port, configKey: args.portConfigKey },
                 imageId: args.imageId,
                 networkName: args.networkName,
+                stateId: args.stateId,
                 command: ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_CONTAINER_PORT)],
                 envs,
                 uploads: Object.entries(args.files).map(([file, content]) => ({

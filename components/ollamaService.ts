@@ -19,6 +19,8 @@ export interface OllamaServiceArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
 }
 
 /** One running instance, as the rest of the stack sees it. */
@@ -59,6 +61,7 @@ export class OllamaService extends pulumi.ComponentResource {
                     },
                     imageId: args.imageId,
                     networkName: args.networkName,
+                    stateId: args.stateId,
                     envs: ollamaEnv(args.tuning),
                     volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],
                     deviceRequests: gpuDeviceRequests(instance.gpu),

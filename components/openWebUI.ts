@@ -27,6 +27,8 @@ export interface OpenWebUIArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
     /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
     files?: Record<string, string>;
     /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
@@ -99,6 +101,7 @@ export class OpenWebUI extends pulumi.ComponentResource {
                 },
                 imageId: args.imageId,
                 networkName: args.networkName,
+                stateId: args.stateId,
                 envs,
                 volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: OPEN_WEBUI_DATA_PATH }],
                 uploads: uploads.length > 0 ? uploads : undefined,

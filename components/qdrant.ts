@@ -15,6 +15,8 @@ export interface QdrantArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
 }
 
 /**
@@ -48,6 +50,7 @@ export class Qdrant extends pulumi.ComponentResource {
                 port: { internal: QDRANT_HTTP_PORT, external: args.port, configKey: "ai-gateway:qdrant.port" },
                 imageId: args.imageId,
                 networkName: args.networkName,
+                stateId: args.stateId,
                 envs: [pulumi.interpolate`QDRANT__SERVICE__API_KEY=${key.result}`],
                 volumes: [{ hostPath: dataDirs.qdrant(host), containerPath: "/qdrant/storage" }],
                 healthcheck: containerHealthchecks.qdrant,

@@ -14,6 +14,8 @@ export interface RedisArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
     /** Generated password every router replica sends. */
     password: pulumi.Input<string>;
 }
@@ -47,7 +49,7 @@ export class Redis extends pulumi.ComponentResource {
         this.container = new docker.Container(
             REDIS_CONTAINER,
             {
-                ...commonContainerArgs(REDIS_CONTAINER, args.networkName, pulumi.getStack()),
+                ...commonContainerArgs(REDIS_CONTAINER, args.networkName, pulumi.getStack(), args.stateId),
                 image: args.imageId,
                 command: redisCommand,
                 envs: [pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.password}`],

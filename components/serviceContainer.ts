@@ -18,6 +18,8 @@ export interface ServiceContainerArgs {
     imageId: pulumi.Input<string>;
     /** The host's Docker network. */
     networkName: pulumi.Input<string>;
+    /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
+    stateId: pulumi.Input<string>;
     /** Environment, `KEY=value`; secret values make the whole list secret. */
     envs: pulumi.Input<string>[];
     /** Arguments after the image's entrypoint. */
@@ -61,7 +63,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
         const container = new docker.Container(
             containerName,
             {
-                ...commonContainerArgs(containerName, args.networkName, pulumi.getStack()),
+                ...commonContainerArgs(containerName, args.networkName, pulumi.getStack(), args.stateId),
                 image: args.imageId,
                 command: args.command,
                 envs: args.envs,

@@ -19,14 +19,30 @@ export function canonicalAddress(address: string): string {
     return [high >> 8, high & 255, low >> 8, low & 255].join(".");
 }
 
-/** The address binds every interface of the host (0.0.0.0 or ::, however spelt). */
-export function isWildcardAddress(address: string): boolean {
-    return ["0.0.0.0", "::"].includes(canonicalAddress(address));
+/**
+ * The zone suffix of an IPv6 address (`%lo` of `::%lo`, `%eth0` of `fe80::1%eth0`), which names an interface;
+ * undefined without one. Node's `isIP` accepts it; Docker publishes ports on an address alone.
+ */
+export function zoneOf(address: string): string | undefined {
+    const unbracketed = address.replace(/^\[(.*)\]$/, "$1");
+    const percent = unbracketed.indexOf("%");
+    return isIP(unbracketed) === 6 && percent >= 0 ? unbracketed.slice(percent) : undefined;
 }
 
-/** The address is this machine's own loopback (127.0.0.0/8 or ::1, however spelt). */
+/** The address without its zone suffix, if it has one. */
+function withoutZone(address: string): string {
+    const zone = zoneOf(address);
+    return zone === undefined ? address : address.replace(zone, "");
+}
+
+/** The address binds every interface of the host (0.0.0.0 or ::, however spelt, a zone suffix ignored). */
+export function isWildcardAddress(address: string): boolean {
+    return ["0.0.0.0", "::"].includes(canonicalAddress(withoutZone(address)));
+}
+
+/** The address is this machine's own loopback (127.0.0.0/8 or ::1, however spelt, a zone suffix ignored). */
 export function isLoopbackAddress(address: string): boolean {
-    const canonical = canonicalAddress(address);
+    const canonical = canonicalAddress(withoutZone(address));
     return canonical === "::1" || (isIP(canonical) === 4 && canonical.startsWith("127."));
 }
 

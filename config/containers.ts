@@ -127,22 +127,32 @@ export const redisCommand = [
     `exec redis-server - --save "" --appendonly no <<EOF\nrequirepass $${REDIS_PASSWORD_ENV}\nEOF\n`,
 ];
 
-/**
- * The Docker label every container and network of a stack carries, with the stack's name as its value: how
- * `npm run up` tells the objects an interrupted run left behind from anything else on the host.
- */
+/** The Docker label every container and network of a stack carries, with the stack's name as its value. */
 export const STACK_LABEL = "ai-gateway.stack";
 
-/** The labels of an object that belongs to `stack`, in the provider's `labels` shape. */
-export function stackLabels(stack: string) {
-    return [{ label: STACK_LABEL, value: stack }];
+/**
+ * The Docker label with the id of the stack's state as its value (a random id made once and kept in the state,
+ * the resource STATE_ID_RESOURCE): how `npm run up` tells the objects its own interrupted run left behind from
+ * anything else on the host, another checkout's stack of the same name included.
+ */
+export const STATE_LABEL = "ai-gateway.state";
+
+/** The name of the resource (a `random.RandomId`) whose `hex` is the id of the stack's state. */
+export const STATE_ID_RESOURCE = "state-id";
+
+/** The labels of an object that belongs to `stack` and the state with id `stateId`, in the provider's `labels` shape. */
+export function stackLabels<S>(stack: string, stateId: S) {
+    return [
+        { label: STACK_LABEL, value: stack },
+        { label: STATE_LABEL, value: stateId },
+    ];
 }
 
-/** What every container of the stack shares: its stack label, restart policy, bounded logs, the host's network. */
-export function commonContainerArgs<N>(containerName: string, networkName: N, stack: string) {
+/** What every container of the stack shares: its labels, restart policy, bounded logs, the host's network. */
+export function commonContainerArgs<N, S>(containerName: string, networkName: N, stack: string, stateId: S) {
     return {
         name: containerName,
-        labels: stackLabels(stack),
+        labels: stackLabels(stack, stateId),
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },

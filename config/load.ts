@@ -3,7 +3,7 @@
  * into a validated `StackConfig`, or into one readable line per problem.
  */
 import { z } from "zod";
-import { PROJECT, SECRET_KEYS, StackConfig, formatPath, stackSchema } from "./schema";
+import { PROJECT, SECRET_KEYS, StackConfig, formatPath, maskUrlUserinfo, stackSchema } from "./schema";
 
 /** A config that failed validation; `problems` holds one line per problem, ready to print. */
 export class ConfigError extends Error {
@@ -156,8 +156,9 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
     return node;
 }
 
+/** A value as messages show it: JSON, shortened, a URL's user name and password masked. */
 function show(value: unknown): string {
-    const text = JSON.stringify(value) ?? String(value);
+    const text = JSON.stringify(typeof value === "string" ? maskUrlUserinfo(value) : value) ?? String(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -8,7 +8,10 @@ import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "./routing";
 import { classifierSpec, renderClassifierModule } from "./routingPython";
 import { StackConfig } from "./schema";
 
-/** Response headers that carry the decision; values are ASCII (non-ASCII text is backslash-escaped). */
+/**
+ * Response headers that carry the decision; values are printable ASCII (anything else backslash-escaped). Only
+ * the hook's own decision is sent: one a client puts in the request's metadata is ignored.
+ */
 export const DECISION_HEADERS = {
     route: "x-ai-gateway-route",
     group: "x-ai-gateway-route-group",
@@ -25,15 +28,19 @@ except ImportError:
     CustomLogger = object
 
 # Where the decision travels from the pre-call hook to the response-headers hook: LiteLLM's own request
-# metadata, which is never sent to the model.
-DECISION_KEY = "ai_gateway_route"
+# metadata, which is never sent to the model. A client can put anything into that metadata too (the request's
+# "metadata"), so the key holds a random part made when the module loads: a decision under any other key,
+# "ai_gateway_route" included, is the client's and is ignored.
+DECISION_KEY = "ai_gateway_route_" + secrets.token_hex(16)
 
 
 ${METADATA_FUNCTION}
 
 
-def _ascii(text):
-    return str(text).encode("ascii", "backslashreplace").decode("ascii")
+def _header_value(text):
+    """Text as a header value: printable ASCII only, anything else (CR and LF included) as a backslash escape."""
+    text = str(text).encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if " " <= c <= "~" else "\\x%02x" % ord(c) for c in text)
 
 
 class RouteByContent(CustomLogger):
@@ -56,9 +63,9 @@ class RouteByContent(CustomLogger):
         if made is None:
             return None
         return {
-            "${DECISION_HEADERS.route}": made["route"] or "default",
-            "${DECISION_HEADERS.group}": made["group"],
-            "${DECISION_HEADERS.reason}": _ascii(made["reason"]),
+            "${DECISION_HEADERS.route}": _header_value(made["route"] or "default"),
+            "${DECISION_HEADERS.group}": _header_value(made["group"]),
+            "${DECISION_HEADERS.reason}": _header_value(made["reason"]),
         }
 
 
@@ -71,7 +78,7 @@ export function renderRoutingHook(config: StackConfig, routerHost: string): stri
         docstring:
             `ai-gateway: routing by content for LiteLLM (module ${hookModule}, loaded by litellm_settings.callbacks).\n` +
             "Generated from the stack config's ai-gateway:routing. Do not edit: change the stack and run pulumi up.",
-        imports: [],
+        imports: ["import secrets"],
         spec: classifierSpec(config, routerHost),
         wrapper: WRAPPER,
     });

@@ -346,19 +346,36 @@ const CLASSIFIER_IMPORTS = [
     "import urllib.request",
 ];
 
-/** A JSON-like value as a Python literal (JSON strings are valid Python strings). */
+/**
+ * Text Open WebUI replaces wherever it is in a function's source before running it (0.12.4,
+ * open_webui/utils/plugin.py `replace_imports`: "from main" becomes "from open_webui.main"), which would change
+ * a keyword, pattern or example that holds it. The same list as providers/openWebUIFunction.ts's check.
+ */
+const REWRITTEN_BY_OPEN_WEBUI = /from (?=utils|apps|main|config)/g;
+
+/**
+ * A string as a Python literal: its JSON form (JSON strings are valid Python strings), with the space of
+ * "from main" and its kind written `\u0020`, so the text Open WebUI rewrites never appears and the value stays
+ * the same. A space is never part of an escape, so this is safe wherever the match starts.
+ */
+function pythonString(text: string): string {
+    return JSON.stringify(text).replace(REWRITTEN_BY_OPEN_WEBUI, "from\\u0020");
+}
+
+/** A JSON-like value as a Python literal. */
 export function pythonLiteral(value: unknown, indent = ""): string {
     const inner = `${indent}    `;
     if (value === null || value === undefined) return "None";
     if (typeof value === "boolean") return value ? "True" : "False";
-    if (typeof value === "number" || typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "number") return JSON.stringify(value);
+    if (typeof value === "string") return pythonString(value);
     if (Array.isArray(value)) {
         if (value.length === 0) return "[]";
         return `[\n${value.map((item) => `${inner}${pythonLiteral(item, inner)},`).join("\n")}\n${indent}]`;
     }
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return "{}";
-    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${pythonLiteral(v, inner)},`).join("\n")}\n${indent}}`;
+    return `{\n${entries.map(([k, v]) => `${inner}${pythonString(k)}: ${pythonLiteral(v, inner)},`).join("\n")}\n${indent}}`;
 }
 
 /** The decision spec for a classifier running on `fromHost`: the embedding model's instance as reached from there. */

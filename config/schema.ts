@@ -7,7 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isLoopbackAddress, isWildcardAddress } from "./addresses";
+import { isLoopbackAddress, isWildcardAddress, zoneOf } from "./addresses";
 import {
     PlannedContainer,
     folderRelation,
@@ -48,7 +48,19 @@ const nonNegativeInt = (what: string) =>
 
 const ipAddress = z
     .string({ error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" })
-    .refine((value) => isIP(value) !== 0, { error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" });
+    .refine((value) => isIP(value) !== 0, { error: "is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)" })
+    .superRefine((value, ctx) => {
+        const zone = zoneOf(value);
+        if (zone !== undefined)
+            ctx.addIssue({
+                code: "custom",
+                message:
+                    `has a zone suffix (${zone}), which names an interface, not an address: the wildcard and loopback ` +
+                    `checks and Docker's port publishing need the address alone (e.g. "192.168.1.20" or "fd00::20"; ` +
+                    "a link-local fe80:: address, which needs a zone, cannot be used)",
+                input: value,
+            });
+    });
 
 /** Lower-case names double as container names, Docker network aliases and router group names. */
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
@@ -73,6 +85,24 @@ const modelTag = z
  */
 export function isOllamaCloudModel(tag: string): boolean {
     return /[:-]cloud$/i.test(tag);
+}
+
+/**
+ * A model name as Ollama compares names: case ignored (Ollama 0.17.4, types/model/name.go `EqualFold`), a name
+ * without a tag read as `:latest`, the default registry and namespace left out. Two names with one key are one
+ * model to Ollama, which lists the second in the case of the first. providers/ollamaModel.ts compares the same way.
+ */
+export function ollamaModelKey(tag: string): string {
+    const tagged = /:[^/]+$/.test(tag) ? tag : `${tag}:latest`;
+    return tagged.toLowerCase().replace(/^(registry\.ollama\.ai\/)?(library\/)?/, "");
+}
+
+/** Why `model` is refused next to `other`, found at `where`: both are one model to Ollama. */
+function sameOllamaModel(other: string, where: string, fix: string): string {
+    return (
+        `is the model of ${where} (${JSON.stringify(other)}) to Ollama, which ignores case in names and reads a ` +
+        `name without a tag as :latest (${fix})`
+    );
 }
 
 const MODEL_PINNED_MESSAGE =
@@ -119,12 +149,25 @@ const ollamaInstance = z
             .optional()
             .describe("Models pulled into this instance during `pulumi up`. Unset: every model the groups name."),
     })
-    .superRefine((instance, ctx) =>
+    .superRefine((instance, ctx) => {
+        const keys = (instance.models ?? []).map(ollamaModelKey);
         instance.models?.forEach((model, i) => {
+            const first = keys.indexOf(keys[i]);
             if (instance.models!.indexOf(model) !== i)
                 ctx.addIssue({ code: "custom", path: ["models", i], message: "is listed twice", input: model });
-        }),
-    )
+            else if (first !== i)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", i],
+                    message: sameOllamaModel(
+                        instance.models![first],
+                        `models[${first}]`,
+                        "list each model once, in one spelling",
+                    ),
+                    input: model,
+                });
+        });
+    })
     .describe("One Ollama container.");
 
 const host = z
@@ -272,6 +315,30 @@ const router = z
     })
     .describe("The LiteLLM router(s) on the hosts' bindAddress.");
 
+/** An http(s) URL's user name and password, if it has any: `[scheme://, userinfo@]`. */
+const URL_USERINFO = /^(https?:\/\/)[^@/?#]*@/i;
+
+/** `value` with the user name and password of an http(s) URL in it masked, as messages show it. */
+export function maskUrlUserinfo(value: string): string {
+    return value.replace(URL_USERINFO, "$1***@");
+}
+
+/**
+ * A URL's user name and password would be written in plain text wherever the URL goes (the render, the
+ * routerConfigs output): refused. Messages show the URL with them masked (config/load.ts).
+ */
+function refuseUserinfo(value: string, ctx: z.RefinementCtx): void {
+    // A value that is no http(s) URL has its own message already.
+    if (!URL_USERINFO.test(value) || !URL.canParse(value)) return;
+    ctx.addIssue({
+        code: "custom",
+        message:
+            "holds a user name or password, which would be written in plain text into the render and the " +
+            `routerConfigs output (give the URL without them; the provider's key is the secret ${PROJECT}:cloudApiKey)`,
+        input: value,
+    });
+}
+
 const cloud = z
     .strictObject({
         enabled: z
@@ -285,9 +352,10 @@ const cloud = z
             .describe("The cloud model every group falls back to on the cloud router."),
         apiBase: z
             .url({ protocol: /^https?$/, error: "is not an http(s) URL" })
+            .superRefine(refuseUserinfo)
             .optional()
             .describe(
-                "Base URL of the cloud provider's API, for a provider behind a gateway or proxy (e.g. https://gateway.example/v1). Unset: the provider's own.",
+                "Base URL of the cloud provider's API, for a provider behind a gateway or proxy (e.g. https://gateway.example/v1), without a user name or password. Unset: the provider's own.",
             ),
         port: port.default(4001).describe("Port of the cloud-fallback router."),
     })
@@ -447,6 +515,20 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
             "defines no model group (define at least one, e.g. fast: [llama3.2:3b], and list its model under an Ollama instance's models)",
             config.groups,
         );
+    /** The first spelling of each model in the groups, and where it is: another spelling is refused. */
+    const spellings = new Map<string, { model: string; where: string }>();
+    for (const [group, models] of Object.entries(config.groups)) {
+        models.forEach((model, i) => {
+            const first = spellings.get(ollamaModelKey(model));
+            if (!first) spellings.set(ollamaModelKey(model), { model, where: `groups.${group}[${i}]` });
+            else if (first.model !== model)
+                problem(
+                    ["groups", group, i],
+                    sameOllamaModel(first.model, first.where, "spell each model one way"),
+                    model,
+                );
+        });
+    }
     for (const [group, models] of Object.entries(config.groups)) {
         if (RESERVED_GROUPS.includes(group))
             keyProblem(["groups", group], `is a name the router reserves for itself (${RESERVED_GROUPS.join(", ")})`);

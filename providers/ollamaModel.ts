@@ -199,9 +199,15 @@ async function pullOnce(inputs: OllamaModelInputs, progress: PullProgress): Prom
     }
 }
 
-function canonicalModelName(name: string): string {
+/**
+ * A model name as Ollama compares it: its default tag, registry and namespace filled in or left out alike, and
+ * case ignored (Ollama 0.17.4, types/model/name.go `EqualFold`). Ollama also gives a name it pulls the case of
+ * an installed model's same part (server/routes.go `getExistingName`: `qwen2.5:1B` next to `llama3.2:1b` is
+ * listed as `qwen2.5:1b`), so only a comparison that ignores case finds it.
+ */
+export function canonicalModelName(name: string): string {
     const tagged = /:[^/]+$/.test(name) ? name : `${name}:latest`;
-    return tagged.replace(/^(registry\.ollama\.ai\/)?(library\/)?/, "");
+    return tagged.toLowerCase().replace(/^(registry\.ollama\.ai\/)?(library\/)?/, "");
 }
 
 /** Looks the model up in GET /api/tags: undefined when the server does not have it. */

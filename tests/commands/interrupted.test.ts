@@ -1,10 +1,20 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { describePending, orphans, restoreCutCheckpoint, running, staleLocks } from "../../commands/interrupted";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+    describePending,
+    orphans,
+    recoverInterruptedRun,
+    restoreCutCheckpoint,
+    running,
+    staleLocks,
+} from "../../commands/interrupted";
 import { readProcessStat } from "../../commands/processStat";
+import { HostConfig } from "../../config/schema";
+import { docker } from "../support/testImage";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */
 const interrupted = {
@@ -46,6 +56,89 @@ describe("recovery from an interrupted run", () => {
     it("never takes an id the state records for another kind of resource as known", () => {
         const labelled = { containers: [{ id: "ollama-ollama-tiny", name: "x" }], networks: [] };
         expect(orphans(interrupted, labelled).containers).toEqual([{ id: "ollama-ollama-tiny", name: "x" }]);
+    });
+});
+
+describe("recovery on an engine where another checkout deploys a stack of the same name", () => {
+    // Two checkouts (two states) of stack `stack` on one Docker engine: the other one's container is in its
+    // own state, this one's orphan was created by this state's interrupted run and never recorded.
+    const stack = `aigw-recovery-${process.pid}`;
+    const image = "aigw-test/empty:1";
+    const [ours, theirs] = ["0123456789abcdef", "fedcba9876543210"];
+    const names = { theirs: `${stack}-theirs`, orphan: `${stack}-orphan` };
+    const exists = (name: string) => docker("ps", "-aq", "--filter", `name=^/${name}$`).trim() !== "";
+    const create = (name: string, stateId: string) =>
+        docker(
+            "create",
+            "--name",
+            name,
+            "--label",
+            `ai-gateway.stack=${stack}`,
+            "--label",
+            `ai-gateway.state=${stateId}`,
+            image,
+            "/never-started",
+        );
+    const removeAll = () => {
+        for (const name of Object.values(names)) if (exists(name)) docker("rm", "-f", name);
+    };
+
+    beforeAll(() => {
+        // An image with no files: the containers are created, never started.
+        if (docker("images", "-q", image).trim() === "") {
+            const dir = mkdtempSync(path.join(tmpdir(), "aigw-empty-image-"));
+            try {
+                execFileSync("tar", ["-cf", path.join(dir, "empty.tar"), "-T", "/dev/null"]);
+                docker("import", path.join(dir, "empty.tar"), image);
+            } finally {
+                rmSync(dir, { recursive: true, force: true });
+            }
+        }
+        removeAll();
+        create(names.theirs, theirs);
+        create(names.orphan, ours);
+    });
+    afterAll(removeAll);
+
+    it("removes its own state's orphan and leaves the other state's container alone", async () => {
+        const state = {
+            resources: [
+                {
+                    type: "random:index/randomId:RandomId",
+                    urn: `urn:pulumi:${stack}::ai-gateway::aigateway:index:AiGateway$random:index/randomId:RandomId::state-id`,
+                    id: "ASNFZ4mrze8",
+                    outputs: { byteLength: 8, hex: ours },
+                },
+            ],
+            pending_operations: [
+                {
+                    type: "creating",
+                    resource: {
+                        urn: `urn:pulumi:${stack}::ai-gateway::aigateway:docker:ServiceContainer$docker:index/container:Container::${names.orphan}`,
+                    },
+                },
+            ],
+        };
+        const refreshed: unknown[] = [];
+        const fakeStack = {
+            name: stack,
+            exportStack: async () => ({ version: 3, deployment: state }),
+            refresh: async (options: unknown) => void refreshed.push(options),
+        } as unknown as Stack;
+        const host = { name: "box", docker: "unix:///var/run/docker.sock" } as HostConfig;
+        const said: string[] = [];
+
+        await recoverInterruptedRun(
+            fakeStack,
+            [host],
+            (line) => said.push(line),
+            () => undefined,
+        );
+
+        expect(exists(names.orphan)).toBe(false);
+        expect(exists(names.theirs)).toBe(true);
+        expect(said).toContain(`removing what it created on host box but never recorded: ${names.orphan}`);
+        expect(refreshed).toHaveLength(1);
     });
 });
 

@@ -33,6 +33,22 @@ describe("the dev stack (RTX 4090 host)", () => {
         expect(portsOf(p, "qdrant")).toEqual([{ internal: 6333, external: 6333, ip: "127.0.0.1", protocol: "tcp" }]);
     });
 
+    it("labels every container and network with the stack and its state's id, a random id kept in the state", () => {
+        const labelled = [...p.containers(), ...p.ofType(":Network")];
+        expect(labelled).toHaveLength(5);
+        for (const object of labelled) {
+            expect(object.inputs.labels).toEqual([
+                { label: "ai-gateway.stack", value: "dev" },
+                { label: "ai-gateway.state", value: "[state id]" },
+            ]);
+            expect(object.dependsOn).toContain("state-id");
+        }
+        expect(p.byName("state-id")).toMatchObject({
+            type: "random:index/randomId:RandomId",
+            inputs: { byteLength: 8 },
+        });
+    });
+
     it("gives Ollama every GPU and nothing else a GPU", () => {
         expect(p.container("ollama").inputs.deviceRequests).toEqual([
             { driver: "nvidia", capabilities: ["gpu"], count: -1 },

@@ -6,6 +6,7 @@
 import { validateStackConfig } from "../../config/load";
 import { renderRoutingFilter } from "../../config/routingFilter";
 import { renderRoutingHook } from "../../config/routingHook";
+import { REWRITTEN_IMPORTS, openWebUIFunctionProvider } from "../../providers/openWebUIFunction";
 import { Decision, routedConfig, runGenerated } from "../support/routing";
 
 const config = validateStackConfig(routedConfig());
@@ -141,6 +142,46 @@ describe("the LiteLLM hook", () => {
     it("leaves requests for a real group alone, without headers", () => {
         expect(routed[3]).toEqual({ model: "code", headers: null });
     });
+
+    it("ignores a decision the client put in the request's metadata: it can neither make nor change the headers", () => {
+        const spoof = { route: "evil\r\nset-cookie: a=b", group: "cloud", reason: "spoofed" };
+        const spoofed = runGenerated<Routed[]>(hook, "hook", {
+            requests: [
+                { model: "code", messages: [{ role: "user", content: "hi" }], metadata: { ai_gateway_route: spoof } },
+                {
+                    model: "code",
+                    messages: [{ role: "user", content: "hi" }],
+                    litellm_metadata: { ai_gateway_route: spoof },
+                },
+                {
+                    model: "auto",
+                    messages: [{ role: "user", content: "fix this python bug" }],
+                    metadata: { ai_gateway_route: spoof },
+                    litellm_metadata: { ai_gateway_route: spoof },
+                },
+                {
+                    model: "auto",
+                    messages: [{ role: "user", content: "summarize this" }],
+                    metadata: { ai_gateway_route: spoof },
+                },
+            ],
+        });
+        expect(spoofed.map((r) => r.headers)).toEqual([
+            null,
+            null,
+            {
+                "x-ai-gateway-route": "code",
+                "x-ai-gateway-route-group": "code",
+                "x-ai-gateway-route-reason": 'matched keyword "python", keyword "bug"',
+            },
+            {
+                "x-ai-gateway-route": "summary",
+                "x-ai-gateway-route-group": "general",
+                "x-ai-gateway-route-reason": 'matched keyword "summarize"',
+            },
+        ]);
+        expect(spoofed.map((r) => r.model)).toEqual(["code", "code", "code", "general"]);
+    });
 });
 
 describe("the Open WebUI filter", () => {
@@ -184,6 +225,57 @@ describe("the Open WebUI filter", () => {
     });
 });
 
+describe("rules and examples holding the text Open WebUI rewrites in a function's source", () => {
+    // Open WebUI replaces "from main" with "from open_webui.main" (and utils, apps, config) anywhere in a
+    // function's source before running it: in the rendered routes that text must never appear as such.
+    const importish = validateStackConfig(
+        routedConfig({
+            routing: {
+                default: "general",
+                routes: [
+                    {
+                        name: "imports",
+                        group: "code",
+                        keywords: ["from main", "from utils", "\\from apps"],
+                        patterns: ["from config\\b"],
+                        examples: ["read the value from config files"],
+                    },
+                ],
+            },
+        }),
+    );
+    const rendered = renderRoutingFilter(importish, "box");
+    const prompts = ["import it from main", "load it from config", "copy it from utils", "\\from apps", "hello"];
+
+    it("renders them so Open WebUI rewrites nothing, and OpenWebUIFunction's check accepts the filter", async () => {
+        expect(REWRITTEN_IMPORTS.filter((text) => rendered.includes(text))).toEqual([]);
+        const { failures } = await openWebUIFunctionProvider.check!(
+            {},
+            { url: "http://127.0.0.1:3000", functionId: "route_by_content", name: "r", content: rendered },
+        );
+        expect(failures).toEqual([]);
+    });
+
+    it("routes by them unchanged, in the filter as Open WebUI loads it and in the hook", () => {
+        const loaded = runGenerated<{ rewrittenImports: string[]; models: string[] }>(rendered, "openwebui", {
+            bodies: prompts.map((content) => ({ model: "auto", messages: [{ role: "user", content }] })),
+        });
+        expect(loaded.rewrittenImports).toEqual([]);
+        expect(loaded.models).toEqual(["code", "code", "code", "code", "general"]);
+        const decisions = runGenerated<Decision[]>(renderRoutingHook(importish, "box"), "classify", {
+            texts: prompts,
+            embed: "none",
+        });
+        expect(decisions.map((d) => d.reason)).toEqual([
+            'matched keyword "from main"',
+            'matched pattern "from config\\b"',
+            'matched keyword "from utils"',
+            'matched keyword "\\from apps"',
+            "no rule matched",
+        ]);
+    });
+});
+
 describe("values that get past validation (an older stack, a hand edit)", () => {
     // Validation refuses each of these; the generated code must still import, route and never stall.
     const risky = validateStackConfig(routedConfig());
@@ -213,6 +305,18 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s: about
         // 3 s under a load average of 10. Not hung: 10 times that, and far from the minutes of the whole match.
         expect(Date.now() - started).toBeLessThan(30_000);
+    });
+
+    it("the hook's headers hold printable ASCII only, whatever a rule holds (no CR or LF to split a header)", () => {
+        const injecting = validateStackConfig(routedConfig());
+        injecting.routing!.routes[0].keywords.push("evil\r\nset-cookie:\ta=b\u2028");
+        const [{ headers }] = runGenerated<{ headers: Record<string, string> }[]>(
+            renderRoutingHook(injecting, "box"),
+            "hook",
+            { requests: [{ model: "auto", messages: [{ role: "user", content: "evil set-cookie: a=b\u2028" }] }] },
+        );
+        expect(headers["x-ai-gateway-route-reason"]).toBe('matched keyword "evil\\x0d\\x0aset-cookie:\\x09a=b\\u2028"');
+        for (const value of Object.values(headers)) expect(value).toMatch(/^[\x20-\x7e]*$/);
     });
 
     it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {

@@ -192,6 +192,23 @@ describe("a wrong value fails with one line naming the key, the value and what i
             ['ai-gateway:cloud.apiBase: "gateway.example/v1" is not an http(s) URL'],
         ],
         [
+            "a cloud API base with a user name and password in it, shown masked",
+            minimalConfig({
+                cloud: { enabled: true, apiBase: "https://gw-user:hunter2@gateway.example/v1" },
+                cloudApiKey: "sk-x",
+            }),
+            [
+                'ai-gateway:cloud.apiBase: "https://***@gateway.example/v1" holds a user name or password, which would be written in plain text into the render and the routerConfigs output (give the URL without them; the provider\'s key is the secret ai-gateway:cloudApiKey)',
+            ],
+        ],
+        [
+            "a cloud API base with a user name alone in it",
+            minimalConfig({ cloud: { enabled: true, apiBase: "http://token@10.0.0.5:8080/v1" }, cloudApiKey: "sk-x" }),
+            [
+                'ai-gateway:cloud.apiBase: "http://***@10.0.0.5:8080/v1" holds a user name or password, which would be written in plain text into the render and the routerConfigs output (give the URL without them; the provider\'s key is the secret ai-gateway:cloudApiKey)',
+            ],
+        ],
+        [
             "two services on one port",
             minimalConfig({ openWebUI: { port: 4000 } }),
             ["ai-gateway:openWebUI.port: 4000 is already used by ai-gateway:router.port on host box"],
@@ -363,6 +380,20 @@ describe("a wildcard bind address on a single host", () => {
     });
 });
 
+describe("a bind address with a zone suffix", () => {
+    it.each(["::%lo", "::1%lo", "fe80::1%eth0", "0:0:0:0:0:0:0:0%1"])(
+        "is refused for %s, wildcard or not, allowWildcardBind or not",
+        (address) => {
+            for (const allowWildcardBind of [false, true])
+                expect(
+                    problemsOf(minimalConfig({ hosts: [{ name: "box", bindAddress: address, allowWildcardBind }] })),
+                ).toEqual([
+                    `ai-gateway:hosts[0].bindAddress: ${JSON.stringify(address)} has a zone suffix (${address.slice(address.indexOf("%"))}), which names an interface, not an address: the wildcard and loopback checks and Docker's port publishing need the address alone (e.g. "192.168.1.20" or "fd00::20"; a link-local fe80:: address, which needs a zone, cannot be used)`,
+                ]);
+        },
+    );
+});
+
 describe("router replicas", () => {
     const twoRouterHosts = (bind1: string) => ({
         hosts: [
@@ -380,6 +411,54 @@ describe("router replicas", () => {
         expect(problemsOf(minimalConfig({ router: { port: 11433, replicas: 2 } }))).toEqual([
             "ai-gateway:router.port: 11433 gives router replica 2 port 11434, already used by ai-gateway:hosts[0].ollama[0].port on host box",
         ]);
+    });
+
+    it("refuse two models of one instance that Ollama takes for one: case ignored, :latest filled in", () => {
+        const raw = minimalConfig({
+            hosts: [
+                {
+                    name: "box",
+                    ollama: [
+                        {
+                            name: "ollama",
+                            port: 11434,
+                            models: [
+                                "llama3.2:3b",
+                                "qwen2.5:Q4_K_M",
+                                "LLAMA3.2:3B",
+                                "qwen2.5:q4_k_m",
+                                "tiny",
+                                "tiny:latest",
+                            ],
+                        },
+                    ],
+                },
+            ],
+        });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:hosts[0].ollama[0].models[2]: "LLAMA3.2:3B" is the model of models[0] ("llama3.2:3b") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+            'ai-gateway:hosts[0].ollama[0].models[3]: "qwen2.5:q4_k_m" is the model of models[1] ("qwen2.5:Q4_K_M") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+            'ai-gateway:hosts[0].ollama[0].models[5]: "tiny:latest" is the model of models[4] ("tiny") to Ollama, which ignores case in names and reads a name without a tag as :latest (list each model once, in one spelling)',
+        ]);
+    });
+
+    it("refuse groups that spell one model two ways, which an instance without models would pull twice", () => {
+        const raw = minimalConfig({
+            hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+            groups: { fast: ["llama3.2:1b", "qwen2.5:1B"], code: ["Qwen2.5:1b"] },
+        });
+        expect(problemsOf(raw)).toEqual([
+            'ai-gateway:groups.code[0]: "Qwen2.5:1b" is the model of groups.fast[1] ("qwen2.5:1B") to Ollama, which ignores case in names and reads a name without a tag as :latest (spell each model one way)',
+        ]);
+        // Different models whose names differ only in the case of a part are two models: accepted.
+        expect(() =>
+            validateStackConfig(
+                minimalConfig({
+                    hosts: [{ name: "box", ollama: [{ name: "ollama", port: 11434 }] }],
+                    groups: { fast: ["llama3.2:1b", "qwen2.5:1B"] },
+                }),
+            ),
+        ).not.toThrow();
     });
 
     it("refuse a router host listed twice", () => {

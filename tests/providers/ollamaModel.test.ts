@@ -1,5 +1,5 @@
 import { ollamaModelProvider } from "../../providers/ollamaModel";
-import { DEFAULT_CATALOG } from "../support/fakeOllama";
+import { DEFAULT_CATALOG, FakeOllama } from "../support/fakeOllama";
 import { freePort, sendJson, startHttpServer } from "../support/httpServer";
 import { describeWithFakeOllama, ollamaTarget, OllamaTarget } from "../support/targets";
 
@@ -284,5 +284,45 @@ describeWithFakeOllama("OllamaModel faults only the fake can cause", () => {
         ).rejects.toThrow(
             /^OllamaModel: pull of tiny:latest failed after 3 attempts: connection dropped mid-stream \(other side closed\) \(last status: pulling 8eeb52dfb3bb [34]\d%\)\. Next: check that http:\/\/127\.0\.0\.1:\d+ can reach its registry, then run pulumi up again \(the download resumes\)\.$/,
         );
+    });
+});
+
+describe("OllamaModel and names in another case", () => {
+    // Ollama 0.17.4 gives a name it pulls the case of the same part of an installed model's name
+    // (server/routes.go getExistingName) and compares names ignoring case (types/model/name.go EqualFold).
+    const layer = (hex: string) => [{ digest: `sha256:${hex.padEnd(64, "0")}`, size: 1_000 }];
+    const catalog = ["llama3.2:1b", "qwen2.5:1b", "llama3.2:q4_k_m", "qwen2.5:q4_k_m"].map((name, i) => ({
+        name,
+        layers: layer(`a${i}`),
+        family: "f",
+        parameterSize: "1B",
+        quantization: "Q4_K_M",
+    }));
+    let fake: FakeOllama;
+    beforeAll(async () => {
+        fake = await FakeOllama.start({ catalog });
+    });
+    afterAll(() => fake.close());
+    const inputs = (model: string) => ({ ollamaUrl: fake.url, model, backoffSeconds: 0.05, stallSeconds: 2 });
+    const listed = async () =>
+        ((await (await fetch(`${fake.url}/api/tags`)).json()) as { models: { name: string }[] }).models.map(
+            (m) => m.name,
+        );
+
+    it("finds a model Ollama listed in the case of one it had, on create and on every refresh", async () => {
+        await ollamaModelProvider.create(inputs("llama3.2:1b"));
+        const { id, outs } = await ollamaModelProvider.create(inputs("qwen2.5:1B"));
+        expect(await listed()).toEqual(["llama3.2:1b", "qwen2.5:1b"]);
+        expect(id).toBe("qwen2.5:1B");
+        expect(outs.digest).toMatch(/^a1/);
+        await expect(ollamaModelProvider.read!(id, outs)).resolves.toEqual({ id, props: outs });
+
+        await ollamaModelProvider.create(inputs("llama3.2:q4_k_m"));
+        const quantized = await ollamaModelProvider.create(inputs("qwen2.5:Q4_K_M"));
+        expect(await listed()).toContain("qwen2.5:q4_k_m");
+        await expect(ollamaModelProvider.read!(quantized.id, quantized.outs)).resolves.toEqual({
+            id: "qwen2.5:Q4_K_M",
+            props: quantized.outs,
+        });
     });
 });

@@ -4,6 +4,7 @@ import { LocalServer, readJsonBody, sendJson, startHttpServer } from "./httpServ
 /**
  * A real HTTP server that speaks the part of Ollama's API the providers use (docs/api.md): /api/version,
  * /api/tags, /api/show, /api/delete and a streamed /api/pull whose partial downloads resume, like Ollama's.
+ * Names are compared and given as Ollama 0.17.4 does: ignoring case, in the case of what is installed.
  * Faults are queued per pull so a test can script "drop the first pull at 40%, then let the next one finish".
  */
 
@@ -57,6 +58,25 @@ function canonical(name: string): string {
     return /:[^/]+$/.test(name) ? name : `${name}:latest`;
 }
 
+/** A name's parts as Ollama 0.17.4 parses them (types/model/name.go `ParseName`), its defaults filled in. */
+function nameParts(name: string): string[] {
+    const path = canonical(name).split("/");
+    const [model, tag] = path.pop()!.split(/:(?=[^:]*$)/);
+    return [path.length > 1 ? path[0] : "registry.ollama.ai", path.at(-1) ?? "library", model, tag];
+}
+
+/** Ollama's display name of parts: host and namespace left out when they are the defaults. */
+function displayName([host, namespace, model, tag]: string[]): string {
+    if (host.toLowerCase() === "registry.ollama.ai")
+        return namespace.toLowerCase() === "library" ? `${model}:${tag}` : `${namespace}/${model}:${tag}`;
+    return `${host}/${namespace}/${model}:${tag}`;
+}
+
+/** Ollama compares names ignoring case (types/model/name.go `EqualFold`). */
+function sameModel(a: string, b: string): boolean {
+    return displayName(nameParts(a)).toLowerCase() === displayName(nameParts(b)).toLowerCase();
+}
+
 export class FakeOllama {
     /** How many GET /api/version requests it answered (the stack's health probe of Ollama). */
     versionRequests = 0;
@@ -89,7 +109,26 @@ export class FakeOllama {
     }
 
     isInstalled(model: string): boolean {
-        return this.installed.has(canonical(model));
+        return this.installedName(model) !== undefined;
+    }
+
+    /** The name under which `model` is installed, compared as Ollama compares names; undefined if it is not. */
+    private installedName(model: string): string | undefined {
+        return [...this.installed.keys()].find((name) => sameModel(name, model));
+    }
+
+    /**
+     * `name` with each part (host, namespace, model, tag) in the case of an installed model's same part, as
+     * Ollama 0.17.4 renames what it is asked to pull, delete or show (server/routes.go `getExistingName`):
+     * `qwen2.5:1B` next to `llama3.2:1b` becomes `qwen2.5:1b`.
+     */
+    private existingName(name: string): string {
+        const parts = nameParts(name);
+        for (const installed of this.installed.keys())
+            nameParts(installed).forEach((part, i) => {
+                if (part.toLowerCase() === parts[i].toLowerCase()) parts[i] = part;
+            });
+        return displayName(parts);
     }
 
     close(): Promise<void> {
@@ -104,15 +143,17 @@ export class FakeOllama {
             this.versionRequests++;
             sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
         } else if (route === "GET /api/tags") {
-            sendJson(res, 200, { models: [...this.installed.values()].map((spec) => this.describe(spec)) });
+            sendJson(res, 200, {
+                models: [...this.installed].map(([name, spec]) => ({ ...this.describe(spec), name, model: name })),
+            });
         } else if (route === "POST /api/show") {
             const { model } = await readJsonBody<{ model: string }>(req);
-            const spec = this.installed.get(canonical(model));
+            const spec = this.installed.get(this.installedName(model) ?? "");
             if (spec) sendJson(res, 200, { details: this.describe(spec).details });
             else sendJson(res, 404, { error: `model '${model}' not found` });
         } else if (route === "DELETE /api/delete") {
             const { model } = await readJsonBody<{ model: string }>(req);
-            if (this.installed.delete(canonical(model))) res.end();
+            if (this.installed.delete(this.installedName(model) ?? "")) res.end();
             else sendJson(res, 404, { error: `model '${model}' not found` });
         } else if (route === "POST /api/pull") {
             await this.pull(req, res);
@@ -149,7 +190,8 @@ export class FakeOllama {
 
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         send({ status: "pulling manifest" });
-        const spec = this.options.catalog.find((candidate) => candidate.name === canonical(request.model));
+        const name = this.existingName(request.model);
+        const spec = this.options.catalog.find((candidate) => sameModel(candidate.name, name));
         if (!spec) {
             send({ error: "pull model manifest: file does not exist" });
             res.end();
@@ -178,7 +220,7 @@ export class FakeOllama {
             await pause();
             send({ status });
         }
-        this.installed.set(spec.name, spec);
+        this.installed.set(this.installedName(name) ?? name, spec);
         for (const layer of spec.layers) this.downloadedBytes.delete(layer.digest);
         res.end();
     }

@@ -86,7 +86,8 @@ def stalled(module, request):
     return {"results": results, "connections": connections}
 
 
-# Open WebUI 0.12.4, open_webui/utils/plugin.py: extract_frontmatter and the replacements of replace_imports.
+# Open WebUI 0.12.4, open_webui/utils/plugin.py: extract_frontmatter and the replacements of replace_imports
+# ("from utils" -> "from open_webui.utils", ...).
 FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*)\s*$", re.IGNORECASE)
 IMPORT_REPLACEMENTS = ["from utils", "from apps", "from main", "from config"]
 
@@ -109,6 +110,9 @@ def openwebui(path, request):
     with open(path, encoding="utf-8") as f:
         content = f.read()
     rewritten = [old for old in IMPORT_REPLACEMENTS if old in content]
+    # As replace_imports does before the source is run: plain text replaced, wherever it is.
+    for old in IMPORT_REPLACEMENTS:
+        content = content.replace(old, "from open_webui." + old[len("from ") :])
     module_name = "function_route_by_content_test"
     module = types.ModuleType(module_name)
     sys.modules[module_name] = module
