@@ -104,6 +104,8 @@ describe("the classifier (embeddings)", () => {
 describe("the LiteLLM hook", () => {
     type Routed = { model: string; headers: Record<string, string> | null };
     const routed = runGenerated<Routed[]>(hook, "hook", {
+        // Not about the rules' time limit: room for a fresh rules process's start on a loaded machine.
+        rulesTimeoutSeconds: 30,
         requests: [
             { model: "auto", messages: [{ role: "user", content: "fix this python bug" }], metadata: {} },
             {
@@ -146,6 +148,7 @@ describe("the LiteLLM hook", () => {
     it("ignores a decision the client put in the request's metadata: it can neither make nor change the headers", () => {
         const spoof = { route: "evil\r\nset-cookie: a=b", group: "cloud", reason: "spoofed" };
         const spoofed = runGenerated<Routed[]>(hook, "hook", {
+            rulesTimeoutSeconds: 30,
             requests: [
                 { model: "code", messages: [{ role: "user", content: "hi" }], metadata: { ai_gateway_route: spoof } },
                 {
@@ -298,13 +301,15 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         const routed = runGenerated<{ model: string; headers: Record<string, string> }[]>(
             renderRoutingHook(risky, "box"),
             "hook",
-            { requests: bodies },
+            // The adversarial prompt is cut at this limit; the others' fresh rules processes start well within it
+            // even on a loaded machine, where the hook's own 1 s sent them to the default group too.
+            { requests: bodies, rulesTimeoutSeconds: 5 },
         );
         expect(routed.map((r) => r.model)).toEqual(["code", "general", "general", "code"]);
-        expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 1s");
-        // Four requests, each with a fresh rules process (one event loop per request here), one cut at 1 s: about
-        // 3 s under a load average of 10. Not hung: 10 times that, and far from the minutes of the whole match.
-        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(routed[1].headers["x-ai-gateway-route-reason"]).toBe("rules took over 5s");
+        // Four requests, each with a fresh rules process (one event loop per request here), one cut at 5 s: about
+        // 7 s under a load average of 10. Not hung: well under the minutes of the whole match.
+        expect(Date.now() - started).toBeLessThan(60_000);
     });
 
     it("the hook's headers hold printable ASCII only, whatever a rule holds (no CR or LF to split a header)", () => {
@@ -313,7 +318,10 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         const [{ headers }] = runGenerated<{ headers: Record<string, string> }[]>(
             renderRoutingHook(injecting, "box"),
             "hook",
-            { requests: [{ model: "auto", messages: [{ role: "user", content: "evil set-cookie: a=b\u2028" }] }] },
+            {
+                rulesTimeoutSeconds: 30,
+                requests: [{ model: "auto", messages: [{ role: "user", content: "evil set-cookie: a=b\u2028" }] }],
+            },
         );
         expect(headers["x-ai-gateway-route-reason"]).toBe('matched keyword "evil\\x0d\\x0aset-cookie:\\x09a=b\\u2028"');
         for (const value of Object.values(headers)) expect(value).toMatch(/^[\x20-\x7e]*$/);

@@ -5,7 +5,8 @@ Usage: python3 routing_driver.py MODULE.py MODE < input.json > output.json
 Modes:
   classify   {"texts": [...], "embed": "none" | "words" | "broken"} -> one decision per text
              ("words": a deterministic bag-of-words embedding, so similarity is predictable)
-  hook       {"requests": [data, ...]} -> per request: the model after the pre-call hook and the headers
+  hook       {"requests": [data, ...], "rulesTimeoutSeconds"?: t} -> per request: the model after the pre-call hook
+             and the headers (the rules' time limit t instead of the module's)
   stalled    {"texts": [...], "timeoutSeconds": t} -> per text: the decision and how long it took, with the
              module's real Ollama client pointed at a server that accepts connections and never answers; and how
              many connections reached that server
@@ -52,6 +53,11 @@ def classify(module, request):
 
 
 def hook(module, request):
+    # Each request starts a fresh rules process, whose start a loaded machine can stretch past the hook's 1 s;
+    # a test that is not about that limit gives the rules more time.
+    if "rulesTimeoutSeconds" in request:
+        module.RULES_TIMEOUT_SECONDS = request["rulesTimeoutSeconds"]
+
     async def run(data):
         data = await module.route_by_content.async_pre_call_hook(None, None, data, "acompletion")
         headers = await module.route_by_content.async_post_call_response_headers_hook(data, None, None)
