@@ -7,6 +7,7 @@
  * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session,
  *   a published Redis without its password;
  * - secrets: no key or password is empty, short or a well-known default;
+ * - cloud-key: only the cloud router (4001) holds the cloud key, by its variable or its value;
  * - local-only-router: every replica of the local router (4000) lists only the config's groups, each deployment
  *   an Ollama model (never a cloud tag) at one of the stack's Ollama instances;
  * - routes: every replica of every router (4000 and 4001) refuses a canary request to LiteLLM's provider
@@ -20,7 +21,13 @@ import * as os from "node:os";
 import { connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
 import { serviceUrl } from "../config/containers";
-import { REDIS_CONTAINER, REDIS_PASSWORD_ENV, nonLocalReason, ollamaApiBases } from "../config/litellm";
+import {
+    CLOUD_API_KEY_ENV,
+    REDIS_CONTAINER,
+    REDIS_PASSWORD_ENV,
+    nonLocalReason,
+    ollamaApiBases,
+} from "../config/litellm";
 import {
     CLOUD_GROUP,
     HostConfig,
@@ -191,7 +198,7 @@ function secretFindings(masterKey: string, services: AuditedContainer[], contain
         const facts = containers.found.get(service.containerName);
         // Without the container there is nothing to read; bind-address already fails for it.
         if (!facts) continue;
-        const env = new Map(facts.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        const env = envOf(facts);
         const problems = service.secretEnv.flatMap((name) => {
             const problem = secretProblem(env.get(name));
             return problem ? [`${name} ${problem}`] : [];
@@ -204,6 +211,47 @@ function secretFindings(masterKey: string, services: AuditedContainer[], contain
         });
     }
     return findings;
+}
+
+/** A container's environment as name → value. */
+function envOf(facts: { env: string[] }): Map<string, string> {
+    return new Map(facts.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/**
+ * Only the cloud router holds the cloud key: no other container has its variable or its value under any name
+ * (with cloud off, none has it at all). The key's value is never printed, only where it was found.
+ */
+export function cloudKeyFindings(
+    config: StackConfig,
+    services: AuditedContainer[],
+    containers: StackContainers,
+): Finding[] {
+    const cloudRouter = services.find((s) => s.secretEnv.includes(CLOUD_API_KEY_ENV));
+    const cloudFacts = cloudRouter && containers.found.get(cloudRouter.containerName);
+    const cloudKey = cloudFacts ? envOf(cloudFacts).get(CLOUD_API_KEY_ENV) : undefined;
+    return services.flatMap((service) => {
+        const facts = containers.found.get(service.containerName);
+        // Without the container there is nothing to read; bind-address already fails for it.
+        if (!facts) return [];
+        const finding = findingFor("cloud-key", service.containerName);
+        const env = envOf(facts);
+        if (service === cloudRouter)
+            return cloudKey
+                ? [finding("pass", `holds the cloud key (${CLOUD_API_KEY_ENV}): the only container that may`)]
+                : [finding("fail", `cloud is enabled, but ${CLOUD_API_KEY_ENV} is empty or missing`)];
+        const holders = [...env].filter(
+            ([name, value]) => name === CLOUD_API_KEY_ENV || (cloudKey && value === cloudKey),
+        );
+        if (holders.length > 0)
+            return [
+                finding(
+                    "fail",
+                    `holds the cloud key in ${holders.map(([name]) => name).join(", ")}: only ${cloudRouter?.containerName ?? "the cloud router"} may${config.cloud.enabled ? "" : ", and cloud is off"}`,
+                ),
+            ];
+        return [finding("pass", "holds no cloud key")];
+    });
 }
 
 /** A JSON body, or undefined when it is not JSON: a wrong answer fails its rule, it never stops the audit. */
@@ -447,6 +495,7 @@ export async function auditStack(
         ...auth,
         ...redisAuth,
         ...secretFindings(masterKey, audited, containers),
+        ...cloudKeyFindings(config, audited, containers),
         ...localOnly,
         ...routes,
         ...noCloud,

@@ -3,7 +3,18 @@
  * endpoint, so the container rules fail with "cannot check"; containers.test.ts covers them on the real engine.
  */
 import * as http from "node:http";
-import { CANARY_KEY, CANARY_ROUTES, auditCommand, secretProblem } from "../../commands/audit";
+import {
+    AuditedContainer,
+    CANARY_KEY,
+    CANARY_ROUTES,
+    auditCommand,
+    cloudKeyFindings,
+    redisContainer,
+    secretProblem,
+} from "../../commands/audit";
+import { ContainerFacts } from "../../commands/docker";
+import { validateStackConfig } from "../../config/load";
+import { listServices } from "../../config/services";
 import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
 import { FakeOllama } from "../support/fakeOllama";
 import { FakeRouter, FakeRouterOptions, startFakeOpenWebUI, startFakeQdrant } from "../support/fakeServices";
@@ -247,5 +258,61 @@ describe("npm run audit", () => {
         );
         expect(bad.code).toBe(2);
         expect(bad.err).toContain("audit: --probe-addresses: localhost is not an IP address");
+    });
+});
+
+describe("the cloud-key rule", () => {
+    const CLOUD_KEY = "sk-cloud-0123456789abcdef";
+    const config = validateStackConfig({
+        ...testStackConfig({ ollama: 11434, router: 4000, openWebUI: 3000 }),
+        router: { port: 4000, replicas: 2 },
+        cloud: { enabled: true, port: 4010 },
+        cloudApiKey: CLOUD_KEY,
+    });
+    const audited: AuditedContainer[] = [...listServices(config), redisContainer(config)!];
+    /** The containers as docker inspect shows them, each with its environment. */
+    const deployed = (env: Record<string, string[]>) => ({
+        found: new Map(
+            audited.map((c) => [
+                c.containerName,
+                { name: c.containerName, env: env[c.containerName] ?? [] } as ContainerFacts,
+            ]),
+        ),
+        unreachable: new Map(),
+    });
+
+    it("passes when only the cloud router holds the key", () => {
+        const findings = cloudKeyFindings(
+            config,
+            audited,
+            deployed({ "litellm-cloud": [`CLOUD_API_KEY=${CLOUD_KEY}`] }),
+        );
+        expect(findings.map((f) => [f.subject, f.verdict])).toEqual(audited.map((c) => [c.containerName, "pass"]));
+        expect(findings.find((f) => f.subject === "litellm-cloud")!.detail).toBe(
+            "holds the cloud key (CLOUD_API_KEY): the only container that may",
+        );
+    });
+
+    it("fails another container holding the key's value under another name, and a cloud router without it", () => {
+        const leaked = cloudKeyFindings(
+            config,
+            audited,
+            deployed({ "litellm-cloud": [`CLOUD_API_KEY=${CLOUD_KEY}`], "litellm-2": [`OPENAI_API_KEY=${CLOUD_KEY}`] }),
+        );
+        expect(leaked.filter((f) => f.verdict === "fail")).toEqual([
+            {
+                rule: "cloud-key",
+                subject: "litellm-2",
+                verdict: "fail",
+                detail: "holds the cloud key in OPENAI_API_KEY: only litellm-cloud may",
+            },
+        ]);
+        expect(JSON.stringify(leaked)).not.toContain(CLOUD_KEY);
+
+        const missing = cloudKeyFindings(config, audited, deployed({ "litellm-cloud": ["CLOUD_API_KEY="] }));
+        expect(missing.find((f) => f.subject === "litellm-cloud")).toMatchObject({
+            verdict: "fail",
+            detail: "cloud is enabled, but CLOUD_API_KEY is empty or missing",
+        });
     });
 });

@@ -63,9 +63,9 @@ describe("status, audit and doctor on real containers", () => {
     }
     const startOllama = (extraPublish?: string[]) =>
         run(OLLAMA, 11434, ports.ollama, ["ollama", "11434"], { extraPublish });
-    const startQdrant = (options: { apiKey?: string; image?: string }) =>
+    const startQdrant = (options: { apiKey?: string; image?: string; env?: string[] }) =>
         run("qdrant", 6333, ports.qdrant, ["qdrant", "6333", JSON.stringify({ apiKey: options.apiKey })], {
-            env: [`QDRANT__SERVICE__API_KEY=${options.apiKey ?? ""}`],
+            env: [`QDRANT__SERVICE__API_KEY=${options.apiKey ?? ""}`, ...(options.env ?? [])],
             image: options.image,
         });
 
@@ -177,6 +177,7 @@ describe("status, audit and doctor on real containers", () => {
                 "ollama-not-beyond",
                 "auth",
                 "secrets",
+                "cloud-key",
                 "local-only-router",
                 "routes",
                 "no-cloud-models",
@@ -245,6 +246,28 @@ describe("status, audit and doctor on real containers", () => {
             ]);
             // The rest of the stack is untouched and still passes.
             expect(find("images-pinned", "litellm")[0].verdict).toBe("pass");
+        } finally {
+            startQdrant({ apiKey: QDRANT_KEY });
+            await ready();
+        }
+    });
+
+    it("audit fails a container that holds a cloud key, naming the variable, never the value", async () => {
+        startQdrant({ apiKey: QDRANT_KEY, env: ["CLOUD_API_KEY=sk-leaked-cloud-key-0123456789"] });
+        try {
+            await ready();
+            const { code, find, findings } = await audit();
+            expect(code).toBe(1);
+            expect(find("cloud-key", "qdrant")).toEqual([
+                {
+                    rule: "cloud-key",
+                    subject: "qdrant",
+                    verdict: "fail",
+                    detail: "holds the cloud key in CLOUD_API_KEY: only the cloud router may, and cloud is off",
+                },
+            ]);
+            expect(find("cloud-key", "litellm")[0]).toMatchObject({ verdict: "pass", detail: "holds no cloud key" });
+            expect(JSON.stringify(findings)).not.toContain("sk-leaked");
         } finally {
             startQdrant({ apiKey: QDRANT_KEY });
             await ready();
