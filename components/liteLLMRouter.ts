@@ -64,8 +64,11 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
 
         const envs: pulumi.Input<string>[] = [
             pulumi.interpolate`${MASTER_KEY_ENV}=${args.masterKey}`,
-            // Use the cost map shipped in the image instead of fetching it from the internet at start.
+            // Use the cost map shipped in the image instead of fetching it from the internet at start, and the
+            // blog feed shipped with it for /public/litellm_blog_posts, a route that needs no key and that the
+            // allowlist cannot close (LiteLLM 1.87.0 fetches it from docs.litellm.ai otherwise).
             "LITELLM_LOCAL_MODEL_COST_MAP=True",
+            "LITELLM_LOCAL_BLOG_POSTS=True",
         ];
         if (args.cloudApiKey !== undefined)
             envs.push(pulumi.interpolate`${CLOUD_API_KEY_ENV}=${pulumi.secret(args.cloudApiKey)}`);

@@ -18,8 +18,8 @@ mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 
 t=$(aigw_now)
-# No network here: use the bundled model-cost map instead of fetching it at start.
-LITELLM_LOCAL_MODEL_COST_MAP=True \
+# As the stack's router containers run it: the bundled model-cost map and blog feed, never fetched.
+LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOCAL_BLOG_POSTS=True \
   setsid "$AIGW_LITELLM_BIN" --config "$config" --host "${addr%:*}" --port "${addr##*:}" \
   >"$state/litellm.log" 2>&1 </dev/null &
 pid=$!
