@@ -20,7 +20,7 @@ export interface ServiceHealth {
     problem?: string;
 }
 
-/** Probes the health endpoint, then the version endpoint when that is another one. */
+/** Probes the health endpoint, then the version endpoint when the service has another one. */
 export async function probeService(service: GatewayService, timeoutMs = 5000): Promise<ServiceHealth> {
     const health = await request(`${service.url}${service.healthPath}`, { timeoutMs });
     if (health.status !== 200) {
@@ -31,14 +31,15 @@ export async function probeService(service: GatewayService, timeoutMs = 5000): P
             problem: health.problem ?? `HTTP ${health.status}`,
         };
     }
+    const { version } = service;
     const versionBody =
-        service.version.path === service.healthPath
+        version === undefined || version.path === service.healthPath
             ? health.body
-            : (await request(`${service.url}${service.version.path}`, { timeoutMs })).body;
+            : (await request(`${service.url}${version.path}`, { timeoutMs })).body;
     return {
         healthy: true,
         status: health.status,
         latencyMs: health.latencyMs,
-        version: jsonField(versionBody, service.version.field),
+        version: version && jsonField(versionBody, version.field),
     };
 }

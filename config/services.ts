@@ -35,8 +35,11 @@ export interface GatewayService {
     url: string;
     /** Cheap, unauthenticated GET that answers 200 once the service is ready. */
     healthPath: string;
-    /** Unauthenticated GET whose JSON answer holds the version, and the field that has it. */
-    version: { path: string; field: string };
+    /**
+     * Unauthenticated GET whose JSON answer holds the version, and the field that has it; none for LiteLLM 1.87.0,
+     * whose public /health/readiness says only `{"status","db"}` (its version is on an authenticated route).
+     */
+    version?: { path: string; field: string };
     /** Pinned image reference the container must run. */
     image: string;
     /**
@@ -83,7 +86,6 @@ export function listServices(config: StackConfig): GatewayService[] {
         containerName,
         ...at(hostNamed(hostName), port, portKey),
         healthPath: "/health/readiness",
-        version: { path: "/health/readiness", field: "litellm_version" },
         image: config.images.litellm,
         auth: {
             keyOutput: kind === "router" ? ("masterKey" as const) : ("cloudMasterKey" as const),

@@ -1,11 +1,11 @@
 import { LocalServer, sendJson, startHttpServer } from "./httpServer";
 
 /**
- * A real HTTP server answering LiteLLM proxy's cheap, unauthenticated health routes (docs/proxy/health.md).
+ * A real HTTP server answering LiteLLM proxy's cheap, unauthenticated health routes as 1.87.0 does (its public
+ * readiness is `{status, db}`, without the version, which only the authenticated /health/readiness/details gives).
  * It has no /health: in LiteLLM that route calls every model, so nothing may probe it.
  */
 export class FakeLiteLLM {
-    static readonly version = "1.77.7";
     private server?: LocalServer;
 
     static async start(): Promise<FakeLiteLLM> {
@@ -17,8 +17,6 @@ export class FakeLiteLLM {
                 sendJson(res, 200, {
                     status: "healthy",
                     db: "Not connected",
-                    cache: null,
-                    litellm_version: FakeLiteLLM.version,
                 });
             } else {
                 sendJson(res, 404, { detail: "Not Found" });

@@ -39,7 +39,6 @@ export interface FakeRouterOptions {
     allowedRoutes?: readonly string[];
 }
 
-export const FAKE_LITELLM_VERSION = "1.87.0";
 export const FAKE_OPEN_WEBUI_VERSION = "0.12.4";
 export const FAKE_QDRANT_VERSION = "1.16.1";
 
@@ -104,8 +103,6 @@ export class FakeRouter {
             return sendJson(res, status, {
                 status: status === 200 ? "healthy" : "unhealthy",
                 db: "Not connected",
-                cache: null,
-                litellm_version: FAKE_LITELLM_VERSION,
             });
         }
         // LiteLLM 1.87.0 checks allowed_routes first in its key check (proxy/auth/auth_utils.py,
