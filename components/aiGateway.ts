@@ -6,6 +6,9 @@ import { routerHookFiles } from "../config/routerFiles";
 import { routingFilterFiles, routingFilterInstall } from "../config/routingFilter";
 import { StackConfig, needsRedis, placements, redisPublished } from "../config/schema";
 import { routerContainerName } from "../config/containers";
+import { doorContainerName, doorHealthPort, doorUrl, hasDoor } from "../config/door";
+import { doorPublished, renderDoorConfig } from "../config/doorConfig";
+import { Door } from "./door";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
 import { Redis } from "./redis";
@@ -21,8 +24,9 @@ export interface AiGatewayArgs {
 }
 
 /**
- * The whole stack: per host its Docker provider, network and Ollama instances; the local router; the
- * cloud-fallback router when enabled; Open WebUI and Qdrant. Nothing waits for what it does not need to
+ * The whole stack: per host its Docker provider, networks, door and Ollama instances; the local router; the
+ * cloud-fallback router when enabled; Open WebUI and Qdrant. The routers on 4000, Open WebUI, Qdrant and
+ * Redis are on each host's internal network only, reached through its door (config/door.ts). Nothing waits for what it does not need to
  * start: the models download into Ollama while the routers and Open WebUI start (a router only forwards
  * requests, and Open WebUI asks the router only when a user does), so a cold `up` takes about as long as its
  * longest download. The start order is checked by `containerStartsBehindModelPulls` (commands/startOrder.ts).
@@ -50,10 +54,53 @@ export class AiGateway extends pulumi.ComponentResource {
         const hosts = new Map(
             config.hosts.map((host, hostIndex) => [
                 host.name,
-                new GatewayHost(host.name, { host, hostIndex, images: imagesFor(config, host.name) }, { parent: this }),
+                new GatewayHost(
+                    host.name,
+                    {
+                        host,
+                        hostIndex,
+                        images: imagesFor(config, host.name),
+                        internalNetwork: hasDoor(config, host.name),
+                    },
+                    { parent: this },
+                ),
             ]),
         );
         const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });
+
+        // The door of each host that has one. It waits for the containers it publishes, which exist only below:
+        // each is added to its host's list, and the lists are handed over once every service is declared.
+        const doors = new Map<
+            string,
+            { door: Door; publishes: pulumi.Resource[]; release: (r: pulumi.Resource[]) => void }
+        >();
+        for (const host of config.hosts.filter((h) => hasDoor(config, h.name))) {
+            const gatewayHost = hosts.get(host.name)!;
+            let release!: (r: pulumi.Resource[]) => void;
+            const waitFor = new Promise<pulumi.Resource[]>((resolve) => (release = resolve));
+            const door = new Door(
+                `${host.name}-door`,
+                {
+                    containerName: doorContainerName(config, host.name),
+                    host,
+                    config: renderDoorConfig(config, host.name)!,
+                    ports: doorPublished(config, host.name).map((p) => p.port),
+                    healthPort: doorHealthPort(config, host.name),
+                    imageId: gatewayHost.imageIds.door!,
+                    networks: [gatewayHost.networkName, gatewayHost.internalNetworkName!],
+                    waitFor,
+                },
+                onHost(host.name),
+            );
+            doors.set(host.name, { door, publishes: [], release });
+        }
+        /** What a service behind the door of its host gets: the internal network only, and the door. */
+        const behindDoor = (hostName: string) => ({
+            networks: [hosts.get(hostName)!.internalNetworkName!],
+            door: doors.get(hostName)!.door.container,
+        });
+        const doorPublishes = (hostName: string, container: pulumi.Resource) =>
+            doors.get(hostName)!.publishes.push(container);
 
         const ollama = config.hosts.map(
             (host, hostIndex) =>
@@ -64,7 +111,12 @@ export class AiGateway extends pulumi.ComponentResource {
                         hostIndex,
                         tuning: config.ollama,
                         imageId: hosts.get(host.name)!.imageIds.ollama!,
-                        networkName: hosts.get(host.name)!.networkName,
+                        // Model pulls need the route out; the internal network, where there is one, is where the
+                        // routers and Open WebUI reach it.
+                        networks: [
+                            hosts.get(host.name)!.networkName,
+                            ...(hasDoor(config, host.name) ? [hosts.get(host.name)!.internalNetworkName!] : []),
+                        ],
                     },
                     onHost(host.name),
                 ),
@@ -83,11 +135,12 @@ export class AiGateway extends pulumi.ComponentResource {
                     host: primaryHost.config,
                     publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
                     imageId: primaryHost.imageIds.redis!,
-                    networkName: primaryHost.networkName,
+                    networkName: primaryHost.internalNetworkName!,
                     password: redisPassword,
                 },
                 onHost(placed.router),
             );
+        if (redis && redisPublished(config)) doorPublishes(placed.router, redis.container);
 
         this.routerConfigs = {};
         this.urls = {};
@@ -111,7 +164,7 @@ export class AiGateway extends pulumi.ComponentResource {
                         containerName,
                         host: routerHost.config,
                         imageId: routerHost.imageIds.litellm!,
-                        networkName: routerHost.networkName,
+                        ...behindDoor(hostName),
                         port: config.router.port + replica,
                         portConfigKey: "ai-gateway:router.port",
                         files,
@@ -122,6 +175,7 @@ export class AiGateway extends pulumi.ComponentResource {
                     },
                     onHost(hostName),
                 );
+                doorPublishes(hostName, router.container);
                 if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
                 this.urls[name] = router.url;
             }
@@ -139,7 +193,8 @@ export class AiGateway extends pulumi.ComponentResource {
                     containerName: "litellm-cloud",
                     host: primaryHost.config,
                     imageId: primaryHost.imageIds.litellm!,
-                    networkName: primaryHost.networkName,
+                    // The one router with a route out, for the cloud API; it publishes its own port.
+                    networks: [primaryHost.networkName],
                     port: config.cloud.port,
                     portConfigKey: "ai-gateway:cloud.port",
                     files: {
@@ -163,10 +218,11 @@ export class AiGateway extends pulumi.ComponentResource {
                     host: qdrantHost.config,
                     port: config.qdrant.port,
                     imageId: qdrantHost.imageIds.qdrant!,
-                    networkName: qdrantHost.networkName,
+                    ...behindDoor(placed.qdrant),
                 },
                 onHost(placed.qdrant),
             );
+            doorPublishes(placed.qdrant, qdrant.container);
             this.qdrantApiKey = qdrant.apiKey;
             this.urls.qdrant = qdrant.url;
         }
@@ -182,24 +238,32 @@ export class AiGateway extends pulumi.ComponentResource {
                     settingsEnv: openWebUIEnv(config),
                     adminEmail: config.openWebUI.adminEmail,
                     port: config.openWebUI.port,
-                    routerUrl: localRouter ? localRouter.internalUrl : router.url,
+                    routerUrl: localRouter
+                        ? localRouter.internalUrl
+                        : doorUrl(config, placed.openWebUI, primaryHost.config, config.router.port),
                     routerKey: routerKey,
                     qdrant: qdrant && {
-                        url: sameHost(placed.qdrant) ? qdrant.internalUrl : qdrant.url,
+                        url: sameHost(placed.qdrant)
+                            ? qdrant.internalUrl
+                            : doorUrl(config, placed.openWebUI, hosts.get(placed.qdrant)!.config, config.qdrant.port),
                         apiKey: qdrant.apiKey,
                     },
                     imageId: uiHost.imageIds.openWebUI!,
-                    networkName: uiHost.networkName,
+                    ...behindDoor(placed.openWebUI),
                     files: routingFilterFiles(config, placed.openWebUI),
                     routingFilter: routingFilterInstall(config, placed.openWebUI),
-                    // Its vector store from the start; the router only when a user asks for a model.
-                    waitFor: qdrant ? [qdrant.healthy] : [],
+                    // Its vector store from the start (healthy by Docker's own check: /readyz is probed through the
+                    // door, which waits for this container); the router only when a user asks for a model.
+                    waitFor: qdrant ? [qdrant.container] : [],
                 },
                 onHost(placed.openWebUI),
             );
+            doorPublishes(placed.openWebUI, ui.container);
             this.openWebUIAdmin = { email: ui.adminEmail, password: ui.adminPassword };
             this.urls.openWebUI = ui.url;
         }
+
+        for (const { publishes, release } of doors.values()) release(publishes);
 
         this.registerOutputs({
             urls: this.urls,
@@ -219,5 +283,6 @@ export function imagesFor(config: StackConfig, hostName: string): Partial<Record
     if (needsRedis(config) && placed.router === hostName) images.redis = config.images.redis;
     if (config.openWebUI.enabled && placed.openWebUI === hostName) images.openWebUI = config.images.openWebUI;
     if (config.qdrant.enabled && placed.qdrant === hostName) images.qdrant = config.images.qdrant;
+    if (hasDoor(config, hostName)) images.door = config.images.door;
     return images;
 }

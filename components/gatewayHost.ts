@@ -1,12 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NETWORK_NAME, stackLabels } from "../config/containers";
+import { INTERNAL_NETWORK_NAME } from "../config/door";
 import { wantsGpu } from "../config/gpu";
 import { HostConfig } from "../config/schema";
 import { GpuPreflight } from "./gpuPreflight";
 
 /** The images a host may run, by the service that uses them. */
-export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant" | "redis";
+export type ImageRole = "ollama" | "litellm" | "openWebUI" | "qdrant" | "redis" | "door";
 
 export interface GatewayHostArgs {
     /** The host's validated config: its Docker endpoint above all. */
@@ -15,20 +16,25 @@ export interface GatewayHostArgs {
     hostIndex: number;
     /** Pinned image references of the services this host runs; only these are pulled onto it. */
     images: Partial<Record<ImageRole, string>>;
+    /** The host runs services that must not reach beyond the stack: it gets the internal network (and a door). */
+    internalNetwork: boolean;
 }
 
 /**
- * One Docker host: the provider every resource of the host is created through, the network its
- * containers share, and the images they run. The services are created with this host's provider.
- * On a host whose instances ask for a GPU, the images are pulled only after the GPU preflight passed.
+ * One Docker host: the provider every resource of the host is created through, its networks (the ordinary
+ * one with a route out, and where needed the internal one without), and the images its containers run. The
+ * services are created with this host's provider. On a host whose instances ask for a GPU, the images are
+ * pulled only after the GPU preflight passed.
  */
 export class GatewayHost extends pulumi.ComponentResource {
     /** The host's validated config. */
     public readonly config: HostConfig;
     /** Docker provider of this host; pass it as `providers: { docker }` to the services on it. */
     public readonly provider: docker.Provider;
-    /** Name of the user-defined network the host's containers join. */
+    /** Name of the network with a route out: Ollama, the cloud router and the door. */
     public readonly networkName: pulumi.Output<string>;
+    /** Name of the network with no route out (`internal: true`): the routers, Open WebUI, Qdrant, Redis. */
+    public readonly internalNetworkName?: pulumi.Output<string>;
     /** Image id per role, for `image:` of containers (an id, so an unchanged image never replaces them). */
     public readonly imageIds: Partial<Record<ImageRole, pulumi.Output<string>>>;
 
@@ -43,6 +49,19 @@ export class GatewayHost extends pulumi.ComponentResource {
             childOpts,
         );
         this.networkName = network.name;
+        if (args.internalNetwork)
+            this.internalNetworkName = new docker.Network(
+                `${name}-internal-network`,
+                {
+                    name: INTERNAL_NETWORK_NAME,
+                    driver: "bridge",
+                    // No gateway, no NAT, no route beyond the bridge: only the containers on it reach each other.
+                    internal: true,
+                    attachable: false,
+                    labels: stackLabels(pulumi.getStack()),
+                },
+                childOpts,
+            ).name;
         const preflight = wantsGpu(args.host)
             ? new GpuPreflight(
                   `${name}-gpu-preflight`,
@@ -60,6 +79,10 @@ export class GatewayHost extends pulumi.ComponentResource {
             );
             this.imageIds[role] = image.imageId;
         }
-        this.registerOutputs({ networkName: this.networkName, imageIds: this.imageIds });
+        this.registerOutputs({
+            networkName: this.networkName,
+            internalNetworkName: this.internalNetworkName,
+            imageIds: this.imageIds,
+        });
     }
 }

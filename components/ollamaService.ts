@@ -22,8 +22,8 @@ export interface OllamaServiceArgs {
     tuning: OllamaTuning;
     /** Image id of the pinned Ollama image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks: the one with a route out (pulls) first, then the internal one, where there is one. */
+    networks: pulumi.Input<string>[];
 }
 
 /** One running instance, as the rest of the stack sees it. */
@@ -63,7 +63,7 @@ export class OllamaService extends pulumi.ComponentResource {
                         configKey: `ai-gateway:hosts[${hostIndex}].ollama[${i}].port`,
                     },
                     imageId: args.imageId,
-                    networkName: args.networkName,
+                    networks: args.networks,
                     envs: ollamaEnv(args.tuning),
                     volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],
                     deviceRequests: gpuDeviceRequests(instance.gpu),

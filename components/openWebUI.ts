@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks, dataDirs } from "../config/containers";
@@ -24,8 +25,10 @@ export interface OpenWebUIArgs {
     qdrant?: { url: pulumi.Input<string>; apiKey: pulumi.Input<string> };
     /** Image id of the pinned Open WebUI image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks it joins; it is created on the first. */
+    networks: pulumi.Input<string>[];
+    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
+    door?: pulumi.Resource;
     /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
     files?: Record<string, string>;
     /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
@@ -46,6 +49,8 @@ export class OpenWebUI extends pulumi.ComponentResource {
     public readonly adminEmail: string;
     /** Generated password of the admin account; a secret. */
     public readonly adminPassword: pulumi.Output<string>;
+    /** The container (the host's door waits for it). */
+    public readonly container: docker.Container;
     /** The routing filter installed into Open WebUI, when routing by content is on. */
     public readonly routingFilter?: OpenWebUIFunction;
 
@@ -97,7 +102,8 @@ export class OpenWebUI extends pulumi.ComponentResource {
                     configKey: "ai-gateway:openWebUI.port",
                 },
                 imageId: args.imageId,
-                networkName: args.networkName,
+                networks: args.networks,
+                door: args.door,
                 envs,
                 volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: OPEN_WEBUI_DATA_PATH }],
                 uploads: uploads.length > 0 ? uploads : undefined,
@@ -108,6 +114,7 @@ export class OpenWebUI extends pulumi.ComponentResource {
             { parent: this },
         );
         this.url = service.url;
+        this.container = service.container;
         if (args.routingFilter) {
             this.routingFilter = new OpenWebUIFunction(
                 `${name}-routing-filter`,
