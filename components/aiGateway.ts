@@ -102,168 +102,176 @@ export class AiGateway extends pulumi.ComponentResource {
         const doorPublishes = (hostName: string, container: pulumi.Resource) =>
             doors.get(hostName)!.publishes.push(container);
 
-        const ollama = config.hosts.map(
-            (host, hostIndex) =>
-                new OllamaService(
-                    `${host.name}-ollama`,
-                    {
-                        host,
-                        hostIndex,
-                        tuning: config.ollama,
-                        imageId: hosts.get(host.name)!.imageIds.ollama!,
-                        // Model pulls need the route out; the internal network, where there is one, is where the
-                        // routers and Open WebUI reach it.
-                        networks: [
-                            hosts.get(host.name)!.networkName,
-                            ...(hasDoor(config, host.name) ? [hosts.get(host.name)!.internalNetworkName!] : []),
-                        ],
-                    },
-                    onHost(host.name),
-                ),
-        );
-
-        const primaryHost = hosts.get(placed.router)!;
-        const routerKey = newMasterKey("router-master-key", { parent: this });
-        const redisPassword = needsRedis(config)
-            ? new random.RandomPassword("redis-password", { length: 48, special: false }, { parent: this }).result
-            : undefined;
-        const redis =
-            redisPassword &&
-            new Redis(
-                "redis",
-                {
-                    host: primaryHost.config,
-                    publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
-                    imageId: primaryHost.imageIds.redis!,
-                    networkName: primaryHost.internalNetworkName!,
-                    password: redisPassword,
-                },
-                onHost(placed.router),
+        // The doors are released however the rest ends: one left waiting would hold the program open after an error.
+        try {
+            const ollama = config.hosts.map(
+                (host, hostIndex) =>
+                    new OllamaService(
+                        `${host.name}-ollama`,
+                        {
+                            host,
+                            hostIndex,
+                            tuning: config.ollama,
+                            imageId: hosts.get(host.name)!.imageIds.ollama!,
+                            // Model pulls need the route out; the internal network, where there is one, is where the
+                            // routers and Open WebUI reach it.
+                            networks: [
+                                hosts.get(host.name)!.networkName,
+                                ...(hasDoor(config, host.name) ? [hosts.get(host.name)!.internalNetworkName!] : []),
+                            ],
+                        },
+                        onHost(host.name),
+                    ),
             );
-        if (redis && redisPublished(config)) doorPublishes(placed.router, redis.container);
 
-        this.routerConfigs = {};
-        this.urls = {};
-        /** The first router of each router host: what Open WebUI on that host talks to. */
-        const routerOfHost = new Map<string, LiteLLMRouter>();
-        for (const hostName of placed.routers) {
-            const routerHost = hosts.get(hostName)!;
-            const files = {
-                [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
-                ...routerHookFiles(config, hostName),
-            };
-            for (let replica = 0; replica < config.router.replicas; replica++) {
-                const containerName = routerContainerName(placed.routers, hostName, replica);
-                // The stack's main router is "router" (router-port, router-healthy, the `router` URL); the others
-                // go by their container name.
-                const name = containerName === "litellm" ? "router" : containerName;
-                this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
-                const router = new LiteLLMRouter(
-                    name,
+            const primaryHost = hosts.get(placed.router)!;
+            const routerKey = newMasterKey("router-master-key", { parent: this });
+            const redisPassword = needsRedis(config)
+                ? new random.RandomPassword("redis-password", { length: 48, special: false }, { parent: this }).result
+                : undefined;
+            const redis =
+                redisPassword &&
+                new Redis(
+                    "redis",
                     {
-                        containerName,
-                        host: routerHost.config,
-                        imageId: routerHost.imageIds.litellm!,
-                        ...behindDoor(hostName),
-                        port: config.router.port + replica,
-                        portConfigKey: "ai-gateway:router.port",
-                        files,
-                        masterKey: routerKey,
-                        redisPassword,
-                        // Replicas share their state through Redis from their first request on.
-                        waitFor: redis ? [redis.container] : [],
+                        host: primaryHost.config,
+                        publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
+                        imageId: primaryHost.imageIds.redis!,
+                        networkName: primaryHost.internalNetworkName!,
+                        password: redisPassword,
                     },
-                    onHost(hostName),
+                    onHost(placed.router),
                 );
-                doorPublishes(hostName, router.container);
-                if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
-                this.urls[name] = router.url;
+            if (redis && redisPublished(config)) doorPublishes(placed.router, redis.container);
+
+            this.routerConfigs = {};
+            this.urls = {};
+            /** The first router of each router host: what Open WebUI on that host talks to. */
+            const routerOfHost = new Map<string, LiteLLMRouter>();
+            for (const hostName of placed.routers) {
+                const routerHost = hosts.get(hostName)!;
+                const files = {
+                    [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
+                    ...routerHookFiles(config, hostName),
+                };
+                for (let replica = 0; replica < config.router.replicas; replica++) {
+                    const containerName = routerContainerName(placed.routers, hostName, replica);
+                    // The stack's main router is "router" (router-port, router-healthy, the `router` URL); the others
+                    // go by their container name.
+                    const name = containerName === "litellm" ? "router" : containerName;
+                    this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
+                    const router = new LiteLLMRouter(
+                        name,
+                        {
+                            containerName,
+                            host: routerHost.config,
+                            imageId: routerHost.imageIds.litellm!,
+                            ...behindDoor(hostName),
+                            port: config.router.port + replica,
+                            portConfigKey: "ai-gateway:router.port",
+                            files,
+                            masterKey: routerKey,
+                            redisPassword,
+                            // Replicas share their state through Redis from their first request on.
+                            waitFor: redis ? [redis.container] : [],
+                        },
+                        onHost(hostName),
+                    );
+                    doorPublishes(hostName, router.container);
+                    if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
+                    this.urls[name] = router.url;
+                }
             }
-        }
-        const router = routerOfHost.get(placed.router)!;
-        this.masterKey = routerKey;
-        this.models = Object.keys(config.groups);
+            const router = routerOfHost.get(placed.router)!;
+            this.masterKey = routerKey;
+            this.models = Object.keys(config.groups);
 
-        if (config.cloud.enabled) {
-            this.routerConfigs["litellm-cloud"] = renderRouterConfig(config, "cloud");
-            this.cloudMasterKey = newMasterKey("cloud-router-master-key", { parent: this });
-            const cloudRouter = new LiteLLMRouter(
-                "cloud-router",
-                {
-                    containerName: "litellm-cloud",
-                    host: primaryHost.config,
-                    imageId: primaryHost.imageIds.litellm!,
-                    // The one router with a route out, for the cloud API; it publishes its own port.
-                    networks: [primaryHost.networkName],
-                    port: config.cloud.port,
-                    portConfigKey: "ai-gateway:cloud.port",
-                    files: {
-                        [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
-                        ...routerHookFiles(config, placed.router),
+            if (config.cloud.enabled) {
+                this.routerConfigs["litellm-cloud"] = renderRouterConfig(config, "cloud");
+                this.cloudMasterKey = newMasterKey("cloud-router-master-key", { parent: this });
+                const cloudRouter = new LiteLLMRouter(
+                    "cloud-router",
+                    {
+                        containerName: "litellm-cloud",
+                        host: primaryHost.config,
+                        imageId: primaryHost.imageIds.litellm!,
+                        // The one router with a route out, for the cloud API; it publishes its own port.
+                        networks: [primaryHost.networkName],
+                        port: config.cloud.port,
+                        portConfigKey: "ai-gateway:cloud.port",
+                        files: {
+                            [LITELLM_CONFIG_FILE]: this.routerConfigs["litellm-cloud"],
+                            ...routerHookFiles(config, placed.router),
+                        },
+                        masterKey: this.cloudMasterKey,
+                        cloudApiKey: args.cloudApiKey,
                     },
-                    masterKey: this.cloudMasterKey,
-                    cloudApiKey: args.cloudApiKey,
-                },
-                onHost(placed.router),
-            );
-            this.urls.cloudRouter = cloudRouter.url;
-        }
+                    onHost(placed.router),
+                );
+                this.urls.cloudRouter = cloudRouter.url;
+            }
 
-        let qdrant: Qdrant | undefined;
-        if (config.qdrant.enabled) {
-            const qdrantHost = hosts.get(placed.qdrant)!;
-            qdrant = new Qdrant(
-                "qdrant",
-                {
-                    host: qdrantHost.config,
-                    port: config.qdrant.port,
-                    imageId: qdrantHost.imageIds.qdrant!,
-                    ...behindDoor(placed.qdrant),
-                },
-                onHost(placed.qdrant),
-            );
-            doorPublishes(placed.qdrant, qdrant.container);
-            this.qdrantApiKey = qdrant.apiKey;
-            this.urls.qdrant = qdrant.url;
-        }
-
-        if (config.openWebUI.enabled) {
-            const uiHost = hosts.get(placed.openWebUI)!;
-            const sameHost = (other: string) => other === placed.openWebUI;
-            const localRouter = routerOfHost.get(placed.openWebUI);
-            const ui = new OpenWebUI(
-                "open-webui",
-                {
-                    host: uiHost.config,
-                    settingsEnv: openWebUIEnv(config),
-                    adminEmail: config.openWebUI.adminEmail,
-                    port: config.openWebUI.port,
-                    routerUrl: localRouter
-                        ? localRouter.internalUrl
-                        : doorUrl(config, placed.openWebUI, primaryHost.config, config.router.port),
-                    routerKey: routerKey,
-                    qdrant: qdrant && {
-                        url: sameHost(placed.qdrant)
-                            ? qdrant.internalUrl
-                            : doorUrl(config, placed.openWebUI, hosts.get(placed.qdrant)!.config, config.qdrant.port),
-                        apiKey: qdrant.apiKey,
+            let qdrant: Qdrant | undefined;
+            if (config.qdrant.enabled) {
+                const qdrantHost = hosts.get(placed.qdrant)!;
+                qdrant = new Qdrant(
+                    "qdrant",
+                    {
+                        host: qdrantHost.config,
+                        port: config.qdrant.port,
+                        imageId: qdrantHost.imageIds.qdrant!,
+                        ...behindDoor(placed.qdrant),
                     },
-                    imageId: uiHost.imageIds.openWebUI!,
-                    ...behindDoor(placed.openWebUI),
-                    files: routingFilterFiles(config, placed.openWebUI),
-                    routingFilter: routingFilterInstall(config, placed.openWebUI),
-                    // Its vector store from the start (healthy by Docker's own check: /readyz is probed through the
-                    // door, which waits for this container); the router only when a user asks for a model.
-                    waitFor: qdrant ? [qdrant.container] : [],
-                },
-                onHost(placed.openWebUI),
-            );
-            doorPublishes(placed.openWebUI, ui.container);
-            this.openWebUIAdmin = { email: ui.adminEmail, password: ui.adminPassword };
-            this.urls.openWebUI = ui.url;
-        }
+                    onHost(placed.qdrant),
+                );
+                doorPublishes(placed.qdrant, qdrant.container);
+                this.qdrantApiKey = qdrant.apiKey;
+                this.urls.qdrant = qdrant.url;
+            }
 
-        for (const { publishes, release } of doors.values()) release(publishes);
+            if (config.openWebUI.enabled) {
+                const uiHost = hosts.get(placed.openWebUI)!;
+                const sameHost = (other: string) => other === placed.openWebUI;
+                const localRouter = routerOfHost.get(placed.openWebUI);
+                const ui = new OpenWebUI(
+                    "open-webui",
+                    {
+                        host: uiHost.config,
+                        settingsEnv: openWebUIEnv(config),
+                        adminEmail: config.openWebUI.adminEmail,
+                        port: config.openWebUI.port,
+                        routerUrl: localRouter
+                            ? localRouter.internalUrl
+                            : doorUrl(config, placed.openWebUI, primaryHost.config, config.router.port),
+                        routerKey: routerKey,
+                        qdrant: qdrant && {
+                            url: sameHost(placed.qdrant)
+                                ? qdrant.internalUrl
+                                : doorUrl(
+                                      config,
+                                      placed.openWebUI,
+                                      hosts.get(placed.qdrant)!.config,
+                                      config.qdrant.port,
+                                  ),
+                            apiKey: qdrant.apiKey,
+                        },
+                        imageId: uiHost.imageIds.openWebUI!,
+                        ...behindDoor(placed.openWebUI),
+                        files: routingFilterFiles(config, placed.openWebUI),
+                        routingFilter: routingFilterInstall(config, placed.openWebUI),
+                        // Its vector store from the start (healthy by Docker's own check: /readyz is probed through the
+                        // door, which waits for this container); the router only when a user asks for a model.
+                        waitFor: qdrant ? [qdrant.container] : [],
+                    },
+                    onHost(placed.openWebUI),
+                );
+                doorPublishes(placed.openWebUI, ui.container);
+                this.openWebUIAdmin = { email: ui.adminEmail, password: ui.adminPassword };
+                this.urls.openWebUI = ui.url;
+            }
+        } finally {
+            for (const { publishes, release } of doors.values()) release(publishes);
+        }
 
         this.registerOutputs({
             urls: this.urls,
