@@ -55,8 +55,11 @@ export class GatewayHost extends pulumi.ComponentResource {
                 {
                     name: INTERNAL_NETWORK_NAME,
                     driver: "bridge",
-                    // No gateway, no NAT, no route beyond the bridge: only the containers on it reach each other.
+                    // No route beyond the bridge: only the containers on it reach each other.
                     internal: true,
+                    // And no address of the host on it either, so that nothing the host serves on every address
+                    // (sshd, a proxy) answers the containers here: Docker would give the bridge the gateway's.
+                    options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
                     attachable: false,
                     labels: stackLabels(pulumi.getStack()),
                 },

@@ -39,6 +39,10 @@ describe("the dev stack (RTX 4090 host)", () => {
             ["gpu-internal-network", "ai-gateway-internal", true],
             ["gpu-network", "ai-gateway", undefined],
         ]);
+        // Not even this host's own address on it: what the host serves on every address does not answer there.
+        expect(p.byName("gpu-internal-network").inputs.options).toEqual({
+            "com.docker.network.bridge.inhibit_ipv4": "true",
+        });
         const on = (name: string) =>
             (p.container(name).inputs.networksAdvanced as { name: string }[]).map((n) => n.name);
         for (const name of ["litellm", "open-webui", "qdrant"]) {
