@@ -3,7 +3,8 @@
  * endpoint, so the container rules fail with "cannot check"; containers.test.ts covers them on the real engine.
  */
 import * as http from "node:http";
-import { auditCommand, secretProblem } from "../../commands/audit";
+import { execFileSync } from "node:child_process";
+import { EGRESS_PROBE, auditCommand, secretProblem } from "../../commands/audit";
 import { FakeOllama } from "../support/fakeOllama";
 import { FakeRouter, FakeRouterOptions, startFakeOpenWebUI, startFakeQdrant } from "../support/fakeServices";
 import { LocalServer } from "../support/httpServer";
@@ -83,8 +84,15 @@ describe("npm run audit", () => {
             detail: expect.stringMatching(/^cannot check: cannot reach Docker at unix:\/\/\/tmp\//),
         });
         expect(rule("images-pinned")[0]).toMatchObject({ verdict: "fail" });
+        // The services without a route out, each: Docker alone can show their networks.
+        expect(rule("no-egress").map((f) => [f.subject, f.verdict])).toEqual([
+            ["litellm", "fail"],
+            ["qdrant", "fail"],
+            ["open-webui", "fail"],
+        ]);
+        expect(rule("no-egress")[0].detail).toMatch(/^cannot check: cannot reach Docker/);
         expect(code).toBe(1);
-        expect(err).toBe("audit: stack s1 fails 8 of 17 checks: bind-address, images-pinned\n");
+        expect(err).toBe("audit: stack s1 fails 13 of 22 checks: bind-address, images-pinned, no-egress\n");
     });
 
     it("fails a local router whose model list holds a cloud model, or a group backed by one", async () => {
@@ -131,6 +139,20 @@ describe("npm run audit", () => {
         } finally {
             await new Promise((resolve) => beyond.close(resolve));
         }
+    });
+
+    it("runs an egress probe that says whether one connection got through, in the Python the images have", async () => {
+        const listener = http.createServer((_req, res) => res.end());
+        await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+        const port = (listener.address() as { port: number }).port;
+        const probe = (target: number) =>
+            execFileSync("python3", ["-c", EGRESS_PROBE, "127.0.0.1", String(target)], { encoding: "utf8" }).trim();
+        try {
+            expect(probe(port)).toBe("connected");
+        } finally {
+            await new Promise((resolve) => listener.close(resolve));
+        }
+        expect(probe(port)).toMatch(/^blocked: \[Errno 111\] Connection refused$/);
     });
 
     it("judges secrets: empty, well-known and short ones fail", () => {
