@@ -2,7 +2,8 @@
  * `npm run audit -- --stack <name> [--json] [--probe-addresses <a,b>] [--dir <folder>]`
  *
  * The final audit of a deployed stack, one verdict per rule and subject:
- * - bind-address: every published port of every container is on the host's bind address only;
+ * - bind-address: every published port of every container is on the host's bind address only, and only the
+ *   door publishes the ports of the services behind it;
  * - ollama-not-beyond: no Ollama instance answers on any other address of this machine;
  * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session,
  *   a published Redis without its password;
@@ -13,14 +14,19 @@
  * - routes: every replica of every router (4000 and 4001) refuses a canary request to LiteLLM's provider
  *   pass-through routes, which would forward it to the provider whatever the model list says;
  * - no-cloud-models: no Ollama instance holds a model that runs on a remote host;
- * - images-pinned: every container (Redis too) runs the pinned image the config names.
+ * - images-pinned: every container (Redis and the doors too) runs the pinned image the config names;
+ * - no-egress: the routers on 4000, Open WebUI, Qdrant and Redis are on internal networks only, and from inside
+ *   each router and Open WebUI a connection to an address beyond the stack fails: a listener this audit opens on
+ *   the Docker host's address on the stack's ordinary network, which any container with a route out reaches
+ *   (and on the host's address on the internal network, if it has one there).
  * Exit 1 when any rule fails, and an answer the audit cannot read fails its own rule only. The router's key comes
  * from `AIGW_MASTER_KEY` or the stack's outputs.
  */
 import * as os from "node:os";
-import { connect, isIP } from "node:net";
+import { Server, createServer, connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
-import { serviceUrl } from "../config/containers";
+import { NETWORK_NAME, serviceUrl } from "../config/containers";
+import { INTERNAL_NETWORK_NAME, doorContainerName, doorPublishedPorts, hasDoor } from "../config/door";
 import {
     CLOUD_API_KEY_ENV,
     REDIS_CONTAINER,
@@ -41,7 +47,7 @@ import {
 } from "../config/schema";
 import { GatewayService, authHeaders, listServices, refusesCall } from "../config/services";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
-import { StackContainers, imageTags, inspectStackContainers } from "./docker";
+import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, oneLine, request } from "./http";
 import { StackKeys } from "./keys";
 import { Finding, findingFor, reportFindings } from "./findings";
@@ -70,33 +76,79 @@ export function otherLocalAddresses(bindAddress: string): string[] {
     return [...new Set([...addresses, "127.0.0.2"])].filter((a) => !sameAddress(a, bindAddress));
 }
 
-/** A container the audit checks: a service, or Redis, which speaks no HTTP and may publish no port. */
+/** A container the audit checks: a service, Redis (which speaks no HTTP), or a host's door. */
 export interface AuditedContainer {
     /** Container name. */
     containerName: string;
     /** The host that runs it. */
     host: HostConfig;
-    /** The one port it publishes on the host's bind address; undefined when it must publish none. */
+    /** The port it is reached at on the host's bind address (its own or the door's); undefined when none. */
     port?: number;
+    /** The ports the container itself publishes on the bind address: none for a service behind the door. */
+    publishes: number[];
+    /** Why it publishes nothing, when it publishes nothing. */
+    publishesNothing?: string;
+    /** It must have no route out (internal networks only). */
+    noEgress: boolean;
+    /** Its image has Python, so the egress probe runs inside it (the LiteLLM and Open WebUI images). */
+    probed?: boolean;
     /** Pinned image reference it must run. */
     image: string;
     /** Environment variables that hold secrets. */
     secretEnv: string[];
 }
 
-/** Redis, when routers share state: on the first router host, published only for routers on other hosts. */
+/** The services behind the door: on the internal network only, their ports published by the door. */
+const BEHIND_DOOR = ["router", "openWebUI", "qdrant"];
+
+/** Redis, when routers share state: on the first router host, reached through the door by routers on other hosts. */
 export function redisContainer(config: StackConfig): AuditedContainer | undefined {
     if (!needsRedis(config)) return undefined;
     return {
         containerName: REDIS_CONTAINER,
         host: config.hosts.find((h) => h.name === placements(config).router)!,
         port: redisPublished(config) ? config.router.redisPort : undefined,
+        publishes: [],
+        publishesNothing: redisPublished(config)
+            ? "the door publishes its port"
+            : "only the routers on its own host use it",
+        noEgress: true,
         image: config.images.redis,
         secretEnv: [REDIS_PASSWORD_ENV],
     };
 }
 
-/** Ports published anywhere but on the bind address, or ports beyond the service's own. */
+/** Every container of the stack as the audit checks it: the services, Redis, and each host's door. */
+export function auditedContainers(config: StackConfig): AuditedContainer[] {
+    const services: AuditedContainer[] = listServices(config).map((s) => {
+        const behindDoor = BEHIND_DOOR.includes(s.kind);
+        return {
+            containerName: s.containerName,
+            host: s.host,
+            port: s.port,
+            publishes: behindDoor ? [] : [s.port],
+            publishesNothing: behindDoor ? "the door publishes its port" : undefined,
+            noEgress: behindDoor,
+            probed: s.kind === "router" || s.kind === "openWebUI",
+            image: s.image,
+            secretEnv: s.secretEnv,
+        };
+    });
+    const redis = redisContainer(config);
+    const doors: AuditedContainer[] = config.hosts
+        .filter((h) => hasDoor(config, h.name))
+        .map((host) => ({
+            containerName: doorContainerName(config, host.name),
+            host,
+            publishes: doorPublishedPorts(config, host.name),
+            noEgress: false,
+            image: config.images.door,
+            secretEnv: [],
+        }));
+    return [...services, ...(redis ? [redis] : []), ...doors];
+}
+
+/** Ports published anywhere but on the bind address, or ports beyond the container's own. */
 export function bindingFindings(services: AuditedContainer[], containers: StackContainers): Finding[] {
     return services.map((service) => {
         const finding = findingFor("bind-address", service.containerName);
@@ -104,23 +156,32 @@ export function bindingFindings(services: AuditedContainer[], containers: StackC
         if (unreachable) return finding("fail", `cannot check: ${unreachable}`);
         const facts = containers.found.get(service.containerName);
         if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
+        const bind = service.host.bindAddress;
         const wrong = facts.ports.filter(
-            (p) => !p.hostIp || !sameAddress(p.hostIp, service.host.bindAddress) || p.hostPort !== service.port,
+            (p) => !p.hostIp || !sameAddress(p.hostIp, bind) || !service.publishes.includes(p.hostPort),
         );
+        const allowed = service.publishes.map((port) => `${bind}:${port}`).join(", ");
         if (wrong.length > 0)
             return finding(
                 "fail",
                 wrong
                     .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
                     .join(", ") +
-                    (service.port === undefined
-                        ? " (it must publish nothing: only the routers on its own host use it)"
-                        : ` (only ${service.host.bindAddress}:${service.port} is allowed)`),
+                    (service.publishes.length === 0
+                        ? ` (it must publish nothing: ${service.publishesNothing})`
+                        : ` (only ${allowed} ${service.publishes.length === 1 ? "is" : "are"} allowed)`),
             );
-        if (service.port === undefined)
-            return finding("pass", "publishes no port (reached on the Docker network only)");
-        if (facts.ports.length === 0) return finding("fail", "publishes no port");
-        return finding("pass", `published on ${service.host.bindAddress}:${service.port} only`);
+        if (service.publishes.length === 0)
+            return finding(
+                "pass",
+                service.port === undefined
+                    ? "publishes no port (reached on the Docker network only)"
+                    : `publishes no port (the door publishes ${bind}:${service.port})`,
+            );
+        const missing = service.publishes.filter((port) => !facts.ports.some((p) => p.hostPort === port));
+        if (missing.length > 0)
+            return finding("fail", `does not publish ${missing.map((p) => `${bind}:${p}`).join(", ")}`);
+        return finding("pass", `published on ${allowed} only`);
     });
 }
 
@@ -467,6 +528,149 @@ async function imageFindings(services: AuditedContainer[], containers: StackCont
     });
 }
 
+/**
+ * The probe run inside a container (`python -c EGRESS_PROBE <host> <port>`): one TCP connection, 3 s at most;
+ * prints `connected`, or `blocked: <why>`. The LiteLLM and Open WebUI images always have Python.
+ */
+export const EGRESS_PROBE = [
+    "import socket, sys",
+    "try:",
+    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()",
+    "    print('connected')",
+    "except OSError as e:",
+    "    print('blocked:', e)",
+].join("\n");
+
+/** A TCP listener on `address` that counts the connections it gets; undefined when it cannot listen there. */
+async function countingListener(
+    address: string,
+): Promise<{ server: Server; port: number; seen: () => number } | undefined> {
+    let count = 0;
+    const server = createServer((socket) => {
+        count++;
+        socket.destroy();
+    });
+    const listening = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen({ host: address, port: 0 }, () => resolve(true));
+    });
+    if (!listening) return undefined;
+    const port = (server.address() as { port: number }).port;
+    return { server, port, seen: () => count };
+}
+
+/** An address beyond the stack that the egress probe tries, with a listener of this audit on it. */
+interface ProbeTarget {
+    /** The address and port. */
+    address: string;
+    port: number;
+    /** What it is, in words. */
+    what: string;
+    /** Connections it has accepted. */
+    seen: () => number;
+}
+
+/**
+ * The services with no route out are on internal networks only, and from inside each that has Python (the local
+ * routers and Open WebUI) a connection to an address beyond the stack fails: a listener of this audit on the
+ * Docker host's own address on the stack's ordinary network (`ai-gateway`), which a container with a route out
+ * reaches; and one on the host's address on each internal network, if the host has one there (the stack creates
+ * them without). Only on a local engine can the audit listen on the host; on a remote one, the networks are
+ * checked.
+ */
+export async function noEgressFindings(audited: AuditedContainer[], containers: StackContainers): Promise<Finding[]> {
+    const subjects = audited.filter((c) => c.noEgress);
+    const findings: Finding[] = [];
+    for (const endpoint of new Set(subjects.map((s) => s.host.docker))) {
+        const onHost = subjects.filter((s) => s.host.docker === endpoint);
+        const fail = (detail: string) => {
+            for (const s of onHost) findings.push(findingFor("no-egress", s.containerName)("fail", detail));
+        };
+        const unreachable = containers.unreachable.get(endpoint);
+        if (unreachable) {
+            fail(`cannot check: ${unreachable}`);
+            continue;
+        }
+        const networkNames = [...new Set(onHost.flatMap((s) => containers.found.get(s.containerName)?.networks ?? []))];
+        let networks: Awaited<ReturnType<typeof inspectNetworks>>;
+        try {
+            networks = await inspectNetworks(endpoint, [...networkNames, NETWORK_NAME]);
+        } catch (err) {
+            fail(`cannot check: ${(err as Error).message}`);
+            continue;
+        }
+        const listeners: (ProbeTarget & { server: Server })[] = [];
+        let problem: string | undefined;
+        if (endpoint.startsWith("unix://")) {
+            const gateway = networks.get(NETWORK_NAME)?.gateways.find((g) => isIP(g) === 4);
+            const egress = gateway ? await countingListener(gateway) : undefined;
+            if (egress)
+                listeners.push({
+                    ...egress,
+                    address: gateway!,
+                    what: `where this audit listens on the Docker host's address on ${NETWORK_NAME} (a container with a route out reaches it)`,
+                });
+            else problem = `cannot check: no address of network ${NETWORK_NAME} on this machine to listen on`;
+            // The host's own address on an internal network, when it has one, answers with whatever it serves there.
+            for (const name of networkNames.filter((n) => networks.get(n)?.internal)) {
+                const address = networks.get(name)!.gateways.find((g) => isIP(g) === 4);
+                const inside = address ? await countingListener(address) : undefined;
+                if (inside)
+                    listeners.push({
+                        ...inside,
+                        address: address!,
+                        what: `the Docker host's own address on ${name}, where it serves anything it serves on every address`,
+                    });
+            }
+        }
+        try {
+            for (const s of onHost) findings.push(await noEgressFinding(s, containers, networks, listeners, problem));
+        } finally {
+            for (const l of listeners) l.server.close();
+        }
+    }
+    return findings;
+}
+
+async function noEgressFinding(
+    container: AuditedContainer,
+    containers: StackContainers,
+    networks: Map<string, { internal: boolean }>,
+    targets: ProbeTarget[],
+    problem: string | undefined,
+): Promise<Finding> {
+    const finding = findingFor("no-egress", container.containerName);
+    const facts = containers.found.get(container.containerName);
+    if (!facts) return finding("fail", `no container ${container.containerName} on host ${container.host.name}`);
+    const open = facts.networks.filter((n) => networks.get(n)?.internal !== true);
+    const seen =
+        open.length > 0
+            ? `on ${open.join(", ")}, which ${open.length === 1 ? "has" : "have"} a route out (only ${INTERNAL_NETWORK_NAME} is allowed)`
+            : `only on ${facts.networks.join(", ") || "no network"} (no route out)`;
+    const verdict = open.length > 0 ? "fail" : "pass";
+    if (!container.probed) return finding(verdict, seen);
+    if (!container.host.docker.startsWith("unix://"))
+        return finding(verdict, `${seen}; not probed: the audit cannot listen on remote host ${container.host.name}`);
+    if (problem) return finding("fail", `${seen}; ${problem}`);
+    const blocked: string[] = [];
+    for (const target of targets) {
+        let answer: string;
+        const before = target.seen();
+        try {
+            const argv = ["python", "-c", EGRESS_PROBE, target.address, String(target.port)];
+            answer = (await execInContainer(container.host.docker, container.containerName, argv)).trim();
+        } catch (err) {
+            return finding("fail", `${seen}; cannot check: ${(err as Error).message}`);
+        }
+        const where = `${target.address}:${target.port}, ${target.what}`;
+        if (answer === "connected" || target.seen() > before) return finding("fail", `${seen}; connected to ${where}`);
+        if (!answer.startsWith("blocked:"))
+            return finding("fail", `${seen}; cannot check: the probe answered ${JSON.stringify(answer.slice(0, 200))}`);
+        blocked.push(`${where}: ${answer.slice("blocked: ".length)}`);
+    }
+    return finding(verdict, `${seen}; cannot connect to ${blocked.join("; nor to ")}`);
+}
+
 /** Applies every rule to a deployed stack. */
 export async function auditStack(
     config: StackConfig,
@@ -475,11 +679,11 @@ export async function auditStack(
 ): Promise<Finding[]> {
     const services = listServices(config);
     const redis = redisContainer(config);
-    const audited: AuditedContainer[] = redis ? [...services, redis] : services;
+    const audited = auditedContainers(config);
     const containers = await inspectStackContainers(audited);
     // Every replica of the local router on every router host, each against the instances as its host reaches them.
     const routers = services.filter((s) => s.kind === "router");
-    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images] = await Promise.all([
+    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images, noEgress] = await Promise.all([
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
         redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
@@ -488,6 +692,7 @@ export async function auditStack(
         Promise.all(services.filter((s) => s.kind === "router" || s.kind === "cloudRouter").map(routesFinding)),
         ollamaCloudFindings(services),
         imageFindings(audited, containers),
+        noEgressFindings(audited, containers),
     ]);
     return [
         ...bindingFindings(audited, containers),
@@ -500,6 +705,7 @@ export async function auditStack(
         ...routes,
         ...noCloud,
         ...images,
+        ...noEgress,
     ];
 }
 

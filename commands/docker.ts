@@ -37,6 +37,8 @@ export interface ContainerFacts {
     ports: PortBinding[];
     /** Its environment, `KEY=value`. */
     env: string[];
+    /** The Docker networks it is attached to, by name. */
+    networks: string[];
 }
 
 /** Runs `docker -H <endpoint> <args>`, resolving stdout; a failure to reach Docker rejects `DockerUnreachable`. */
@@ -74,6 +76,7 @@ export async function inspectContainers(endpoint: string, names: string[]): Prom
             imageId: container.Image,
             imageRef: container.Config.Image,
             env: container.Config.Env ?? [],
+            networks: Object.keys(container.NetworkSettings?.Networks ?? {}),
             ports: Object.entries(container.HostConfig.PortBindings ?? {}).flatMap(([containerPort, bindings]) =>
                 (bindings ?? []).map((b) => ({ containerPort, hostIp: b.HostIp, hostPort: Number(b.HostPort) })),
             ),
@@ -98,6 +101,39 @@ interface RawContainer {
     State: { Status: string; Health?: { Status: string } };
     Config: { Image: string; Env?: string[] };
     HostConfig: { PortBindings?: Record<string, { HostIp: string; HostPort: string }[] | null> };
+    NetworkSettings?: { Networks?: Record<string, unknown> | null };
+}
+
+/** What `docker network inspect` says about one network. */
+export interface NetworkFacts {
+    /** Network name. */
+    name: string;
+    /** Created `internal: true`: no gateway, no route beyond its bridge. */
+    internal: boolean;
+    /** The host's own addresses on its bridge (the gateways of its subnets); none for an internal network. */
+    gateways: string[];
+}
+
+/** Facts about the named networks that exist; names without a network are left out. */
+export async function inspectNetworks(endpoint: string, names: string[]): Promise<Map<string, NetworkFacts>> {
+    if (names.length === 0) return new Map();
+    const stdout = await docker(endpoint, ["network", "inspect", ...new Set(names)], { allowFailure: true });
+    type RawNetwork = { Name: string; Internal: boolean; IPAM?: { Config?: { Gateway?: string }[] | null } };
+    return new Map(
+        (JSON.parse(stdout || "[]") as RawNetwork[]).map((n) => [
+            n.Name,
+            {
+                name: n.Name,
+                internal: n.Internal,
+                gateways: (n.IPAM?.Config ?? []).flatMap((c) => (c.Gateway ? [c.Gateway] : [])),
+            },
+        ]),
+    );
+}
+
+/** Runs `argv` inside a running container (`docker exec`); resolves its standard output, rejects when it fails. */
+export async function execInContainer(endpoint: string, container: string, argv: string[]): Promise<string> {
+    return docker(endpoint, ["exec", container, ...argv]);
 }
 
 /** The containers of a stack's services, asked of each host's engine; engines that did not answer say why. */

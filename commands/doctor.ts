@@ -11,6 +11,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { gpuHost, wantsGpu } from "../config/gpu";
 import { hostModelEstimates } from "../config/modelSize";
+import { doorContainerName, hasDoor } from "../config/door";
 import { HostConfig, PROJECT, StackConfig } from "../config/schema";
 import { GatewayService, listServices } from "../config/services";
 import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";
@@ -66,8 +67,12 @@ function tryListen(address: string, port: number): Promise<string | undefined> {
     });
 }
 
-async function portFindings(services: GatewayService[]): Promise<Finding[]> {
-    const containers = await inspectStackContainers(services);
+async function portFindings(config: StackConfig, services: GatewayService[]): Promise<Finding[]> {
+    // The doors publish the ports of the services behind them: a port one holds is the stack's own too.
+    const doors = config.hosts
+        .filter((h) => hasDoor(config, h.name))
+        .map((host) => ({ containerName: doorContainerName(config, host.name), host }));
+    const containers = await inspectStackContainers([...services, ...doors]);
     return Promise.all(
         services.map(async (service) => {
             const finding = findingFor("port", `${service.containerName} ${service.port}`);
@@ -76,12 +81,11 @@ async function portFindings(services: GatewayService[]): Promise<Finding[]> {
             const address = host.bindAddress;
             const problem = await tryListen(address, service.port);
             if (problem === undefined) return finding("pass", `${address}:${service.port} is free`);
-            const own = containers.found.get(service.containerName);
-            if (problem === "EADDRINUSE" && own?.ports.some((p) => p.hostPort === service.port))
-                return finding(
-                    "pass",
-                    `in use by this stack's own container ${service.containerName} (up replaces it)`,
-                );
+            const own = [service, ...doors.filter((d) => d.host.name === host.name)]
+                .map((c) => containers.found.get(c.containerName))
+                .find((facts) => facts?.ports.some((p) => p.hostPort === service.port));
+            if (problem === "EADDRINUSE" && own)
+                return finding("pass", `in use by this stack's own container ${own.name} (up replaces it)`);
             if (problem === "EADDRINUSE")
                 return finding(
                     "fail",
@@ -141,7 +145,7 @@ export const doctorCommand: Command = {
         const stack = loadStack(values, io.env);
         const [hosts, ports, pulumi] = await Promise.all([
             Promise.all(stack.config.hosts.map(hostFindings)),
-            portFindings(listServices(stack.config)),
+            portFindings(stack.config, listServices(stack.config)),
             pulumiFinding(io.env),
         ]);
         const findings = [...hosts.flat(), ...ports, ...diskFindings(stack.config), pulumi];

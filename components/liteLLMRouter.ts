@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { containerHealthchecks } from "../config/containers";
@@ -26,10 +27,12 @@ export interface LiteLLMRouterArgs {
     files: Record<string, string>;
     /** Image id of the pinned LiteLLM image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks it joins; it is created on the first. */
+    networks: pulumi.Input<string>[];
     /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
     stateId: pulumi.Input<string>;
+    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
+    door?: pulumi.Resource;
     /** The `sk-...` key clients must send; replicas of one router share it. */
     masterKey: pulumi.Input<string>;
     /** The cloud provider's key; only the cloud-fallback router gets one. */
@@ -55,6 +58,8 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
     public readonly url: string;
     /** URL of the router's OpenAI-compatible API for containers on the same host. */
     public readonly internalUrl: string;
+    /** The container (the host's door waits for it). */
+    public readonly container: docker.Container;
     /** Passes once the router answers; later services depend on it. */
     public readonly healthy: HealthCheck;
 
@@ -83,8 +88,9 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
                 host,
                 port: { internal: LITELLM_CONTAINER_PORT, external: args.port, configKey: args.portConfigKey },
                 imageId: args.imageId,
-                networkName: args.networkName,
+                networks: args.networks,
                 stateId: args.stateId,
+                door: args.door,
                 command: ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_CONTAINER_PORT)],
                 envs,
                 uploads: Object.entries(args.files).map(([file, content]) => ({
@@ -98,6 +104,7 @@ export class LiteLLMRouter extends pulumi.ComponentResource {
             { parent: this },
         );
         this.url = service.url;
+        this.container = service.container;
         this.internalUrl = `http://${containerName}:${LITELLM_CONTAINER_PORT}`;
         this.healthy = service.healthy;
         this.registerOutputs({ url: this.url });

@@ -17,8 +17,8 @@ export interface OllamaServiceArgs {
     tuning: OllamaTuning;
     /** Image id of the pinned Ollama image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks: the one with a route out (pulls) first, then the internal one, where there is one. */
+    networks: pulumi.Input<string>[];
     /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
     stateId: pulumi.Input<string>;
 }
@@ -60,7 +60,7 @@ export class OllamaService extends pulumi.ComponentResource {
                         configKey: `ai-gateway:hosts[${hostIndex}].ollama[${i}].port`,
                     },
                     imageId: args.imageId,
-                    networkName: args.networkName,
+                    networks: args.networks,
                     stateId: args.stateId,
                     envs: ollamaEnv(args.tuning),
                     volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],

@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks } from "../config/containers";
@@ -25,10 +26,12 @@ export interface OpenWebUIArgs {
     qdrant?: { url: pulumi.Input<string>; apiKey: pulumi.Input<string> };
     /** Image id of the pinned Open WebUI image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks it joins; it is created on the first. */
+    networks: pulumi.Input<string>[];
     /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
     stateId: pulumi.Input<string>;
+    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
+    door?: pulumi.Resource;
     /** Files shipped into the container under /app/ai-gateway, by name (the routing filter, for a manual install). */
     files?: Record<string, string>;
     /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
@@ -49,6 +52,8 @@ export class OpenWebUI extends pulumi.ComponentResource {
     public readonly adminEmail: string;
     /** Generated password of the admin account; a secret. */
     public readonly adminPassword: pulumi.Output<string>;
+    /** The container (the host's door waits for it). */
+    public readonly container: docker.Container;
     /** The routing filter installed into Open WebUI, when routing by content is on. */
     public readonly routingFilter?: OpenWebUIFunction;
 
@@ -100,8 +105,9 @@ export class OpenWebUI extends pulumi.ComponentResource {
                     configKey: "ai-gateway:openWebUI.port",
                 },
                 imageId: args.imageId,
-                networkName: args.networkName,
+                networks: args.networks,
                 stateId: args.stateId,
+                door: args.door,
                 envs,
                 volumes: [{ hostPath: dataDirs.openWebUI(host), containerPath: OPEN_WEBUI_DATA_PATH }],
                 uploads: uploads.length > 0 ? uploads : undefined,
@@ -112,6 +118,7 @@ export class OpenWebUI extends pulumi.ComponentResource {
             { parent: this },
         );
         this.url = service.url;
+        this.container = service.container;
         if (args.routingFilter) {
             this.routingFilter = new OpenWebUIFunction(
                 `${name}-routing-filter`,

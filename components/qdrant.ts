@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QDRANT_HTTP_PORT, containerHealthchecks } from "../config/containers";
@@ -13,10 +14,12 @@ export interface QdrantArgs {
     port: number;
     /** Image id of the pinned Qdrant image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
-    networkName: pulumi.Input<string>;
+    /** The host's Docker networks it joins; it is created on the first. */
+    networks: pulumi.Input<string>[];
     /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
     stateId: pulumi.Input<string>;
+    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
+    door?: pulumi.Resource;
 }
 
 /**
@@ -30,6 +33,8 @@ export class Qdrant extends pulumi.ComponentResource {
     public readonly internalUrl: string;
     /** Key clients send as `api-key`; a secret. */
     public readonly apiKey: pulumi.Output<string>;
+    /** The container (the host's door waits for it). */
+    public readonly container: docker.Container;
     /** Passes once Qdrant is ready; its users depend on it. */
     public readonly healthy: HealthCheck;
 
@@ -49,16 +54,21 @@ export class Qdrant extends pulumi.ComponentResource {
                 host,
                 port: { internal: QDRANT_HTTP_PORT, external: args.port, configKey: "ai-gateway:qdrant.port" },
                 imageId: args.imageId,
-                networkName: args.networkName,
+                networks: args.networks,
                 stateId: args.stateId,
+                door: args.door,
                 envs: [pulumi.interpolate`QDRANT__SERVICE__API_KEY=${key.result}`],
                 volumes: [{ hostPath: dataDirs.qdrant(host), containerPath: "/qdrant/storage" }],
                 healthcheck: containerHealthchecks.qdrant,
                 probe: { path: "/readyz" },
+                // Open WebUI waits for the container's own healthcheck: the door, through which /readyz is
+                // probed, waits for Open WebUI's container.
+                waitHealthy: true,
             },
             { parent: this },
         );
         this.url = service.url;
+        this.container = service.container;
         this.internalUrl = `http://${containerName}:${QDRANT_HTTP_PORT}`;
         this.healthy = service.healthy;
         this.registerOutputs({ url: this.url, apiKey: this.apiKey });

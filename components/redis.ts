@@ -1,18 +1,21 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { commonContainerArgs, containerHealthchecks, publish, redisCommand } from "../config/containers";
-import { REDIS_CONTAINER, REDIS_CONTAINER_PORT, REDIS_PASSWORD_ENV } from "../config/litellm";
+import { commonContainerArgs, containerHealthchecks, redisCommand } from "../config/containers";
+import { REDIS_CONTAINER, REDIS_PASSWORD_ENV } from "../config/litellm";
 import { HostConfig } from "../config/schema";
 import { PortGuard } from "../providers/portGuard";
 
 export interface RedisArgs {
     /** The host that runs it: the first router host. */
     host: HostConfig;
-    /** Port published on the host's bind address, for routers on other hosts; unset keeps it on the Docker network. */
+    /**
+     * Port on the host's bind address, for routers on other hosts, published by the host's door; unset keeps it
+     * on the Docker network.
+     */
     publishedPort?: number;
     /** Image id of the pinned Redis image on this host. */
     imageId: pulumi.Input<string>;
-    /** The host's Docker network. */
+    /** The host's internal Docker network (no route out), the only one it joins. */
     networkName: pulumi.Input<string>;
     /** The id of the stack's state, for the state label of its containers (config/containers.ts). */
     stateId: pulumi.Input<string>;
@@ -53,7 +56,8 @@ export class Redis extends pulumi.ComponentResource {
                 image: args.imageId,
                 command: redisCommand,
                 envs: [pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.password}`],
-                ports: publishedPort === undefined ? [] : [publish(host, REDIS_CONTAINER_PORT, publishedPort)],
+                // Published, when it is, by the door: Docker publishes no port of a container on an internal network.
+                ports: [],
                 healthcheck: containerHealthchecks.redis,
                 wait: true,
                 waitTimeout: 60,

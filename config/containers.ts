@@ -9,7 +9,10 @@ import { canonicalAddress, isWildcardAddress } from "./addresses";
 
 export const OPEN_WEBUI_CONTAINER_PORT = 8080;
 export const QDRANT_HTTP_PORT = 6333;
-/** The Docker network every container of a host joins; containers find each other by name on it. */
+/**
+ * The Docker network of a host with a route out: Ollama (model pulls), the cloud router and the door are on it.
+ * Containers find each other by name on it; those that must not reach out are on `INTERNAL_NETWORK_NAME` only.
+ */
 export const NETWORK_NAME = "ai-gateway";
 
 /** A published port: always on an explicit address, never Docker's implicit 0.0.0.0. */
@@ -117,6 +120,11 @@ export const containerHealthchecks = {
     redis: healthcheck(["CMD-SHELL", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'], 5),
 };
 
+/** The door's: HAProxy accepts on its own monitor port (`port`); the official HAProxy image and ours have bash. */
+export function doorHealthcheck(port: number): HealthcheckSpec {
+    return healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${port}' || exit 1`], 5);
+}
+
 /**
  * Redis's command: in memory only, the password from the environment handed to redis-server as its config on
  * standard input ("-"), so it is in no command line (arguments show in every `ps` on the host).
@@ -148,8 +156,12 @@ export function stackLabels<S>(stack: string, stateId: S) {
     ];
 }
 
-/** What every container of the stack shares: its labels, restart policy, bounded logs, the host's network. */
-export function commonContainerArgs<N, S>(containerName: string, networkName: N, stack: string, stateId: S) {
+/**
+ * What every container of the stack shares: its stack and state labels, restart policy, bounded logs, and its
+ * networks (the first is the one it is created on), on each under its own name.
+ */
+export function commonContainerArgs<N, S>(containerName: string, networks: N | N[], stack: string, stateId: S) {
+    const list = Array.isArray(networks) ? networks : [networks];
     return {
         name: containerName,
         labels: stackLabels(stack, stateId),
@@ -157,8 +169,8 @@ export function commonContainerArgs<N, S>(containerName: string, networkName: N,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
         // Set explicitly: left unset, Docker reports the network name and every up shows a diff.
-        networkMode: networkName,
-        networksAdvanced: [{ name: networkName, aliases: [containerName] }],
+        networkMode: list[0],
+        networksAdvanced: list.map((name) => ({ name, aliases: [containerName] })),
     };
 }
 

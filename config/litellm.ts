@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "./failoverHook";
 import { CONTAINER_NAMES } from "./plan";
+import { DOOR_CONTAINER, doorForwardPort, doorUrl } from "./door";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "./routing";
 import {
     CLOUD_GROUP,
@@ -41,22 +42,30 @@ export interface OllamaEndpoint {
     host: HostConfig;
     /** The instance itself. */
     instance: OllamaInstanceConfig;
-    /** Base URL the router uses: the container name on the same host, the host's address elsewhere. */
+    /**
+     * Base URL the router uses: the container name on the same host; for another host, the port of this host's
+     * door that forwards to the instance's address there (the router has no route out of its own).
+     */
     apiBase: string;
 }
 
 /** Every Ollama instance of the stack, addressed from the host that runs `fromHost`. */
 export function ollamaEndpoints(config: StackConfig, fromHost: string): OllamaEndpoint[] {
     return config.hosts.flatMap((host) =>
-        host.ollama.map((instance) => ({
-            host,
-            instance,
-            apiBase:
-                host.name === fromHost
-                    ? `http://${instance.name}:${OLLAMA_CONTAINER_PORT}`
-                    : `http://${urlHost(host.bindAddress)}:${instance.port}`,
-        })),
+        host.ollama.map((instance) => ({ host, instance, apiBase: ollamaApiBase(config, fromHost, host, instance) })),
     );
+}
+
+/** The base URL by which a container on `fromHost` reaches one Ollama instance (see `OllamaEndpoint.apiBase`). */
+export function ollamaApiBase(
+    config: StackConfig,
+    fromHost: string,
+    host: HostConfig,
+    instance: OllamaInstanceConfig,
+): string {
+    return host.name === fromHost
+        ? `http://${instance.name}:${OLLAMA_CONTAINER_PORT}`
+        : doorUrl(config, fromHost, host, instance.port);
 }
 
 /** IPv6 literals need brackets inside a URL. */
@@ -125,7 +134,8 @@ export const REDIS_PASSWORD_ENV = "REDIS_PASSWORD";
 
 /**
  * Where the local routers on `fromHost` find the shared Redis, when there is more than one router: by
- * container name on the Redis host's own network, through its published port from other hosts.
+ * container name on the Redis host's own network; from other hosts, through their door, which forwards to
+ * Redis's published port on the first router host.
  */
 export function redisSettings(config: StackConfig, fromHost: string): Record<string, string | number> {
     if (!needsRedis(config)) return {};
@@ -138,8 +148,8 @@ export function redisSettings(config: StackConfig, fromHost: string): Record<str
               redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
           }
         : {
-              redis_host: host.bindAddress,
-              redis_port: config.router.redisPort,
+              redis_host: DOOR_CONTAINER,
+              redis_port: doorForwardPort(config, fromHost, host, config.router.redisPort),
               redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
           };
 }

@@ -4,7 +4,7 @@
  * values that exist at deploy time (the router's URL and key, generated secrets, Qdrant's address).
  * Every variable was checked against Open WebUI 0.12.4's own source (open_webui/config.py, env.py, main.py).
  */
-import { ollamaEndpoints } from "./litellm";
+import { ollamaApiBase } from "./litellm";
 import { StackConfig, openWebUIEmbeddingHost, placements } from "./schema";
 
 /** Where Open WebUI keeps its database, uploads and caches inside its container; `dataDir` is mounted there. */
@@ -15,9 +15,9 @@ export function openWebUIEmbeddingUrl(config: StackConfig): string | undefined {
     const model = config.openWebUI.embeddingModel;
     const host = openWebUIEmbeddingHost(config);
     if (model === undefined || host === undefined) return undefined;
-    return ollamaEndpoints(config, placements(config).openWebUI).find(
-        (e) => e.host.name === host && e.instance.models.includes(model),
-    )?.apiBase;
+    const embeddingHost = config.hosts.find((h) => h.name === host)!;
+    const instance = embeddingHost.ollama.find((o) => o.models.includes(model))!;
+    return ollamaApiBase(config, placements(config).openWebUI, embeddingHost, instance);
 }
 
 /**

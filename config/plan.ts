@@ -15,6 +15,8 @@ export const CONTAINER_NAMES = {
     openWebUI: "open-webui",
     qdrant: "qdrant",
     redis: "redis",
+    /** The door of the first host that has one; on the others door-<host> (and `door` on its networks). */
+    door: "door",
 } as const;
 
 /** Which hosts run each shared service. `router` is the first router host: the cloud router and Redis run there. */
@@ -52,6 +54,25 @@ export function redisPublished(config: StackConfig): boolean {
 export function routerContainerName(routerHosts: string[], hostName: string, replica: number): string {
     const base = hostName === routerHosts[0] ? CONTAINER_NAMES.router : `${CONTAINER_NAMES.router}-${hostName}`;
     return replica === 0 ? base : `${base}-${replica + 1}`;
+}
+
+/** A host runs a container that is kept off every network with a route out (config/door.ts), so it gets a door. */
+export function hasDoor(config: StackConfig, hostName: string): boolean {
+    const placed = placements(config);
+    return (
+        placed.routers.includes(hostName) ||
+        (config.openWebUI.enabled && placed.openWebUI === hostName) ||
+        (config.qdrant.enabled && placed.qdrant === hostName)
+    );
+}
+
+/**
+ * The door's container name: `door` on the first host that has one, `door-<host>` on the others, so that every
+ * container of the stack has its own name (on its networks it is `door` on every host).
+ */
+export function doorContainerName(config: StackConfig, hostName: string): string {
+    const first = config.hosts.find((h) => hasDoor(config, h.name))?.name;
+    return hostName === first ? CONTAINER_NAMES.door : `${CONTAINER_NAMES.door}-${hostName}`;
 }
 
 /** Where an instance keeps its models on the host: its own directory, so two instances never race on a pull. */
@@ -144,6 +165,21 @@ export function serviceContainers(config: StackConfig): PlannedContainer[] {
         service(CONTAINER_NAMES.qdrant, placed.qdrant, "Qdrant", (host) => [dataDirs.qdrant(host)]);
     if (config.openWebUI.enabled)
         service(CONTAINER_NAMES.openWebUI, placed.openWebUI, "Open WebUI", (host) => [dataDirs.openWebUI(host)]);
+    for (const host of config.hosts.filter((h) => hasDoor(config, h.name))) {
+        const name = doorContainerName(config, host.name);
+        const { hostIndex, engine } = on(host.name);
+        containers.push({
+            name,
+            hostIndex,
+            engine,
+            what: `the door on host ${host.name}`,
+            namedBy:
+                name === CONTAINER_NAMES.door
+                    ? undefined
+                    : { path: ["hosts", hostIndex, "name"], value: host.name, renames: "host" },
+            dataDirs: [],
+        });
+    }
     return containers;
 }
 

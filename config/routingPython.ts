@@ -3,7 +3,8 @@
  * filter (config/routingFilter.ts) are the same classifier, stdlib only, with the decision spec rendered in as a
  * literal and a different wrapper around it. Pure: the same config always gives the same text.
  */
-import { ollamaEndpoints } from "./litellm";
+import { ollamaApiBase } from "./litellm";
+import { routingEmbeddingInstance } from "./door";
 import { RoutingSpec, routingSpec } from "./routing";
 import { StackConfig } from "./schema";
 
@@ -382,10 +383,8 @@ export function pythonLiteral(value: unknown, indent = ""): string {
 export function classifierSpec(config: StackConfig, fromHost: string): RoutingSpec {
     const routing = config.routing!;
     const model = routing.embedding?.model;
-    const endpoint = model
-        ? ollamaEndpoints(config, fromHost).find((e) => e.instance.models.includes(model))
-        : undefined;
-    return routingSpec(routing, endpoint?.apiBase);
+    const embedding = model ? routingEmbeddingInstance(config, model) : undefined;
+    return routingSpec(routing, embedding && ollamaApiBase(config, fromHost, embedding.host, embedding.instance));
 }
 
 /** The parts of one generated classifier file. */

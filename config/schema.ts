@@ -257,6 +257,8 @@ export const DEFAULT_IMAGES = {
     openWebUI: "ghcr.io/open-webui/open-webui:v0.12.4",
     qdrant: "qdrant/qdrant:v1.16.1",
     redis: "redis:7.4.2",
+    // HAProxy 2.6 LTS, the version in Debian bookworm (images/haproxy builds the same from Debian's package).
+    door: "haproxy:2.6.12",
 };
 
 const images = z
@@ -266,6 +268,11 @@ const images = z
         openWebUI: pinnedImage.default(DEFAULT_IMAGES.openWebUI).describe("Open WebUI image."),
         qdrant: pinnedImage.default(DEFAULT_IMAGES.qdrant).describe("Qdrant image."),
         redis: pinnedImage.default(DEFAULT_IMAGES.redis).describe("Redis image (shared router state, with replicas)."),
+        door: pinnedImage
+            .default(DEFAULT_IMAGES.door)
+            .describe(
+                "HAProxy image of the door: the one container on both networks of a host, publishing the ports of the services that have no route out.",
+            ),
     })
     .describe("Container images, always pinned.");
 

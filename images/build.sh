@@ -5,7 +5,7 @@
 # Usage: images/build.sh REGISTRY [IMAGE...]
 #   REGISTRY  host:port of a registry the Docker engine can push to (plain http on
 #             127.0.0.0/8, e.g. the one images/registry.sh starts); or $AIGW_IMAGES_REGISTRY.
-#   IMAGE     ollama, litellm, open-webui, redis (default: all four).
+#   IMAGE     ollama, litellm, open-webui, redis, haproxy (default: all five).
 # Pushes REGISTRY/ai-gateway/<image>:<version> and the same with -<inputs hash>.
 #
 # Cached: an image's inputs (its recipe folder, the version, the base root file
@@ -18,7 +18,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'img_die "line $LINENO failed: $BASH_COMMAND"' ERR
 
-ALL_IMAGES=(ollama litellm open-webui redis)
+ALL_IMAGES=(ollama litellm open-webui redis haproxy)
 registry="${1:-${AIGW_IMAGES_REGISTRY:-}}"
 [ -n "$registry" ] || img_die "usage: $0 REGISTRY [${ALL_IMAGES[*]}] (or set AIGW_IMAGES_REGISTRY)"
 shift || true
@@ -244,6 +244,7 @@ for name in "${images[@]}"; do
     litellm) image litellm "$AIGW_LITELLM_VERSION" ;;
     open-webui) image open-webui "$AIGW_OPEN_WEBUI_VERSION" ;;
     redis) image redis "$AIGW_REDIS_VERSION" ;;
+    haproxy) image haproxy "$AIGW_HAPROXY_VERSION" ;;
   esac
 done
 img_log "done in $(since "$T_ALL")s"

@@ -6,16 +6,18 @@
 #               model over plain http from a docker-registry on loopback (insecure)
 #   litellm     the router with Ollama behind it and Redis for shared state: a chat completion
 #   open-webui  started with no network at all (offline): /health
+#   haproxy     the stack's door: the config uploaded where the stack puts it, healthy, and a TCP forward
+#               to Redis by its name (PING through it asks for the password)
 # Containers are named img-check-*; they and the network are removed at the end.
 #
 # Usage: images/check.sh REGISTRY [IMAGE...]   (needs peers/install.sh for the tiny model)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 registry="${1:-${AIGW_IMAGES_REGISTRY:-}}"
-[ -n "$registry" ] || img_die "usage: $0 REGISTRY [ollama litellm open-webui redis]"
+[ -n "$registry" ] || img_die "usage: $0 REGISTRY [ollama litellm open-webui redis haproxy]"
 shift || true
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(redis ollama litellm open-webui)
+[ ${#images[@]} -gt 0 ] || images=(redis ollama litellm open-webui haproxy)
 ref() { echo "$registry/$AIGW_IMAGE_PREFIX/$1"; }
 NET=img-check-net
 STATE="$(mktemp -d)"
@@ -23,7 +25,8 @@ KEY=sk-check-$RANDOM$RANDOM
 PW=check-$RANDOM$RANDOM
 
 cleanup() {
-  docker rm -f img-check-redis img-check-ollama img-check-ollama-pull img-check-litellm img-check-open-webui >/dev/null 2>&1 || true
+  docker rm -f img-check-redis img-check-ollama img-check-ollama-pull img-check-litellm img-check-open-webui \
+    img-check-haproxy >/dev/null 2>&1 || true
   docker network rm "$NET" >/dev/null 2>&1 || true
   [ -f "$STATE/registry.pid" ] && "$AIGW_PEERS_DIR/stop.sh" "$STATE/registry.pid" "$STATE/blobs.pid" 2>/dev/null
   rm -rf "$STATE"
@@ -133,6 +136,26 @@ check_open_webui() {
   img_log "check open-webui: healthy offline in $(( $(date +%s) - t ))s; $(docker exec img-check-open-webui curl -fsS http://127.0.0.1:8080/health)"
 }
 
+check_haproxy() {
+  pull "haproxy:$AIGW_HAPROXY_VERSION"
+  docker inspect img-check-redis >/dev/null 2>&1 || check_redis
+  local cfg="$STATE/haproxy.cfg"
+  printf '%s\n' 'global' '    maxconn 100' 'resolvers docker' '    nameserver docker 127.0.0.11:53' \
+    'defaults' '    mode tcp' '    timeout connect 5s' '    timeout client 60s' '    timeout server 60s' \
+    'frontend door:health' '    mode http' '    bind 127.0.0.1:8404' '    monitor-uri /healthz' \
+    'listen published:redis' '    bind :16379' '    server redis redis:6379 resolvers docker init-addr libc,none' >"$cfg"
+  # As the stack runs it: the entrypoint and arguments of components/door.ts, the config copied in before start.
+  docker create --name img-check-haproxy --network "$NET" --entrypoint haproxy \
+    --health-cmd "bash -c ':> /dev/tcp/127.0.0.1/8404' || exit 1" --health-interval 1s \
+    "$(ref "haproxy:$AIGW_HAPROXY_VERSION")" -W -db -f /usr/local/etc/haproxy/haproxy.cfg >/dev/null
+  docker cp "$cfg" img-check-haproxy:/usr/local/etc/haproxy/haproxy.cfg
+  docker start img-check-haproxy >/dev/null
+  wait_healthy img-check-haproxy 30
+  docker exec img-check-redis redis-cli -h img-check-haproxy -p 16379 ping 2>&1 | grep -q NOAUTH \
+    || img_die "check haproxy: no forward to redis ($(docker logs --tail 5 img-check-haproxy 2>&1))"
+  img_log "check haproxy: healthy; forwards to Redis by name ($(docker exec img-check-haproxy haproxy -v | head -n 1))"
+}
+
 for name in "${images[@]}"; do
   case "$name" in
     redis) check_redis ;;
@@ -142,6 +165,7 @@ for name in "${images[@]}"; do
       docker inspect img-check-ollama >/dev/null 2>&1 || check_ollama
       check_litellm ;;
     open-webui) check_open_webui ;;
+    haproxy) check_haproxy ;;
     *) img_die "unknown image '$name'" ;;
   esac
 done

@@ -5,7 +5,7 @@
 #      system with it) and chromium (the browser suite drives it; no browser is ever downloaded);
 #   2. at the same time, since the first is mostly compiling and the second mostly downloading:
 #      - peers/install.sh venvs ollama: the LiteLLM and gguf venvs, Ollama built from its Go module;
-#      - images/build.sh for litellm, open-webui and redis, pushed to the images' local registry;
+#      - images/build.sh for litellm, open-webui, redis and haproxy (the door), pushed to the images' local registry;
 #   3. images/build.sh ollama, which copies in the binary of 2;
 #   4. every stack image present in the local engine: the peers suite runs them as they are, and the e2e suite
 #      removes its copies itself to prove its pulls.
@@ -41,7 +41,7 @@ trap 'bash images/registry.sh stop >/dev/null 2>&1 || true' EXIT
 
 run peers bash peers/install.sh venvs ollama &
 peers=$!
-run images bash images/build.sh "$registry" litellm open-webui redis &
+run images bash images/build.sh "$registry" litellm open-webui redis haproxy &
 images=$!
 failed=0
 wait "$peers" || failed=1
@@ -53,7 +53,7 @@ run ollama-image bash images/build.sh "$registry" ollama
 pull_missing() {
   local ref
   for ref in "ollama:$AIGW_OLLAMA_VERSION" "litellm:$AIGW_LITELLM_VERSION" \
-    "open-webui:$AIGW_OPEN_WEBUI_VERSION" "redis:$AIGW_REDIS_VERSION"; do
+    "open-webui:$AIGW_OPEN_WEBUI_VERSION" "redis:$AIGW_REDIS_VERSION" "haproxy:$AIGW_HAPROXY_VERSION"; do
     ref="$registry/$AIGW_IMAGE_PREFIX/$ref"
     docker image inspect "$ref" >/dev/null 2>&1 || docker pull -q "$ref"
   done

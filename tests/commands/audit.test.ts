@@ -3,18 +3,18 @@
  * endpoint, so the container rules fail with "cannot check"; containers.test.ts covers them on the real engine.
  */
 import * as http from "node:http";
+import { execFileSync } from "node:child_process";
 import {
-    AuditedContainer,
     CANARY_KEY,
     CANARY_ROUTES,
+    EGRESS_PROBE,
     auditCommand,
+    auditedContainers,
     cloudKeyFindings,
-    redisContainer,
     secretProblem,
 } from "../../commands/audit";
 import { ContainerFacts } from "../../commands/docker";
 import { validateStackConfig } from "../../config/load";
-import { listServices } from "../../config/services";
 import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
 import { FakeOllama } from "../support/fakeOllama";
 import { FakeRouter, FakeRouterOptions, startFakeOpenWebUI, startFakeQdrant } from "../support/fakeServices";
@@ -106,6 +106,13 @@ describe("npm run audit", () => {
             detail: expect.stringMatching(/^cannot check: cannot reach Docker at unix:\/\/\/tmp\//),
         });
         expect(rule("images-pinned")[0]).toMatchObject({ verdict: "fail" });
+        // The services without a route out, each: Docker alone can show their networks.
+        expect(rule("no-egress").map((f) => [f.subject, f.verdict])).toEqual([
+            ["litellm", "fail"],
+            ["qdrant", "fail"],
+            ["open-webui", "fail"],
+        ]);
+        expect(rule("no-egress")[0].detail).toMatch(/^cannot check: cannot reach Docker/);
         expect(rule("routes")).toEqual([
             {
                 rule: "routes",
@@ -115,7 +122,7 @@ describe("npm run audit", () => {
             },
         ]);
         expect(code).toBe(1);
-        expect(err).toBe("audit: stack s1 fails 8 of 18 checks: bind-address, images-pinned\n");
+        expect(err).toBe("audit: stack s1 fails 13 of 23 checks: bind-address, images-pinned, no-egress\n");
     });
 
     it("fails a router that serves LiteLLM's provider pass-through routes, without handing it a key", async () => {
@@ -153,7 +160,7 @@ describe("npm run audit", () => {
         // The audit went on: every other rule still has its verdict.
         expect(rule("no-cloud-models")[0]).toMatchObject({ verdict: "pass" });
         expect(rule("auth").find((f) => f.subject === "qdrant")).toMatchObject({ verdict: "pass" });
-        expect(findings).toHaveLength(18);
+        expect(findings).toHaveLength(23);
     });
 
     it("fails the routes rule of a router that does not answer", async () => {
@@ -238,6 +245,20 @@ describe("npm run audit", () => {
         }
     });
 
+    it("runs an egress probe that says whether one connection got through, in the Python the images have", async () => {
+        const listener = http.createServer((_req, res) => res.end());
+        await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+        const port = (listener.address() as { port: number }).port;
+        const probe = (target: number) =>
+            execFileSync("python3", ["-c", EGRESS_PROBE, "127.0.0.1", String(target)], { encoding: "utf8" }).trim();
+        try {
+            expect(probe(port)).toBe("connected");
+        } finally {
+            await new Promise((resolve) => listener.close(resolve));
+        }
+        expect(probe(port)).toMatch(/^blocked: \[Errno 111\] Connection refused$/);
+    });
+
     it("judges secrets: empty, well-known and short ones fail", () => {
         expect(secretProblem("")).toBe("is empty");
         expect(secretProblem(undefined)).toBe("is empty");
@@ -269,7 +290,7 @@ describe("the cloud-key rule", () => {
         cloud: { enabled: true, port: 4010 },
         cloudApiKey: CLOUD_KEY,
     });
-    const audited: AuditedContainer[] = [...listServices(config), redisContainer(config)!];
+    const audited = auditedContainers(config);
     /** The containers as docker inspect shows them, each with its environment. */
     const deployed = (env: Record<string, string[]>) => ({
         found: new Map(

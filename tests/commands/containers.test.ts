@@ -1,7 +1,8 @@
 /**
  * status, audit and doctor against real containers on the real Docker engine: the stack's services run as
- * containers of a local image (the fake services, see support/testImage.ts) with their ports published
- * and their secrets in the environment, as `up` creates them.
+ * containers of a local image (the fake services, see support/testImage.ts) on the stack's two networks, as
+ * `up` creates them: Ollama on both, publishing its port; the router, Open WebUI and Qdrant on the internal one
+ * only, their ports published by a door on both; their secrets in the environment.
  */
 import { auditCommand } from "../../commands/audit";
 import { doctorCommand } from "../../commands/doctor";
@@ -18,18 +19,26 @@ const MASTER_KEY = "sk-containers-test-0123456789abcdef";
 const QDRANT_KEY = "qdrant-containers-test-0123456789";
 const OLLAMA = "aigwt-ollama";
 const CONTAINERS = [OLLAMA, "litellm", "open-webui", "qdrant"];
+/** The stack's networks, by the names `up` gives them: the audit reads them by name. */
+const EGRESS = "ai-gateway";
+const INTERNAL = "ai-gateway-internal";
 
 /** Fixed names are the stack's own; a container of that name that a test did not make is left alone. */
 function removeTestContainers(): void {
     const ours = docker("ps", "-aq", "--filter", `label=${LABEL}`).split("\n").filter(Boolean);
     if (ours.length > 0) docker("rm", "-f", ...ours);
-    for (const name of CONTAINERS) {
+    const ourNetworks = docker("network", "ls", "-q", "--filter", `label=${LABEL}`).split("\n").filter(Boolean);
+    if (ourNetworks.length > 0) docker("network", "rm", ...ourNetworks);
+    for (const name of [...CONTAINERS, "door"]) {
         const other = docker("ps", "-aq", "--filter", `name=^/${name}$`).trim();
         if (other)
             throw new Error(
                 `a container named ${name} exists that this test did not create: remove it to run this test`,
             );
     }
+    for (const name of [EGRESS, INTERNAL])
+        if (docker("network", "ls", "-q", "--filter", `name=^${name}$`).trim())
+            throw new Error(`a network named ${name} exists that this test did not create: remove it to run this test`);
 }
 
 describe("status, audit and doctor on real containers", () => {
@@ -37,13 +46,15 @@ describe("status, audit and doctor on real containers", () => {
     let ports: { ollama: number; router: number; openWebUI: number; qdrant: number };
     let imageId: string;
 
-    /** `docker run` as `up` does it: by image id, ports on 127.0.0.1, secrets in the environment. */
+    /**
+     * `docker run` as `up` does it: by image id, on the internal network only with no port of its own (the door
+     * publishes it), or with `publish` on the ordinary network and the internal one (Ollama, the door); secrets
+     * in the environment.
+     */
     function run(
         name: string,
-        containerPort: number,
-        hostPort: number,
         command: string[],
-        options: { env?: string[]; image?: string; extraPublish?: string[] } = {},
+        options: { env?: string[]; image?: string; publish?: string[] } = {},
     ) {
         docker("rm", "-f", name);
         docker(
@@ -53,21 +64,34 @@ describe("status, audit and doctor on real containers", () => {
             name,
             "--label",
             LABEL,
-            "-p",
-            `127.0.0.1:${hostPort}:${containerPort}`,
-            ...(options.extraPublish ?? []).flatMap((p) => ["-p", p]),
+            "--network",
+            options.publish ? EGRESS : INTERNAL,
+            ...(options.publish ?? []).flatMap((p) => ["-p", p]),
             ...(options.env ?? []).flatMap((e) => ["-e", e]),
             options.image ?? imageId,
             ...command,
         );
+        if (options.publish) docker("network", "connect", INTERNAL, name);
     }
-    const startOllama = (extraPublish?: string[]) =>
-        run(OLLAMA, 11434, ports.ollama, ["ollama", "11434"], { extraPublish });
+    const startOllama = (extraPublish: string[] = []) =>
+        run(OLLAMA, ["ollama", "11434"], { publish: [`127.0.0.1:${ports.ollama}:11434`, ...extraPublish] });
     const startQdrant = (options: { apiKey?: string; image?: string; env?: string[] }) =>
-        run("qdrant", 6333, ports.qdrant, ["qdrant", "6333", JSON.stringify({ apiKey: options.apiKey })], {
+        run("qdrant", ["qdrant", "6333", JSON.stringify({ apiKey: options.apiKey })], {
             env: [`QDRANT__SERVICE__API_KEY=${options.apiKey ?? ""}`, ...(options.env ?? [])],
             image: options.image,
         });
+    /** The door: each published port relayed to its service by name on the internal network. */
+    const startDoor = () =>
+        run(
+            "door",
+            [
+                "door",
+                `${ports.router}=litellm:4000`,
+                `${ports.openWebUI}=open-webui:8080`,
+                `${ports.qdrant}=qdrant:6333`,
+            ],
+            { publish: [ports.router, ports.openWebUI, ports.qdrant].map((p) => `127.0.0.1:${p}:${p}`) },
+        );
 
     /** Until each published port answers: a container's process needs a moment after `docker run`. */
     async function ready(): Promise<void> {
@@ -105,11 +129,21 @@ describe("status, audit and doctor on real containers", () => {
                 dataDir: folder.dir,
             }),
         );
+        docker("network", "create", "--label", LABEL, EGRESS);
+        // As up creates it: internal, and no address of this machine on it.
+        docker(
+            "network",
+            "create",
+            "--label",
+            LABEL,
+            "--internal",
+            "-o",
+            "com.docker.network.bridge.inhibit_ipv4=true",
+            INTERNAL,
+        );
         startOllama();
         run(
             "litellm",
-            4000,
-            ports.router,
             [
                 "router",
                 "4000",
@@ -123,7 +157,7 @@ describe("status, audit and doctor on real containers", () => {
                 env: [`LITELLM_MASTER_KEY=${MASTER_KEY}`],
             },
         );
-        run("open-webui", 8080, ports.openWebUI, ["openWebUI", "8080"], {
+        run("open-webui", ["openWebUI", "8080"], {
             env: [
                 "WEBUI_SECRET_KEY=0123456789abcdef0123",
                 "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
@@ -131,6 +165,7 @@ describe("status, audit and doctor on real containers", () => {
             ],
         });
         startQdrant({ apiKey: QDRANT_KEY });
+        startDoor();
         await ready();
     }, 90_000);
 
@@ -182,6 +217,7 @@ describe("status, audit and doctor on real containers", () => {
                 "routes",
                 "no-cloud-models",
                 "images-pinned",
+                "no-egress",
             ]),
         );
         expect(findings).toContainEqual({
@@ -190,16 +226,108 @@ describe("status, audit and doctor on real containers", () => {
             verdict: "pass",
             detail: `port ${ports.ollama} not reachable on 127.0.0.2`,
         });
+        // Only the door publishes the ports of the services behind it.
+        expect(findings.filter((f) => f.rule === "bind-address").map((f) => [f.subject, f.detail])).toEqual([
+            [OLLAMA, `published on 127.0.0.1:${ports.ollama} only`],
+            ["litellm", `publishes no port (the door publishes 127.0.0.1:${ports.router})`],
+            ["qdrant", `publishes no port (the door publishes 127.0.0.1:${ports.qdrant})`],
+            ["open-webui", `publishes no port (the door publishes 127.0.0.1:${ports.openWebUI})`],
+            [
+                "door",
+                `published on 127.0.0.1:${ports.router}, 127.0.0.1:${ports.openWebUI}, 127.0.0.1:${ports.qdrant} only`,
+            ],
+        ]);
+        const gateway = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", EGRESS).trim();
+        const noEgress = findings.filter((f) => f.rule === "no-egress");
+        expect(noEgress.map((f) => f.subject)).toEqual(["litellm", "qdrant", "open-webui"]);
+        for (const name of ["litellm", "open-webui"])
+            expect(noEgress.find((f) => f.subject === name)!.detail).toMatch(
+                new RegExp(
+                    `^only on ${INTERNAL} \\(no route out\\); cannot connect to ${gateway.replace(/\./g, "\\.")}:\\d+, where this audit listens on the Docker host`,
+                ),
+            );
+        expect(noEgress.find((f) => f.subject === "qdrant")!.detail).toBe(`only on ${INTERNAL} (no route out)`);
+    });
+
+    it("audit fails a router with a route out: its network, and the connection it made to the Docker host", async () => {
+        docker("network", "connect", EGRESS, "litellm");
+        try {
+            const { code, find } = await audit();
+            expect(code).toBe(1);
+            expect(find("no-egress", "litellm")[0]).toMatchObject({
+                verdict: "fail",
+                detail: expect.stringMatching(
+                    new RegExp(`^on ${EGRESS}, which has a route out \\(only ${INTERNAL} is allowed\\); connected to `),
+                ),
+            });
+            expect(find("no-egress", "open-webui")[0].verdict).toBe("pass");
+        } finally {
+            docker("network", "disconnect", EGRESS, "litellm");
+        }
+    });
+
+    it("audit fails a router on an internal network where this machine has an address, which it reaches", async () => {
+        // Internal, but Docker gives this machine the gateway's address on it: what listens on every address answers.
+        const leaky = "aigw-test-leaky";
+        docker("network", "create", "--label", LABEL, "--internal", leaky);
+        docker("network", "connect", leaky, "litellm");
+        try {
+            const gateway = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", leaky).trim();
+            const { code, find } = await audit();
+            expect(code).toBe(1);
+            expect(find("no-egress", "litellm")[0]).toMatchObject({
+                verdict: "fail",
+                detail: expect.stringContaining(`(no route out); connected to ${gateway}:`),
+            });
+            expect(find("no-egress", "litellm")[0].detail).toContain(`the Docker host's own address on ${leaky}`);
+        } finally {
+            docker("network", "disconnect", leaky, "litellm");
+            docker("network", "rm", leaky);
+        }
+    });
+
+    it("audit fails a service that publishes its own port beside the door's", async () => {
+        run("open-webui", ["openWebUI", "8080"], {
+            env: [
+                "WEBUI_SECRET_KEY=0123456789abcdef0123",
+                "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
+                `OPENAI_API_KEY=${MASTER_KEY}`,
+            ],
+            publish: [`127.0.0.2:${ports.openWebUI}:8080`],
+        });
+        try {
+            const { code, find } = await audit();
+            expect(code).toBe(1);
+            expect(find("bind-address", "open-webui")[0]).toMatchObject({
+                verdict: "fail",
+                detail: `8080/tcp published on 127.0.0.2:${ports.openWebUI} (it must publish nothing: the door publishes its port)`,
+            });
+            expect(find("no-egress", "open-webui")[0]).toMatchObject({
+                verdict: "fail",
+                detail: expect.stringMatching(/^on ai-gateway, which has a route out .*; connected to /),
+            });
+        } finally {
+            run("open-webui", ["openWebUI", "8080"], {
+                env: [
+                    "WEBUI_SECRET_KEY=0123456789abcdef0123",
+                    "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
+                    `OPENAI_API_KEY=${MASTER_KEY}`,
+                ],
+            });
+            await ready();
+        }
     });
 
     it("doctor sees the ports held by the stack's own containers as fine for a re-deploy", async () => {
         const { out } = await runInProcess(doctorCommand, ["--stack", "box", "--json"], env());
         const portFindings = JSON.parse(out).findings.filter((f: { rule: string }) => f.rule === "port");
-        expect(portFindings).toHaveLength(4);
-        for (const finding of portFindings) {
-            expect(finding.verdict).toBe("pass");
-            expect(finding.detail).toMatch(/^in use by this stack's own container /);
-        }
+        expect(portFindings.map((f: { detail: string }) => f.detail)).toEqual([
+            `in use by this stack's own container ${OLLAMA} (up replaces it)`,
+            "in use by this stack's own container door (up replaces it)",
+            "in use by this stack's own container door (up replaces it)",
+            "in use by this stack's own container door (up replaces it)",
+        ]);
+        for (const finding of portFindings) expect(finding.verdict).toBe("pass");
     });
 
     it("audit fails an Ollama published beyond the bind address, and says where it answers", async () => {

@@ -35,12 +35,14 @@ describe("npm run render", () => {
             (r: { type: string }) => r.type === "docker:index/container:Container",
         );
         expect(containers.map((c: { name: string }) => c.name).sort()).toEqual([
+            "door",
             "litellm",
             "ollama",
             "open-webui",
             "qdrant",
         ]);
         expect(Object.keys(rendered.files)).toEqual([
+            "door/haproxy.cfg",
             "litellm/config.yaml",
             "litellm/routing_hook.py",
             "open-webui/route_by_content.py",

@@ -118,7 +118,9 @@ describe("containerStartsBehindModelPulls", () => {
         const routerBehindPull = withNewEdge.map((r) =>
             r.name === router.name && r.type === CONTAINER ? { ...r, dependsOn: [...r.dependsOn, pull] } : r,
         );
+        // The door, which waits for the router's container to take its port, would wait for the pull too.
         expect(containerStartsBehindModelPulls(routerBehindPull)).toEqual([
+            { container: "door", chain: [pull, "litellm", "door"] },
             { container: "litellm", chain: [pull, "litellm"] },
             { container: "open-webui", chain: [pull, "litellm", "router-healthy", "open-webui"] },
         ]);

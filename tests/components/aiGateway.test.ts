@@ -15,27 +15,76 @@ describe("the dev stack (RTX 4090 host)", () => {
         p = await evaluateStackFile("dev");
     });
 
-    it("runs Ollama, the router, Open WebUI and Qdrant, and no cloud router", () => {
+    it("runs Ollama, the router, Open WebUI, Qdrant and the door, and no cloud router", () => {
         expect(
             p
                 .containers()
                 .map((c) => c.inputs.name)
                 .sort(),
-        ).toEqual(["litellm", "ollama", "open-webui", "qdrant"]);
+        ).toEqual(["door", "litellm", "ollama", "open-webui", "qdrant"]);
     });
 
-    it("publishes every port on 127.0.0.1 only, Qdrant's HTTP port alone", () => {
+    it("publishes every port on 127.0.0.1 only: Ollama its own, the door those of the router, Open WebUI and Qdrant's HTTP port", () => {
         expect(portsOf(p, "ollama")).toEqual([{ internal: 11434, external: 11434, ip: "127.0.0.1", protocol: "tcp" }]);
-        expect(portsOf(p, "litellm")).toEqual([{ internal: 4000, external: 4000, ip: "127.0.0.1", protocol: "tcp" }]);
-        expect(portsOf(p, "open-webui")).toEqual([
-            { internal: 8080, external: 3000, ip: "127.0.0.1", protocol: "tcp" },
+        expect(portsOf(p, "door")).toEqual([
+            { internal: 4000, external: 4000, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 3000, external: 3000, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 6333, external: 6333, ip: "127.0.0.1", protocol: "tcp" },
         ]);
-        expect(portsOf(p, "qdrant")).toEqual([{ internal: 6333, external: 6333, ip: "127.0.0.1", protocol: "tcp" }]);
+        // Docker publishes no port of a container that is only on an internal network: nothing else asks for one.
+        for (const name of ["litellm", "open-webui", "qdrant"]) expect(portsOf(p, name)).toEqual([]);
+    });
+
+    it("keeps the router, Open WebUI and Qdrant on a network with no route out; Ollama and the door on both", () => {
+        const networks = p.ofType(":Network").map((n) => [n.name, n.inputs.name, n.inputs.internal]);
+        expect(networks.sort()).toEqual([
+            ["gpu-internal-network", "ai-gateway-internal", true],
+            ["gpu-network", "ai-gateway", undefined],
+        ]);
+        // Not even this host's own address on it: what the host serves on every address does not answer there.
+        expect(p.byName("gpu-internal-network").inputs.options).toEqual({
+            "com.docker.network.bridge.inhibit_ipv4": "true",
+        });
+        const on = (name: string) =>
+            (p.container(name).inputs.networksAdvanced as { name: string }[]).map((n) => n.name);
+        for (const name of ["litellm", "open-webui", "qdrant"]) {
+            expect(on(name)).toEqual(["ai-gateway-internal"]);
+            expect(p.container(name).inputs.networkMode).toBe("ai-gateway-internal");
+        }
+        // Ollama pulls models over the ordinary network (created on it) and serves the routers on the internal one.
+        expect(on("ollama")).toEqual(["ai-gateway", "ai-gateway-internal"]);
+        expect(p.container("ollama").inputs.networkMode).toBe("ai-gateway");
+        expect(on("door")).toEqual(["ai-gateway", "ai-gateway-internal"]);
+        expect(p.container("door").inputs.networkMode).toBe("ai-gateway");
+        expect(p.container("door").inputs.networksAdvanced).toEqual([
+            { name: "ai-gateway", aliases: ["door"] },
+            { name: "ai-gateway-internal", aliases: ["door"] },
+        ]);
+    });
+
+    it("runs the door as HAProxy forwarding each published port to its service by name, and nowhere else", () => {
+        const door = p.container("door");
+        expect(door.inputs.image).toBe("haproxy:2.6.12");
+        expect(door.inputs.entrypoints).toEqual(["haproxy"]);
+        expect(door.inputs.command).toEqual(["-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]);
+        expect(door.inputs.envs).toBeUndefined();
+        const config = p.upload("door");
+        expect((door.inputs.uploads as { file: string }[]).map((u) => u.file)).toEqual([
+            "/usr/local/etc/haproxy/haproxy.cfg",
+        ]);
+        const servers = [...config.matchAll(/^\s+bind (\S+)\n\s+server \S+ (\S+)/gm)].map((m) => [m[1], m[2]]);
+        expect(servers).toEqual([
+            [":4000", "litellm:4000"],
+            [":3000", "open-webui:8080"],
+            [":6333", "qdrant:6333"],
+        ]);
+        expect(config).toMatch(/^\s+mode tcp$/m);
     });
 
     it("labels every container and network with the stack and its state's id, a random id kept in the state", () => {
         const labelled = [...p.containers(), ...p.ofType(":Network")];
-        expect(labelled).toHaveLength(5);
+        // door, litellm, ollama, open-webui, qdrant; the ordinary network and the internal one.
+        expect(labelled).toHaveLength(7);
         for (const object of labelled) {
             expect(object.inputs.labels).toEqual([
                 { label: "ai-gateway.stack", value: "dev" },
@@ -64,11 +113,11 @@ describe("the dev stack (RTX 4090 host)", () => {
         expect(volumes("qdrant")).toEqual([{ hostPath: "/data/qdrant/data", containerPath: "/qdrant/storage" }]);
     });
 
-    it("puts every container on the shared network under its own name, restarting, with bounded logs", () => {
+    it("puts every container on its networks under its own name, restarting, with bounded logs", () => {
         for (const c of p.containers()) {
+            for (const network of c.inputs.networksAdvanced as { aliases: string[] }[])
+                expect(network.aliases).toEqual([c.inputs.name]);
             expect(c.inputs).toMatchObject({
-                networkMode: "ai-gateway",
-                networksAdvanced: [{ name: "ai-gateway", aliases: [c.inputs.name] }],
                 restart: "unless-stopped",
                 logDriver: "json-file",
                 logOpts: { "max-size": "10m", "max-file": "3" },
@@ -172,8 +221,16 @@ describe("the dev stack (RTX 4090 host)", () => {
         expect(p.byName("litellm").dependsOn.filter((d) => pulls.includes(d))).toEqual([]);
         expect(p.byName("router-healthy").dependsOn).toContain("litellm");
         expect(p.byName("router-healthy").inputs.url).toBe("http://127.0.0.1:4000/health/readiness");
-        expect(p.byName("open-webui").dependsOn).toContain("qdrant-healthy");
+        // Qdrant by its container's own healthcheck: its /readyz is probed through the door, which waits for
+        // Open WebUI's container.
+        expect(p.byName("open-webui").dependsOn).toContain("qdrant");
+        expect(p.byName("qdrant").inputs).toMatchObject({ wait: true });
         expect(p.byName("open-webui").dependsOn).not.toContain("router-healthy");
+        // The door once the containers whose ports it takes exist; their checks from outside once the door does.
+        expect(p.byName("door").dependsOn).toEqual(expect.arrayContaining(["litellm", "open-webui", "qdrant"]));
+        for (const check of ["router-healthy", "open-webui-healthy", "qdrant-healthy"])
+            expect(p.byName(check).dependsOn).toContain("door");
+        expect(p.byName("ollama-healthy").dependsOn).not.toContain("door");
         expect(p.byName("open-webui-healthy").dependsOn).toContain("open-webui");
         expect(p.byName("open-webui-healthy").inputs.url).toBe("http://127.0.0.1:3000/health");
         expect(p.byName("qdrant-healthy").inputs.url).toBe("http://127.0.0.1:6333/readyz");
@@ -187,7 +244,10 @@ describe("the dev stack (RTX 4090 host)", () => {
             [4000, "ai-gateway:router.port"],
             [6333, "ai-gateway:qdrant.port"],
         ]);
-        for (const c of p.containers()) expect(c.dependsOn.some((d) => d.endsWith("-port"))).toBe(true);
+        for (const c of p.containers().filter((c) => c.name !== "door"))
+            expect(c.dependsOn.some((d) => d.endsWith("-port"))).toBe(true);
+        // The door publishes the ports of containers that each waited for their port's check.
+        expect(p.byName("door").dependsOn.filter((d) => d.endsWith("-port"))).toEqual([]);
     });
 
     it("creates every Docker resource through the host's provider and every resource under a parent", () => {
@@ -269,6 +329,11 @@ describe("cloud fallback", () => {
             { internal: 4000, external: 4001, ip: "127.0.0.1", protocol: "tcp" },
         ]);
         expect(p.env("litellm-cloud").CLOUD_API_KEY).toBe(SECRET_PLACEHOLDER);
+        // The one router with a route out, for the cloud API: the ordinary network only, its own port.
+        expect(p.container("litellm-cloud").inputs.networksAdvanced).toEqual([
+            { name: "ai-gateway", aliases: ["litellm-cloud"] },
+        ]);
+        expect(portsOf(p, "door").map((port) => port.external)).toEqual([4000, 3000]);
         for (const c of p.containers().filter((c) => c.inputs.name !== "litellm-cloud"))
             expect(Object.keys(p.env(c.inputs.name as string))).not.toContain("CLOUD_API_KEY");
         expect(p.byName("litellm-cloud").dependsOn).toContain("cloud-router-master-key");
@@ -390,7 +455,7 @@ describe("names that collide, or that every object has", () => {
                 .containers()
                 .map((c) => c.inputs.name)
                 .sort(),
-        ).toEqual(["constructor", "litellm", "litellm-cloud", "open-webui"]);
+        ).toEqual(["constructor", "door", "litellm", "litellm-cloud", "open-webui"]);
         expect(p.ofType(":OllamaModel").map((m) => m.name)).toEqual(["constructor-m:1", "constructor-toString"]);
         const cloud = parse(p.upload("litellm-cloud")) as { router_settings: { fallbacks: unknown } };
         expect(cloud.router_settings.fallbacks).toEqual([

@@ -21,6 +21,7 @@ describe("the GPU checks of up", () => {
         expect(images.map((i) => i.inputs.name).sort()).toEqual([
             "ghcr.io/berriai/litellm:1.87.0",
             "ghcr.io/open-webui/open-webui:v0.12.4",
+            "haproxy:2.6.12",
             "ollama/ollama:0.17.4",
             "qdrant/qdrant:v1.16.1",
         ]);

@@ -5,6 +5,7 @@ type Port = { internal: number; external: number; ip: string };
 const HOST_OF_CONTAINER: Record<string, string> = {
     ollama: "gpu1",
     litellm: "gpu1",
+    door: "gpu1",
     "open-webui": "gpu1",
     "gpu2-ollama": "gpu2",
     "gpu2-ollama-2": "gpu2",
@@ -36,6 +37,7 @@ describe("the three-host example stack", () => {
     it("pulls only the images each host runs", () => {
         const images = p.ofType(":RemoteImage").map((r) => r.name);
         expect(images).toEqual([
+            "gpu1-door-image",
             "gpu1-litellm-image",
             "gpu1-ollama-image",
             "gpu1-openWebUI-image",
@@ -59,11 +61,45 @@ describe("the three-host example stack", () => {
         };
         const basesOf = (group: string) =>
             doc.model_list.filter((d) => d.model_name === group).map((d) => d.litellm_params.api_base);
-        expect(basesOf("fast")).toEqual(["http://ollama:11434/v1", "http://10.8.0.13:11434/v1"]);
-        expect(basesOf("code")).toEqual(["http://ollama:11434/v1", "http://10.8.0.12:11434/v1"]);
-        expect(basesOf("light")).toEqual(["http://10.8.0.12:11435/v1"]);
-        expect(basesOf("heavy")).toEqual(["http://10.8.0.13:11434/v1"]);
+        // The router has no route out: the other hosts' instances are ports of gpu1's door, each forwarded to
+        // one instance's address and nowhere else.
+        expect(basesOf("fast")).toEqual(["http://ollama:11434/v1", "http://door:20002/v1"]);
+        expect(basesOf("code")).toEqual(["http://ollama:11434/v1", "http://door:20000/v1"]);
+        expect(basesOf("light")).toEqual(["http://door:20001/v1"]);
+        expect(basesOf("heavy")).toEqual(["http://door:20002/v1"]);
         expect(doc.router_settings.fallbacks).toContainEqual({ heavy: ["light", "fast"] });
+        const forwards = [...p.upload("door").matchAll(/^\s+bind (\S+)\n\s+server \S+ (\S+)/gm)].map((m) => [
+            m[1],
+            m[2],
+        ]);
+        expect(forwards).toEqual([
+            [":4000", "litellm:4000"],
+            [":3000", "open-webui:8080"],
+            [":20000", "10.8.0.12:11434"],
+            [":20001", "10.8.0.12:11435"],
+            [":20002", "10.8.0.13:11434"],
+        ]);
+        // Only the router's and Open WebUI's ports are published; the forwards are for gpu1's containers.
+        expect((p.container("door").inputs.ports as Port[]).map((port) => port.external)).toEqual([4000, 3000]);
+    });
+
+    it("gives a host that runs only Ollama neither a door nor an internal network: Ollama pulls and publishes itself", () => {
+        expect(p.ofType(":Network").map((n) => [n.name, n.inputs.internal])).toEqual(
+            expect.arrayContaining([
+                ["gpu1-internal-network", true],
+                ["gpu2-network", undefined],
+                ["gpu3-network", undefined],
+            ]),
+        );
+        expect(p.ofType(":Network")).toHaveLength(4);
+        expect(p.containers().filter((c) => String(c.inputs.name).startsWith("door"))).toHaveLength(1);
+        expect(p.container("gpu2-ollama").inputs.networksAdvanced).toEqual([
+            { name: "ai-gateway", aliases: ["gpu2-ollama"] },
+        ]);
+        expect(p.container("ollama").inputs.networksAdvanced).toEqual([
+            { name: "ai-gateway", aliases: ["ollama"] },
+            { name: "ai-gateway-internal", aliases: ["ollama"] },
+        ]);
     });
 
     it("pulls each model on the hosts whose instances serve it, from where pulumi up runs", () => {
@@ -102,14 +138,44 @@ describe("router replicas on two hosts sharing Redis", () => {
         });
     });
 
-    it("runs the replicas on each router host, on consecutive ports, through that host's provider", () => {
+    it("runs the replicas on each router host, on consecutive ports of that host's door, through its provider", () => {
         const routers = p.containers().filter((c) => String(c.inputs.name).startsWith("litellm"));
-        expect(routers.map((c) => [c.inputs.name, c.provider, (c.inputs.ports as Port[])[0]])).toEqual([
-            ["litellm", "gpu1", { internal: 4000, external: 4000, ip: "10.8.0.11", protocol: "tcp" }],
-            ["litellm-2", "gpu1", { internal: 4000, external: 4001, ip: "10.8.0.11", protocol: "tcp" }],
-            ["litellm-gpu2", "gpu2", { internal: 4000, external: 4000, ip: "10.8.0.12", protocol: "tcp" }],
-            ["litellm-gpu2-2", "gpu2", { internal: 4000, external: 4001, ip: "10.8.0.12", protocol: "tcp" }],
+        expect(routers.map((c) => [c.inputs.name, c.provider, c.inputs.ports])).toEqual([
+            ["litellm", "gpu1", []],
+            ["litellm-2", "gpu1", []],
+            ["litellm-gpu2", "gpu2", []],
+            ["litellm-gpu2-2", "gpu2", []],
         ]);
+        // One door per host, each with its own container name; `door` on its networks on both.
+        const doors = p.containers().filter((c) => String(c.inputs.name).startsWith("door"));
+        expect(doors.map((c) => [c.inputs.name, c.provider, c.inputs.ports])).toEqual([
+            [
+                "door",
+                "gpu1",
+                [
+                    { internal: 4000, external: 4000, ip: "10.8.0.11", protocol: "tcp" },
+                    { internal: 4001, external: 4001, ip: "10.8.0.11", protocol: "tcp" },
+                    { internal: 6380, external: 6380, ip: "10.8.0.11", protocol: "tcp" },
+                    { internal: 3000, external: 3000, ip: "10.8.0.11", protocol: "tcp" },
+                ],
+            ],
+            [
+                "door-gpu2",
+                "gpu2",
+                [
+                    { internal: 4000, external: 4000, ip: "10.8.0.12", protocol: "tcp" },
+                    { internal: 4001, external: 4001, ip: "10.8.0.12", protocol: "tcp" },
+                ],
+            ],
+        ]);
+        for (const door of doors)
+            expect((door.inputs.networksAdvanced as { aliases: string[] }[]).map((n) => n.aliases)).toEqual([
+                ["door"],
+                ["door"],
+            ]);
+        expect(p.upload("door-gpu2")).toContain(
+            "listen published:litellm-gpu2-2\n    bind :4001\n    server litellm-gpu2-2 litellm-gpu2-2:4000",
+        );
     });
 
     it("gives every replica the same master key and the Redis password, and starts them after Redis", () => {
@@ -123,10 +189,13 @@ describe("router replicas on two hosts sharing Redis", () => {
         );
     });
 
-    it("runs one Redis on the first router host, published on its address for the other host's routers", () => {
+    it("runs one Redis on the first router host, published by its door on its address for the other host's routers", () => {
         const redis = p.container("redis");
         expect(redis.provider).toBe("gpu1");
-        expect(redis.inputs.ports).toEqual([{ internal: 6379, external: 6380, ip: "10.8.0.11", protocol: "tcp" }]);
+        expect(redis.inputs.ports).toEqual([]);
+        expect(redis.inputs.networksAdvanced).toEqual([{ name: "ai-gateway-internal", aliases: ["redis"] }]);
+        expect(p.upload("door")).toContain("listen published:redis\n    bind :6380\n    server redis redis:6379");
+        expect(p.byName("door").dependsOn).toContain("redis");
         expect(redis.inputs.command).toEqual([
             "sh",
             "-c",
@@ -144,10 +213,10 @@ describe("router replicas on two hosts sharing Redis", () => {
             };
         expect(settings("litellm").model_list.map((d) => d.litellm_params.api_base)).toEqual([
             "http://ollama:11434/v1",
-            "http://10.8.0.12:11434/v1",
+            "http://door:20000/v1",
         ]);
         expect(settings("litellm-gpu2").model_list.map((d) => d.litellm_params.api_base)).toEqual([
-            "http://10.8.0.11:11434/v1",
+            "http://door:20000/v1",
             "http://gpu2-ollama:11434/v1",
         ]);
         expect(settings("litellm").router_settings).toMatchObject({
@@ -155,11 +224,19 @@ describe("router replicas on two hosts sharing Redis", () => {
             redis_port: 6379,
             redis_password: "os.environ/REDIS_PASSWORD",
         });
+        // gpu2's routers reach gpu1's instance and Redis through gpu2's door, which forwards to their addresses.
         expect(settings("litellm-gpu2").router_settings).toMatchObject({
-            redis_host: "10.8.0.11",
-            redis_port: 6380,
+            redis_host: "door",
+            redis_port: 20001,
             redis_password: "os.environ/REDIS_PASSWORD",
         });
+        const forwards = [
+            ...p.upload("door-gpu2").matchAll(/^listen other-host:(\S+)\n\s+bind (\S+)\n\s+server \S+ (\S+)/gm),
+        ];
+        expect(forwards.map((m) => [m[1], m[2], m[3]])).toEqual([
+            ["ollama", ":20000", "10.8.0.11:11434"],
+            ["redis", ":20001", "10.8.0.11:6380"],
+        ]);
         expect(p.upload("litellm-2")).toBe(p.upload("litellm"));
     });
 

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { validateStackConfig } from "../../config/load";
+import { renderDoorConfig } from "../../config/doorConfig";
 import {
     assertLocalOnly,
     nonLocalReason,
@@ -129,7 +130,7 @@ describe("the local router config", () => {
         expect(renderRouterConfig(twoInstances(), "local")).toBe(renderRouterConfig(twoInstances(), "local"));
     });
 
-    it("reaches instances of other hosts through their address and published port", () => {
+    it("reaches instances of other hosts through its host's door, which forwards to their address and published port", () => {
         const config = validateStackConfig({
             hosts: [
                 { name: "gpu1", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434 }] },
@@ -139,8 +140,12 @@ describe("the local router config", () => {
         });
         expect(ollamaEndpoints(config, "gpu1").map((e) => e.apiBase)).toEqual([
             "http://ollama:11434",
-            "http://10.0.0.2:11500",
+            "http://door:20000",
         ]);
+        // The router has no route out: the door's port 20000 is the one way to 10.0.0.2:11500.
+        expect(renderDoorConfig(config, "gpu1")).toContain(
+            "listen other-host:ollama-2\n    bind :20000\n    server ollama-2 10.0.0.2:11500\n",
+        );
     });
 });
 

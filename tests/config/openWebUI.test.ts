@@ -1,5 +1,6 @@
 import { validateStackConfig } from "../../config/load";
 import { openWebUIEnv, openWebUIEmbeddingUrl } from "../../config/openWebUI";
+import { doorForwardPort } from "../../config/door";
 import { routingFilterInstall, routingFilterValves } from "../../config/routingFilter";
 import { minimalConfig, problemsOf } from "../support/stack";
 import { routedConfig } from "../support/routing";
@@ -64,8 +65,11 @@ describe("Open WebUI's environment", () => {
         expect(env.BYPASS_EMBEDDING_AND_RETRIEVAL).toBeUndefined();
     });
 
-    it("reaches an embedding model on another host at that host's address, and prefers its own host's instance", () => {
-        expect(openWebUIEmbeddingUrl(validateStackConfig(twoHosts("10.0.0.2")))).toBe("http://10.0.0.2:11500");
+    it("reaches an embedding model on another host through its host's door, and prefers its own host's instance", () => {
+        const remote = validateStackConfig(twoHosts("10.0.0.2"));
+        expect(openWebUIEmbeddingUrl(remote)).toBe(
+            `http://door:${doorForwardPort(remote, "ui", remote.hosts[1], 11500)}`,
+        );
         const both = twoHosts("10.0.0.2");
         both.hosts[0].ollama[0].models.push("nomic-embed-text:v1.5");
         expect(openWebUIEmbeddingUrl(validateStackConfig(both))).toBe("http://ollama:11434");

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
+import { doorForwards } from "../../config/door";
 import { validateStackConfig } from "../../config/load";
 import { renderRouterConfig } from "../../config/litellm";
 import { unportablePatternReason } from "../../config/routing";
@@ -219,7 +220,7 @@ describe("the decision spec", () => {
         });
     });
 
-    it("reaches it through the instance's host address from another host", () => {
+    it("reaches it from another host through that host's door (its forward after the router's)", () => {
         const config = validateStackConfig(
             routedConfig({
                 hosts: [
@@ -236,7 +237,11 @@ describe("the decision spec", () => {
                 openWebUI: { host: "ui" },
             }),
         );
-        expect(classifierSpec(config, "ui").embedding?.url).toBe("http://10.0.0.5:11434");
+        expect(classifierSpec(config, "ui").embedding?.url).toBe("http://door:20001");
+        expect(doorForwards(config, "ui").map((f) => [f.name, f.host.bindAddress, f.port, f.listen])).toEqual([
+            ["litellm", "10.0.0.5", 4000, 20000],
+            ["ollama", "10.0.0.5", 11434, 20001],
+        ]);
     });
 });
 

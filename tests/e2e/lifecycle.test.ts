@@ -10,6 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeployFolder, until } from "./support/deployFolder";
@@ -42,6 +43,7 @@ import {
 import { widestProgressStep } from "../peers/support/pullProgress";
 import { evaluate } from "../support/stack";
 import { containerStartsBehindModelPulls, criticalPath, measuredSpans } from "../../commands/startOrder";
+import { EGRESS_PROBE } from "../../commands/audit";
 
 const STACK = "e2e";
 /** Ports of the stack on 127.0.0.1, away from the defaults and from the peers suite's. */
@@ -53,6 +55,8 @@ const OPEN_WEBUI = `http://127.0.0.1:${PORTS.openWebUI}`;
 /** The model registry and the cloud stand-in listen on the Docker bridge address, which containers reach. */
 const MODEL_REGISTRY_PORT = 5080;
 const STAND_IN_PORT = 5089;
+/** A listener of the egress test on the Docker bridge address: beyond the stack, reached by any container with a route out. */
+const OUTSIDE_PORT = 5091;
 const TINY_MODELS = ["tiny-a", "tiny-b", "tiny-c", "tiny-d"];
 /**
  * The model registry's speed during the cold up: the large model (the group `heavy`, about 590 MB) in about
@@ -210,7 +214,7 @@ test("a cold up pulls every image and model and brings the whole stack up while 
     // The up output followed the download: a line at least every 10 % of it.
     expect(widestProgressStep(run.output, models.model(LARGE_MODEL))).toBeLessThanOrEqual(10);
     expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(
-        ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
+        ["door", "litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
     );
 
     expect(keys.masterKey).toMatch(/^sk-/);
@@ -222,6 +226,57 @@ test("wait, status, smoke and audit pass against the live stack", async () => {
         expectSucceeded(run, `npm run ${command}`);
         phase(`npm run ${command}`, run.seconds);
     }
+});
+
+test("the routers, Open WebUI and Redis cannot connect out of the stack, while their published ports answer through the door", async () => {
+    const outside = dockerBridgeAddress();
+    let connections = 0;
+    const listener = createServer((socket) => {
+        connections++;
+        socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(OUTSIDE_PORT, outside, resolve));
+    const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", timeout: 30_000 }).trim();
+    const probe = (container: string, host: string, port: number) =>
+        docker("exec", container, "python", "-c", EGRESS_PROBE, host, String(port));
+    try {
+        // The control: from the containers with a route out, the listener answers (the Docker host reaches out).
+        for (const container of ["ollama", "door"])
+            docker("exec", container, "bash", "-c", `exec 3<>/dev/tcp/${outside}/${OUTSIDE_PORT}`);
+        expect(probe("litellm-cloud", outside, OUTSIDE_PORT)).toBe("connected");
+        await until(() => connections === 3, 5, "the three control connections");
+        // From the routers on 4000 and Open WebUI: nothing, not the Docker host, not a public address.
+        for (const container of ["litellm", "litellm-2", "open-webui"]) {
+            expect(probe(container, outside, OUTSIDE_PORT)).toMatch(/^blocked: /);
+            expect(probe(container, "1.1.1.1", 443)).toMatch(/^blocked: /);
+        }
+        expect(connections).toBe(3);
+    } finally {
+        await new Promise((resolve) => listener.close(resolve));
+    }
+    // On the internal network only; the door publishes their ports, and they answer.
+    const networksOf = (container: string) =>
+        Object.keys(JSON.parse(docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", container)));
+    for (const container of ["litellm", "litellm-2", "open-webui", "redis"])
+        expect(networksOf(container)).toEqual(["ai-gateway-internal"]);
+    expect(networksOf("door").sort()).toEqual(["ai-gateway", "ai-gateway-internal"]);
+    expect(docker("network", "inspect", "-f", "{{.Internal}}", "ai-gateway-internal")).toBe("true");
+    for (const url of [`${ROUTER}/health/liveliness`, `${ROUTER_REPLICA}/health/liveliness`, `${OPEN_WEBUI}/health`])
+        expect((await fetch(url)).status).toBe(200);
+
+    // The audit's own rule says the same of the live stack.
+    const audit = await folder.run("audit", ["--json"]);
+    expectSucceeded(audit, "npm run audit -- --json");
+    type Finding = { rule: string; subject: string; verdict: string; detail: string };
+    const noEgress = (JSON.parse(audit.stdout).findings as Finding[]).filter((f) => f.rule === "no-egress");
+    expect(noEgress.map((f) => [f.subject, f.verdict])).toEqual([
+        ["litellm", "pass"],
+        ["litellm-2", "pass"],
+        ["open-webui", "pass"],
+        ["redis", "pass"],
+    ]);
+    for (const f of noEgress.filter((f) => f.subject !== "redis")) expect(f.detail).toMatch(/; cannot connect to /);
+    phase("no-egress audit", audit.seconds, noEgress.map((f) => `${f.subject}: ${f.detail}`).join(" | "));
 });
 
 test("every group and auto answer through the router, from our Ollama instances only; 4001 alone reaches the cloud", async () => {
@@ -329,7 +384,7 @@ describe("an interrupted up is repaired by a plain re-run", () => {
         const names = [...stackObjects(STACK).containers.keys()];
         expect(new Set(names).size).toBe(names.length);
         expect(names.sort()).toEqual(
-            ["litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
+            ["door", "litellm", "litellm-2", "litellm-cloud", "ollama", "ollama-2", "open-webui", "redis"].sort(),
         );
         return { run };
     }

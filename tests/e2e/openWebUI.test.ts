@@ -184,7 +184,7 @@ test("up deploys the stack with Open WebUI and its routing filter", async () => 
     await upAndReport(folder, "up");
     const outputs = folder.outputs() as Record<string, string>;
     admin = { email: outputs.openWebUIAdminEmail, password: outputs.openWebUIAdminPassword };
-    expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(["litellm", "ollama", "open-webui"]);
+    expect([...stackObjects(STACK).containers.keys()].sort()).toEqual(["door", "litellm", "ollama", "open-webui"]);
     adminSession = await signIn(OPEN_WEBUI, admin.email, admin.password);
     const filter = await installedFilter(adminSession);
     expect(filter).toBeDefined();

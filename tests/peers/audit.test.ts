@@ -203,6 +203,8 @@ describe("the audit of Redis (Debian's real redis-server)", () => {
         containerName: "redis",
         host: config.hosts[0],
         port,
+        publishes: [],
+        noEgress: true,
         image: config.images.redis,
         secretEnv: ["REDIS_PASSWORD"],
     });

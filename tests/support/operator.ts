@@ -128,6 +128,6 @@ export function testStackConfig(
             : {}),
         openWebUI: ports.openWebUI ? { port: ports.openWebUI } : { enabled: false },
         qdrant: ports.qdrant ? { enabled: true, port: ports.qdrant } : { enabled: false },
-        ...(image ? { images: { ollama: image, litellm: image, openWebUI: image, qdrant: image } } : {}),
+        ...(image ? { images: { ollama: image, litellm: image, openWebUI: image, qdrant: image, door: image } } : {}),
     };
 }

@@ -119,7 +119,7 @@ export class Program {
     }
 
     env(containerName: string): Record<string, string> {
-        const envs = this.container(containerName).inputs.envs as string[];
+        const envs = (this.container(containerName).inputs.envs ?? []) as string[];
         return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
     }
 

@@ -22,6 +22,7 @@ export const E2E_IMAGES = {
     litellm: `${IMAGE_REGISTRY}/ai-gateway/litellm:1.87.0`,
     openWebUI: `${IMAGE_REGISTRY}/ai-gateway/open-webui:0.12.4`,
     redis: `${IMAGE_REGISTRY}/ai-gateway/redis:7.0.15`,
+    door: `${IMAGE_REGISTRY}/ai-gateway/haproxy:2.6.12`,
 };
 
 const IMAGES_DIR = path.join(PROJECT_DIR, "images");
