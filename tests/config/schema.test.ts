@@ -2,6 +2,16 @@ import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/
 import { DEFAULT_IMAGES, StackConfigInput, isPinnedImage } from "../../config/schema";
 import { flatConfig, minimalConfig, problemsOf, stackFileConfig } from "../support/stack";
 
+/** The problems loading a stack file's flat config reports (none when it loads). */
+function loadProblems(flat: Record<string, string>): string[] {
+    try {
+        loadStackConfig(flat, []);
+        return [];
+    } catch (err) {
+        return (err as ConfigError).problems;
+    }
+}
+
 describe("the example stacks", () => {
     it.each(["dev", "cpu", "cluster"])("Pulumi.%s.yaml validates", (stack) => {
         expect(() => stackFileConfig(stack)).not.toThrow();
@@ -277,12 +287,7 @@ describe("a wrong value fails with one line naming the key, the value and what i
             ...flatConfig(minimalConfig({ cloud: { enabled: true }, router: { port: 70000 } })),
             "ai-gateway:cloudApiKey": "sk-plaintext-cloud-key",
         };
-        let problems: string[] = [];
-        try {
-            loadStackConfig(flat, []);
-        } catch (err) {
-            problems = (err as ConfigError).problems;
-        }
+        const problems = loadProblems(flat);
         expect(problems).toEqual([
             "ai-gateway:cloudApiKey: is stored in plain text in the stack file: remove it (pulumi config rm cloudApiKey) and set it as a secret with pulumi config set --secret cloudApiKey <value>",
             "ai-gateway:router.port: 70000 is not a port (1-65535)",
@@ -616,12 +621,7 @@ describe("names that every object has", () => {
 
     it("refuse a top-level key __proto__ as unknown, as any other", () => {
         const flat = { ...flatConfig(minimalConfig()), "ai-gateway:__proto__": '{"router":{"port":1}}' };
-        let problems: string[] = [];
-        try {
-            loadStackConfig(flat, []);
-        } catch (err) {
-            problems = (err as ConfigError).problems;
-        }
+        const problems = loadProblems(flat);
         expect(problems).toEqual([
             "ai-gateway:__proto__: unknown key (allowed: hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing)",
         ]);
