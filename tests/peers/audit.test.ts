@@ -204,6 +204,7 @@ describe("the audit of Redis (Debian's real redis-server)", () => {
         host: config.hosts[0],
         port,
         publishes: [],
+        publishesNothing: "only the routers on its own host use it",
         noEgress: true,
         image: config.images.redis,
         secretEnv: ["REDIS_PASSWORD"],
