@@ -26,7 +26,8 @@ import * as os from "node:os";
 import { Server, createServer, connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
 import { NETWORK_NAME, serviceUrl } from "../config/containers";
-import { INTERNAL_NETWORK_NAME, doorContainerName, doorPublishedPorts, hasDoor } from "../config/door";
+import { INTERNAL_NETWORK_NAME, doorPublishedPorts } from "../config/door";
+import { doorContainerName, hasDoor } from "../config/plan";
 import {
     CLOUD_API_KEY_ENV,
     REDIS_CONTAINER,

@@ -11,7 +11,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { gpuHost, wantsGpu } from "../config/gpu";
 import { hostModelEstimates } from "../config/modelSize";
-import { doorContainerName, hasDoor } from "../config/door";
+import { doorContainerName, hasDoor } from "../config/plan";
 import { HostConfig, PROJECT, StackConfig } from "../config/schema";
 import { GatewayService, listServices } from "../config/services";
 import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";

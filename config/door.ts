@@ -35,8 +35,6 @@ export interface DoorForward {
     listen: number;
 }
 
-// Where the doors are and what they are called is planned with the other containers' names.
-export { hasDoor, doorContainerName } from "./plan";
 /** The door's name on both networks of its host: what the other containers of the host address it by. */
 export const DOOR_CONTAINER = CONTAINER_NAMES.door;
 

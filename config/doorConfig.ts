@@ -8,8 +8,8 @@
  * second, so a replaced container (a new address) is followed without restarting the door.
  */
 import { OPEN_WEBUI_CONTAINER_PORT, QDRANT_HTTP_PORT } from "./containers";
-import { routerContainerName } from "./plan";
-import { DoorForward, doorContainerName, doorForwards, doorHealthPort, hasDoor } from "./door";
+import { doorContainerName, hasDoor, routerContainerName } from "./plan";
+import { DoorForward, doorForwards, doorHealthPort } from "./door";
 import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT, urlHost } from "./litellm";
 import { StackConfig, placements, redisPublished } from "./schema";
 

@@ -1,13 +1,7 @@
 import { validateStackConfig } from "../../config/load";
-import {
-    doorContainerName,
-    doorForwardPort,
-    doorForwards,
-    doorHealthPort,
-    doorPublishedPorts,
-    hasDoor,
-} from "../../config/door";
+import { doorForwardPort, doorForwards, doorHealthPort, doorPublishedPorts } from "../../config/door";
 import { doorIdleTimeoutSeconds, doorPublished, renderDoorConfig } from "../../config/doorConfig";
+import { doorContainerName, hasDoor } from "../../config/plan";
 import { StackConfigInput } from "../../config/schema";
 import { minimalConfig, problemsOf } from "../support/stack";
 
