@@ -3,7 +3,7 @@
  * the stack. This is the only file that reads the Pulumi config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AiGateway } from "./components/aiGateway";
+import { AiGateway } from "./targets/docker/dockerGateway";
 import { ConfigError, loadStackConfig } from "./config/load";
 import { PROJECT } from "./config/schema";
 

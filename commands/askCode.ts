@@ -6,7 +6,7 @@
  * With `FINAL_CHECK=1` it goes to the cloud-fallback router (port 4001), which may fall back to the
  * cloud model; that router must be deployed (`cloud.enabled: true`).
  */
-import { GatewayService, listServices, refusesCall, serviceOfKind } from "../config/services";
+import { GatewayService, listServices, refusesCall, serviceOfKind } from "../targets/docker/endpoints";
 import {
     Command,
     CommandFailure,

@@ -25,16 +25,16 @@
 import * as os from "node:os";
 import { Server, createServer, connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
-import { NETWORK_NAME, serviceUrl } from "../config/containers";
-import { INTERNAL_NETWORK_NAME, doorPublishedPorts } from "../config/door";
-import { doorContainerName, hasDoor } from "../config/plan";
+import { NETWORK_NAME, serviceUrl } from "../targets/docker/containers";
+import { INTERNAL_NETWORK_NAME, doorPublishedPorts } from "../targets/docker/doorPlan";
+import { doorContainerName, hasDoor } from "../model/plan";
 import {
     CLOUD_API_KEY_ENV,
     REDIS_CONTAINER,
     REDIS_PASSWORD_ENV,
     nonLocalReason,
     ollamaApiBases,
-} from "../config/litellm";
+} from "../model/litellm";
 import {
     CLOUD_GROUP,
     HostConfig,
@@ -46,7 +46,7 @@ import {
     placements,
     redisPublished,
 } from "../config/schema";
-import { GatewayService, authHeaders, listServices, refusesCall } from "../config/services";
+import { GatewayService, authHeaders, listServices, refusesCall } from "../targets/docker/endpoints";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, oneLine, request } from "./http";

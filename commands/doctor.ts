@@ -9,11 +9,11 @@
 import { existsSync, statfsSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { gpuHost, wantsGpu } from "../config/gpu";
-import { hostModelEstimates } from "../config/modelSize";
-import { doorContainerName, hasDoor } from "../config/plan";
+import { gpuHost, wantsGpu } from "../targets/docker/gpu";
+import { hostModelEstimates } from "../model/modelSize";
+import { doorContainerName, hasDoor } from "../model/plan";
 import { HostConfig, PROJECT, StackConfig } from "../config/schema";
-import { GatewayService, listServices } from "../config/services";
+import { GatewayService, listServices } from "../targets/docker/endpoints";
 import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./automation";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { DockerUnreachable, engineVersion, inspectStackContainers } from "./docker";

@@ -98,7 +98,7 @@ function mockedState(type: string, inputs: Record<string, unknown>): Record<stri
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: SECRET_PLACEHOLDER };
         case "random:index/randomId:RandomId":
-            // The id of the stack's state: random, made by the first up (config/containers.ts STATE_LABEL).
+            // The id of the stack's state: random, made by the first up (targets/docker/containers.ts STATE_LABEL).
             return { ...inputs, hex: STATE_ID_PLACEHOLDER };
         case "docker:index/remoteImage:RemoteImage":
             // Readable stand-in for the image id, so the record shows which image each container runs.

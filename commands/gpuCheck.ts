@@ -2,13 +2,13 @@
  * The GPU checks on a host, run the same way by `pulumi up` and by `npm run doctor`.
  *
  * `pulumi up` runs `<shell on the host> 2>&1 | node -r ts-node/register/transpile-only commands/gpuCheck.ts`
- * (config/gpu.ts builds the command): this file, run as a program, reads the host's answer on its standard
+ * (targets/docker/gpu.ts builds the command): this file, run as a program, reads the host's answer on its standard
  * input and the check from `AIGW_GPU_CHECK`, prints the summary, or prints the one-line problem to stderr and
  * exits 1, which fails that resource and so the `up` of that host. `doctor` runs the same script through
  * `runOnHost` and the same judge in-process.
  */
 import { spawn } from "node:child_process";
-import { GPU_CHECK_ENV, GpuCheck, GpuVerdict, gpuCheckScript, hostShell, judgeGpuCheck } from "../config/gpu";
+import { GPU_CHECK_ENV, GpuCheck, GpuVerdict, gpuCheckScript, hostShell, judgeGpuCheck } from "../targets/docker/gpu";
 import { HostConfig } from "../config/schema";
 
 /** Runs a script with a shell on the host behind the Docker endpoint; resolves to its output, stderr included. */

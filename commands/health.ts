@@ -3,7 +3,7 @@
  * waits for. Only the services' cheap, unauthenticated probes are used (never LiteLLM's `/health`,
  * which sends a request to every model).
  */
-import { GatewayService } from "../config/services";
+import { GatewayService } from "../targets/docker/endpoints";
 import { jsonField, request } from "./http";
 
 /** One service's health probe. */

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from "nod
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { STATE_ID_RESOURCE, STATE_LABEL } from "../config/containers";
+import { STATE_ID_RESOURCE, STATE_LABEL } from "../targets/docker/containers";
 import { HostConfig, PROJECT } from "../config/schema";
 import { labelledObjects, removeObjects, DockerObject } from "./docker";
 import { readProcessStat } from "./processStat";

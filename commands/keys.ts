@@ -3,7 +3,7 @@
  * else from the deployed stack's outputs (Automation API, when the Pulumi CLI is installed), else a
  * one-line failure that says how to provide it.
  */
-import { ServiceAuth } from "../config/services";
+import { ServiceAuth } from "../targets/docker/endpoints";
 import { deployedOutputs } from "./automation";
 import { CommandFailure } from "./cli";
 import { PROJECT_DIR } from "./stackFile";

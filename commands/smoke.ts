@@ -5,7 +5,7 @@
  * backend answered (`x-litellm-model-api-base`), the time to the first token and the total time.
  * Exit 1 when any group fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
  */
-import { listServices, refusesCall, serviceOfKind } from "../config/services";
+import { listServices, refusesCall, serviceOfKind } from "../targets/docker/endpoints";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
 import { ChatError, streamChat } from "./chat";
 import { oneLine } from "./http";

@@ -4,7 +4,7 @@
  * For every service of the stack: its container's state (when Docker answers), its health endpoint's
  * answer, the latency and the version it reports. Exit 0 when every service is up, 1 when any is down.
  */
-import { GatewayService, listServices } from "../config/services";
+import { GatewayService, listServices } from "../targets/docker/endpoints";
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
 import { ContainerFacts, StackContainers, inspectStackContainers } from "./docker";
 import { ServiceHealth, probeService } from "./health";

@@ -4,7 +4,7 @@
  * Blocks until every service of the stack answers its health endpoint, or the timeout passes; then
  * names each service that is not healthy, with its URL and last answer, and exits 1.
  */
-import { GatewayService, listServices } from "../config/services";
+import { GatewayService, listServices } from "../targets/docker/endpoints";
 import { Command, CommandIO, STACK_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
 import { ServiceHealth, probeService } from "./health";
 

@@ -18,10 +18,10 @@ import {
     placements,
     redisPublished,
     serviceContainers,
-} from "./plan";
-import { checkRouting, routingKey } from "./routing";
+} from "../model/plan";
+import { checkRouting, routingKey } from "../routing/schema";
 
-// Where the services run is decided with their names (config/plan.ts); its users have always found it here.
+// Where the services run is decided with their names (model/plan.ts); its users have always found it here.
 export { needsRedis, placements, redisPublished };
 
 /** The Pulumi project name, which is also the namespace of every config key. */
@@ -611,7 +611,7 @@ export type Problem = (path: (string | number)[], message: string, input: unknow
 const OWN_NAME = "every container of the stack needs a name of its own";
 
 /**
- * Names that must not collide, computed by the functions that name things (config/plan.ts):
+ * Names that must not collide, computed by the functions that name things (model/plan.ts):
  * - every container of the stack has a name of its own: its name in Docker and on its host's network, and the
  *   name of its resources in the stack's state, whichever host it runs on;
  * - no two containers on one Docker engine keep their data in one folder, or one inside the other's: deleting

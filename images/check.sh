@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke-test the images in a registry: pull each, run it the way the stack does, and wait
-# for Docker's healthcheck with the probe config/containers.ts gives it, plus a real request.
+# for Docker's healthcheck with the probe targets/docker/containers.ts gives it, plus a real request.
 #   redis       password required, PING answered
 #   ollama      /api/version, a tiny GGUF model created and answering, and a pull of that
 #               model over plain http from a docker-registry on loopback (insecure)
@@ -144,7 +144,7 @@ check_haproxy() {
     'defaults' '    mode tcp' '    timeout connect 5s' '    timeout client 60s' '    timeout server 60s' \
     'frontend door:health' '    mode http' '    bind 127.0.0.1:8404' '    monitor-uri /healthz' \
     'listen published:redis' '    bind :16379' '    server redis redis:6379 resolvers docker init-addr libc,none' >"$cfg"
-  # As the stack runs it: the entrypoint and arguments of components/door.ts, the config copied in before start.
+  # As the stack runs it: the entrypoint and arguments of targets/docker/door.ts, the config copied in before start.
   docker create --name img-check-haproxy --network "$NET" --entrypoint haproxy \
     --health-cmd "bash -c ':> /dev/tcp/127.0.0.1/8404' || exit 1" --health-interval 1s \
     "$(ref "haproxy:$AIGW_HAPROXY_VERSION")" -W -db -f /usr/local/etc/haproxy/haproxy.cfg >/dev/null

@@ -15,7 +15,7 @@ import {
 } from "../../commands/audit";
 import { ContainerFacts } from "../../commands/docker";
 import { validateStackConfig } from "../../config/load";
-import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
+import { ROUTER_ALLOWED_ROUTES } from "../../model/litellm";
 import { FakeOllama } from "../support/fakeOllama";
 import { FakeRouter, FakeRouterOptions, startFakeOpenWebUI, startFakeQdrant } from "../support/fakeServices";
 import { LocalServer, freePort, startHttpServer } from "../support/httpServer";

@@ -7,7 +7,7 @@
 import { auditCommand } from "../../commands/audit";
 import { doctorCommand } from "../../commands/doctor";
 import { statusCommand } from "../../commands/status";
-import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
+import { ROUTER_ALLOWED_ROUTES } from "../../model/litellm";
 import { freePort } from "../support/httpServer";
 import { StackFolder, runInProcess, testStackConfig } from "../support/operator";
 import { buildFakeServicesImage, docker } from "../support/testImage";

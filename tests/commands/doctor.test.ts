@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { doctorCommand } from "../../commands/doctor";
 import { judgeEngine } from "../../commands/dockerVersion";
-import { GPU_FIX } from "../../config/gpu";
+import { GPU_FIX } from "../../targets/docker/gpu";
 import { LocalServer, freePort, startHttpServer } from "../support/httpServer";
 import { NO_DOCKER, StackFolder, runInProcess, testStackConfig } from "../support/operator";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_DIR } from "../../commands/stackFile";
-import { ROUTER_ALLOWED_ROUTES } from "../../config/litellm";
+import { ROUTER_ALLOWED_ROUTES } from "../../model/litellm";
 import { TS_NODE_SWC } from "../support/operator";
 
 /** Runs `npm run render -- <args>` as an operator would, in a separate process. */

@@ -4,7 +4,7 @@
  * no check (so the next up checks again); the CPU stack has no preflight at all.
  */
 import { execFileSync } from "node:child_process";
-import { GPU_FIX } from "../../config/gpu";
+import { GPU_FIX } from "../../targets/docker/gpu";
 import { DeployFolder } from "./support/deployFolder";
 import { phase, requirePrerequisites, summaryOf } from "./support/stackHarness";
 

@@ -44,7 +44,7 @@ const QUESTION = "Write a Python function that reverses a string";
 const FOLLOW_UP = "Now write a Python function that checks for palindromes";
 /** What the routing filter shows above the answer when the question goes to the code group. */
 const ROUTED_TO_CODE = /^Routed to code: matched keyword "python", keyword "function"$/;
-/** The title the filter function's frontmatter gives it (config/routingFilter.ts). */
+/** The title the filter function's frontmatter gives it (routing/filter.ts). */
 const FILTER_TITLE = "title: Route by content (ai-gateway)";
 /** The start of the name of every screenshot this suite leaves in the test output folder. */
 const SCREENSHOTS = "open-webui-";

@@ -14,10 +14,10 @@ import {
     localOnlyFinding,
     redisAuthFinding,
 } from "../../commands/audit";
-import { ollamaEnv } from "../../config/containers";
+import { ollamaEnv } from "../../targets/docker/containers";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../config/litellm";
-import { listServices } from "../../config/services";
+import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../model/litellm";
+import { listServices } from "../../targets/docker/endpoints";
 import { NO_DOCKER } from "../support/operator";
 import { toLoopback } from "./support/loopback";
 import {

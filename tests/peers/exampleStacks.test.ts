@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER, renderRouterConfig } from "../../config/litellm";
+import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER, renderRouterConfig } from "../../model/litellm";
 import { stackFileConfig } from "../support/stack";
-import { AUTO_MODEL } from "../../config/routing";
+import { AUTO_MODEL } from "../../routing/schema";
 import { CLOUD_GROUP, StackConfig } from "../../config/schema";
 import { PROJECT_DIR, readStackFile } from "../../commands/stackFile";
 import { LoopbackMapping, toLoopback } from "./support/loopback";

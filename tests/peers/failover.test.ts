@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { FAILOVER_HOOK_CALLBACK } from "../../config/failoverHook";
-import { renderRouterConfig } from "../../config/litellm";
+import { FAILOVER_HOOK_CALLBACK } from "../../routing/failoverHook";
+import { renderRouterConfig } from "../../model/litellm";
 import { ROUTING_STRATEGIES } from "../../config/schema";
 import {
     countByInstance,

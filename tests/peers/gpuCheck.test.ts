@@ -6,7 +6,7 @@
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { judgeOllamaCompute, parseInferenceCompute } from "../../config/gpu";
+import { judgeOllamaCompute, parseInferenceCompute } from "../../targets/docker/gpu";
 import { Peer, startOllama, stopPeers } from "./support/peers";
 
 const PORT = 11481;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { OLLAMA_OPENAI_PATH, ollamaEndpoints, REDIS_PASSWORD_ENV, renderRouterConfig } from "../../config/litellm";
+import { OLLAMA_OPENAI_PATH, ollamaEndpoints, REDIS_PASSWORD_ENV, renderRouterConfig } from "../../model/litellm";
 import { validateStackConfig } from "../../config/load";
 import { StackConfig } from "../../config/schema";
 import { LocalServer, sendJson, startHttpServer } from "../support/httpServer";

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { containerHealthchecks, redisCommand } from "../../config/containers";
+import { containerHealthchecks, redisCommand } from "../../targets/docker/containers";
 import { freePort } from "../support/httpServer";
 import { REDIS_SERVER } from "./support/redis";
 

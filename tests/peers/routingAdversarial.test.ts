@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_CONTAINER_PORT } from "../../config/litellm";
-import { unportablePatternReason } from "../../config/routing";
+import { OLLAMA_CONTAINER_PORT } from "../../model/litellm";
+import { unportablePatternReason } from "../../routing/schema";
 import { chat, loadTinyModel, loopback, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "./support/peers";
 
 const MASTER_KEY = "sk-ai-gateway-adversarial-test";

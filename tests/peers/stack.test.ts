@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { renderRouterConfig } from "../../config/litellm";
+import { renderRouterConfig } from "../../model/litellm";
 import { validateStackConfig } from "../../config/load";
 import { failedOver } from "./support/load";
 import { toLoopback } from "./support/loopback";

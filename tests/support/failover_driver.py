@@ -1,5 +1,5 @@
 """
-Runs the generated failover hook (config/failoverHook.ts) for the jest tests, outside LiteLLM: the deployments
+Runs the generated failover hook (routing/failoverHook.ts) for the jest tests, outside LiteLLM: the deployments
 and request metadata are shaped as LiteLLM 1.87.0 passes them to async_filter_deployments.
 
 Usage: python3 failover_driver.py MODULE.py < scenario.json > result.json

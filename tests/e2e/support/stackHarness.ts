@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { STACK_LABEL } from "../../../config/containers";
+import { STACK_LABEL } from "../../../targets/docker/containers";
 import { PROJECT_DIR } from "../../../commands/stackFile";
 import type { PathStep } from "../../../commands/startOrder";
 import type { StepTiming } from "../../../commands/up";

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../../config/load";
-import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
-import { ROUTING_HOOK_FILE } from "../../../config/routing";
+import { OLLAMA_CONTAINER_PORT } from "../../../model/litellm";
+import { ROUTING_HOOK_FILE } from "../../../routing/schema";
 import {
     answeredBy,
     chat,

@@ -2,7 +2,7 @@
  * Load for the load-balancing suites and the benchmark: concurrent clients, a one-thread copy of a tiny model,
  * and the instance that answered each request.
  */
-import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
+import { OLLAMA_CONTAINER_PORT } from "../../../model/litellm";
 import { validateStackConfig } from "../../../config/load";
 import { ROUTING_STRATEGIES, StackConfig } from "../../../config/schema";
 import { Answer, answeredBy, loadTinyModel, loopback, Peer, peerPid } from "./peers";

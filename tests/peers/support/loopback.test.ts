@@ -1,8 +1,8 @@
 import { parse } from "yaml";
 import { validateStackConfig } from "../../../config/load";
 import { stackFileConfig } from "../../support/stack";
-import { renderRouterConfig } from "../../../config/litellm";
-import { renderRoutingHook } from "../../../config/routingHook";
+import { renderRouterConfig } from "../../../model/litellm";
+import { renderRoutingHook } from "../../../routing/hook";
 import { hookToLoopback, toLoopback } from "./loopback";
 
 /** The cpu example stack, with the cloud router it gets once cloud fallback is enabled. */

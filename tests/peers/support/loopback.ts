@@ -6,7 +6,7 @@
  * The rendered routing hook's embedding URL is mapped by the same `apiBases`.
  */
 import { parseDocument } from "yaml";
-import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER } from "../../../config/litellm";
+import { OLLAMA_OPENAI_PATH, OLLAMA_PROVIDER } from "../../../model/litellm";
 
 /** How the deployments of a rendered config are pointed at the peers on loopback. */
 export interface LoopbackMapping {
