@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AiGateway } from "./targets/docker/dockerGateway";
 import { ConfigError, loadStackConfig } from "./config/load";
-import { PROJECT } from "./config/schema";
+import { PROJECT } from "./config/primitives";
 
 /**
  * Whether the engine holds a key encrypted (`pulumi config set --secret`). The SDK exports it at runtime but

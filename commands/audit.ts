@@ -35,17 +35,10 @@ import {
     nonLocalReason,
     ollamaApiBases,
 } from "../model/litellm";
-import {
-    CLOUD_GROUP,
-    HostConfig,
-    RESERVED_GROUPS,
-    StackConfig,
-    isOllamaCloudModel,
-    isPinnedImage,
-    needsRedis,
-    placements,
-    redisPublished,
-} from "../config/schema";
+import { CLOUD_GROUP, RESERVED_GROUPS } from "../config/serviceKeys";
+import { HostConfig, StackConfig } from "../config/stackKeys";
+import { isOllamaCloudModel, isPinnedImage } from "../config/primitives";
+import { needsRedis, placements, redisPublished } from "../model/plan";
 import { GatewayService, authHeaders, listServices, refusesCall } from "../targets/docker/endpoints";
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";

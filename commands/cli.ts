@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { parseArgs, ParseArgsConfig } from "node:util";
 import { ConfigError, loadStackConfig } from "../config/load";
-import { StackConfig } from "../config/schema";
+import { StackConfig } from "../config/stackKeys";
 import { PROJECT_DIR, listStacks, readStackFile } from "./stackFile";
 
 /** Where a command reads and writes; the real process, or a test's capture. */

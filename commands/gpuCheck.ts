@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { GPU_CHECK_ENV, GpuCheck, GpuVerdict, gpuCheckScript, hostShell, judgeGpuCheck } from "../targets/docker/gpu";
-import { HostConfig } from "../config/schema";
+import { HostConfig } from "../config/stackKeys";
 
 /** Runs a script with a shell on the host behind the Docker endpoint; resolves to its output, stderr included. */
 export function runOnHost(host: Pick<HostConfig, "docker">, script: string, timeoutMs = 120_000): Promise<string> {

@@ -13,7 +13,8 @@ import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { STATE_ID_RESOURCE, STATE_LABEL } from "../targets/docker/containers";
-import { HostConfig, PROJECT } from "../config/schema";
+import { HostConfig } from "../config/stackKeys";
+import { PROJECT } from "../config/primitives";
 import { labelledObjects, removeObjects, DockerObject } from "./docker";
 import { readProcessStat } from "./processStat";
 

@@ -10,7 +10,8 @@
 import { openStack, prepareBackend, requirePulumiCli, setSecretConfig } from "./automation";
 import { Command, CommandFailure, CommandIO, UsageError, parseCommandArgs, runWhenMain } from "./cli";
 import { PROJECT_DIR } from "./stackFile";
-import { PROJECT, SECRET_KEYS } from "../config/schema";
+import { PROJECT } from "../config/primitives";
+import { SECRET_KEYS } from "../config/stackKeys";
 
 const USAGE = `usage: printf %s "<value>" | npm run secret -- --stack <name> <${SECRET_KEYS.join("|")}>`;
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/primitives";
 import { SECRET_PLACEHOLDER } from "./evaluate";
 
 /** The project directory: where `Pulumi.yaml` and the stack files are. */

@@ -15,7 +15,7 @@ import { DockerUnreachable, engineVersion } from "./docker";
 import { judgeEngine } from "./dockerVersion";
 import { clearStaleLocks, recoverInterruptedRun, restoreCutCheckpoint } from "./interrupted";
 import { PROJECT_DIR } from "./stackFile";
-import type { HostConfig } from "../config/schema";
+import type { HostConfig } from "../config/stackKeys";
 
 export const OPERATIONS = ["up", "preview", "destroy", "refresh"] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -3,7 +3,9 @@
  * into a validated `StackConfig`, or into one readable line per problem.
  */
 import { z } from "zod";
-import { PROJECT, SECRET_KEYS, StackConfig, formatPath, maskUrlUserinfo, stackSchema } from "./schema";
+import { PROJECT, formatPath, maskUrlUserinfo } from "./primitives";
+import { SECRET_KEYS, StackConfig } from "./stackKeys";
+import { stackSchema } from "./schema";
 
 /** A config that failed validation; `problems` holds one line per problem, ready to print. */
 export class ConfigError extends Error {

@@ -7,15 +7,10 @@ import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "../routing/failoverHo
 import { CONTAINER_NAMES } from "./plan";
 import { DOOR_CONTAINER, doorForwardPort, doorUrl } from "../targets/docker/doorPlan";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "../routing/schema";
-import {
-    CLOUD_GROUP,
-    HostConfig,
-    OllamaInstanceConfig,
-    StackConfig,
-    isOllamaCloudModel,
-    needsRedis,
-    placements,
-} from "../config/schema";
+import { CLOUD_GROUP } from "../config/serviceKeys";
+import { HostConfig, OllamaInstanceConfig, StackConfig } from "../config/stackKeys";
+import { isOllamaCloudModel } from "../config/primitives";
+import { needsRedis, placements } from "./plan";
 
 /** The port Ollama listens on inside its container, whatever port the host publishes. */
 export const OLLAMA_CONTAINER_PORT = 11434;

@@ -2,7 +2,7 @@
  * How much disk the models of a stack need, estimated from their tags before anything is pulled. Pure, so
  * `doctor` can compare it with the free space under each host's data directory before the first `up`.
  */
-import { HostConfig } from "../config/schema";
+import { HostConfig } from "../config/stackKeys";
 
 /**
  * Bytes per billion parameters of Ollama's default 4-bit quantization (Q4_K_M is about 4.8 bits a

@@ -5,7 +5,8 @@
  * Every variable was checked against Open WebUI 0.12.4's own source (open_webui/config.py, env.py, main.py).
  */
 import { ollamaApiBase } from "./litellm";
-import { StackConfig, openWebUIEmbeddingHost, placements } from "../config/schema";
+import { StackConfig } from "../config/stackKeys";
+import { openWebUIEmbeddingHost, placements } from "./plan";
 
 /** Where Open WebUI keeps its database, uploads and caches inside its container; `dataDir` is mounted there. */
 export const OPEN_WEBUI_DATA_PATH = "/app/backend/data";

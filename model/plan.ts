@@ -1,11 +1,11 @@
 /**
  * What a validated stack config puts where, by name: the hosts the shared services run on, the name of every
  * container and the host folders that keep its data. The components name their containers and folders with
- * these functions, and the schema checks what they give (config/schema.ts, checkNames), so a new container is
- * checked as soon as it is listed here. Pure; it imports only the schema's types, so the schema can use it.
+ * these functions, and the schema checks what they give (config/nameChecks.ts), so a new container is
+ * checked as soon as it is listed here. Pure; it imports only the config's types, so the checks can use it.
  */
 import * as path from "node:path";
-import type { HostConfig, OllamaInstanceConfig, StackConfig } from "../config/schema";
+import type { HostConfig, OllamaInstanceConfig, StackConfig } from "../config/stackKeys";
 
 /** Names of the containers whose name the config does not choose. */
 export const CONTAINER_NAMES = {
@@ -196,4 +196,15 @@ export function folderRelation(a: string, b: string): "same" | "inside" | "holds
     if (within(x, y)) return "inside";
     if (within(y, x)) return "holds";
     return undefined;
+}
+
+/**
+ * The host whose Ollama instance serves Open WebUI's embedding model: Open WebUI's own host when one of its
+ * instances pulls it, else the first host that does; undefined without such an instance or model.
+ */
+export function openWebUIEmbeddingHost(config: StackConfig): string | undefined {
+    const model = config.openWebUI.embeddingModel;
+    if (model === undefined) return undefined;
+    const pulling = config.hosts.filter((h) => h.ollama.some((instance) => instance.models.includes(model)));
+    return (pulling.find((h) => h.name === placements(config).openWebUI) ?? pulling[0])?.name;
 }

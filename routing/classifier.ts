@@ -5,8 +5,8 @@
  */
 import { ollamaApiBase } from "../model/litellm";
 import { routingEmbeddingInstance } from "../targets/docker/doorPlan";
-import { RoutingSpec, routingSpec } from "./schema";
-import { StackConfig } from "../config/schema";
+import { RoutingSpec, routingSpec } from "./spec";
+import { StackConfig } from "../config/stackKeys";
 
 /**
  * The rules: keywords and patterns, pure functions over the prompt text. The generated module holds them as

@@ -12,7 +12,7 @@
  * weighted failover, which re-picks among the others, runs for `simple-shuffle` only.
  */
 import { METADATA_FUNCTION } from "./hookPython";
-import { StackConfig } from "../config/schema";
+import { StackConfig } from "../config/stackKeys";
 
 /** The hook module LiteLLM loads from the directory of its config file. */
 export const FAILOVER_HOOK_FILE = "failover_hook.py";

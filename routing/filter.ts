@@ -9,7 +9,7 @@
  */
 import { AUTO_MODEL, ROUTING_FILTER_FILE } from "./schema";
 import { classifierSpec, renderClassifierModule } from "./classifier";
-import { StackConfig } from "../config/schema";
+import { StackConfig } from "../config/stackKeys";
 
 /** Where the filter file is shipped in the Open WebUI container for a manual install, for `docker exec open-webui cat`. */
 export const ROUTING_FILTER_DIR = "/app/ai-gateway";

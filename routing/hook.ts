@@ -6,7 +6,7 @@
 import { METADATA_FUNCTION } from "./hookPython";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "./schema";
 import { classifierSpec, renderClassifierModule } from "./classifier";
-import { StackConfig } from "../config/schema";
+import { StackConfig } from "../config/stackKeys";
 
 /**
  * Response headers that carry the decision; values are printable ASCII (anything else backslash-escaped). Only

@@ -4,10 +4,10 @@
  * Clients ask for the virtual model `auto`; a hook in LiteLLM (routing/hook.ts) and, for operators who
  * want the choice in the UI, an Open WebUI filter (routing/filter.ts) pick a group for each prompt:
  * keyword and pattern rules first, then similarity to example prompts when an embedding model is configured,
- * else the default group. This file imports only types from the schema, so the schema can import it.
+ * else the default group. The rules that span other keys are in routing/checks.ts, the spec the classifiers read in routing/spec.ts.
  */
 import { z } from "zod";
-import type { Problem, StackConfig } from "../config/schema";
+import { modelTag, name } from "../config/primitives";
 
 /** The model name clients ask for to have the prompt routed by content. */
 export const AUTO_MODEL = "auto";
@@ -21,14 +21,6 @@ export const ROUTING_FILTER_FILE = "route_by_content.py";
 const DEFAULT_THRESHOLD = 0.6;
 const DEFAULT_EMBEDDING_TIMEOUT_MS = 2000;
 
-/** The schema pieces the routing key shares with the rest of the stack schema, passed in to avoid a cycle. */
-export interface RoutingSchemaParts {
-    /** A router group name. */
-    groupName: z.ZodType<string>;
-    /** An Ollama model tag. */
-    modelTag: z.ZodType<string>;
-}
-
 /**
  * Whitespace to either language: what JavaScript's trim removes and what Python's str.split and str.strip do
  * (Python adds the separators \x1c-\x1f and NEL \x85; JavaScript adds the BOM \ufeff).
@@ -40,60 +32,59 @@ const nonEmptyText = (what: string) =>
         error: `is not ${what} (a non-empty string: it has nothing but whitespace, as Python reads it)`,
     });
 
+const route = z
+    .strictObject({
+        name: z
+            .string({ error: "is not a route name" })
+            .regex(/^[a-z][a-z0-9-]{0,39}$/, {
+                error: 'is not a valid route name (lower-case letters, digits and "-", starting with a letter)',
+            })
+            .describe("Route name, shown in the decision header and log line."),
+        group: name("group").describe("The group a prompt that takes this route goes to."),
+        keywords: z
+            .array(nonEmptyText("a keyword"))
+            .default([])
+            .describe("Words or phrases that pick this route, matched as whole words, ignoring case."),
+        patterns: z
+            .array(z.string({ error: "is not a pattern" }).refine(isPortablePattern, { error: describePattern }))
+            .default([])
+            .describe("Regular expressions that pick this route (Python `re`, the subset README lists)."),
+        examples: z
+            .array(nonEmptyText("an example prompt"))
+            .default([])
+            .describe("Example prompts of this route, compared by embedding when no rule decides."),
+    })
+    .describe("One route: its group and the signals that pick it.");
+
 /** The `ai-gateway:routing` key; routing by content is off when it is absent. */
-export function routingKey({ groupName, modelTag }: RoutingSchemaParts) {
-    const route = z
-        .strictObject({
-            name: z
-                .string({ error: "is not a route name" })
-                .regex(/^[a-z][a-z0-9-]{0,39}$/, {
-                    error: 'is not a valid route name (lower-case letters, digits and "-", starting with a letter)',
-                })
-                .describe("Route name, shown in the decision header and log line."),
-            group: groupName.describe("The group a prompt that takes this route goes to."),
-            keywords: z
-                .array(nonEmptyText("a keyword"))
-                .default([])
-                .describe("Words or phrases that pick this route, matched as whole words, ignoring case."),
-            patterns: z
-                .array(z.string({ error: "is not a pattern" }).refine(isPortablePattern, { error: describePattern }))
-                .default([])
-                .describe("Regular expressions that pick this route (Python `re`, the subset README lists)."),
-            examples: z
-                .array(nonEmptyText("an example prompt"))
-                .default([])
-                .describe("Example prompts of this route, compared by embedding when no rule decides."),
-        })
-        .describe("One route: its group and the signals that pick it.");
+export const routingKey = z
+    .strictObject({
+        default: name("group").describe("The group a prompt goes to when no route decides, or on any failure."),
+        routes: z.array(route).min(1, { error: "lists no route (give at least one)" }).describe("The routes."),
+        embedding: z
+            .strictObject({
+                model: modelTag.describe("Embedding model, pulled by one of the Ollama instances."),
+                threshold: z
+                    .number({ error: "is not a similarity threshold (a number from 0 to 1)" })
+                    .min(0, { error: "is not a similarity threshold (a number from 0 to 1)" })
+                    .max(1, { error: "is not a similarity threshold (a number from 0 to 1)" })
+                    .default(DEFAULT_THRESHOLD)
+                    .describe("Cosine similarity a prompt needs with an example to take that example's route."),
+                timeoutMs: z
+                    .number({ error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
+                    .int({ error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
+                    .min(1, { error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
+                    .default(DEFAULT_EMBEDDING_TIMEOUT_MS)
+                    .describe("How long one embedding call may take before the default group is used."),
+            })
+            .optional()
+            .describe("Similarity to the routes' examples, used only when no keyword or pattern decides."),
+    })
+    .optional()
+    .describe("Routing by content: what the virtual model `auto` sends where. Off when absent.");
 
-    return z
-        .strictObject({
-            default: groupName.describe("The group a prompt goes to when no route decides, or on any failure."),
-            routes: z.array(route).min(1, { error: "lists no route (give at least one)" }).describe("The routes."),
-            embedding: z
-                .strictObject({
-                    model: modelTag.describe("Embedding model, pulled by one of the Ollama instances."),
-                    threshold: z
-                        .number({ error: "is not a similarity threshold (a number from 0 to 1)" })
-                        .min(0, { error: "is not a similarity threshold (a number from 0 to 1)" })
-                        .max(1, { error: "is not a similarity threshold (a number from 0 to 1)" })
-                        .default(DEFAULT_THRESHOLD)
-                        .describe("Cosine similarity a prompt needs with an example to take that example's route."),
-                    timeoutMs: z
-                        .number({ error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
-                        .int({ error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
-                        .min(1, { error: "is not a timeout in milliseconds (a whole number, 1 or more)" })
-                        .default(DEFAULT_EMBEDDING_TIMEOUT_MS)
-                        .describe("How long one embedding call may take before the default group is used."),
-                })
-                .optional()
-                .describe("Similarity to the routes' examples, used only when no keyword or pattern decides."),
-        })
-        .optional()
-        .describe("Routing by content: what the virtual model `auto` sends where. Off when absent.");
-}
-
-export type RoutingConfig = NonNullable<StackConfig["routing"]>;
+/** The validated `ai-gateway:routing` key, when it is set. */
+export type RoutingConfig = NonNullable<z.output<typeof routingKey>>;
 
 /**
  * Regex constructs that JavaScript (where the config is checked) and Python (where it runs) read differently
@@ -213,108 +204,4 @@ function isPortablePattern(pattern: string): boolean {
 function describePattern(issue: { input?: unknown }): string {
     const reason = typeof issue.input === "string" ? unportablePatternReason(issue.input) : undefined;
     return `is not a portable pattern: it ${reason ?? "is not a string"}`;
-}
-
-/** Routing rules that span keys: groups exist, the embedding model is pulled, every route can be chosen. */
-export function checkRouting(config: StackConfig, problem: Problem): void {
-    const routing = config.routing;
-    if (!routing) return;
-    const groupNames = Object.keys(config.groups);
-    const notAGroup = `is not a group (groups: ${groupNames.join(", ")})`;
-    if (!groupNames.includes(routing.default)) problem(["routing", "default"], notAGroup, routing.default);
-
-    const seen = new Set<string>();
-    routing.routes.forEach((route, i) => {
-        if (seen.has(route.name)) problem(["routing", "routes", i, "name"], "is the name of another route", route.name);
-        seen.add(route.name);
-        if (!groupNames.includes(route.group)) problem(["routing", "routes", i, "group"], notAGroup, route.group);
-        const hasRule = route.keywords.length > 0 || route.patterns.length > 0;
-        if (!hasRule && route.examples.length === 0)
-            problem(["routing", "routes", i], "has no keyword, pattern or example (give at least one)", route.name);
-        else if (!hasRule && !routing.embedding)
-            problem(
-                ["routing", "routes", i, "examples"],
-                "are compared only by embedding, and routing.embedding is not set (set it, or add keywords or patterns)",
-                route.examples,
-            );
-    });
-
-    if (routing.embedding) {
-        const served = new Set(config.hosts.flatMap((h) => h.ollama.flatMap((o) => o.models)));
-        if (!served.has(routing.embedding.model))
-            problem(
-                ["routing", "embedding", "model"],
-                "is not pulled by any Ollama instance (add it to an instance's models)",
-                routing.embedding.model,
-            );
-        if (routing.routes.every((route) => route.examples.length === 0))
-            problem(
-                ["routing", "embedding"],
-                "is set but no route has examples to compare with (add examples to a route)",
-                routing.embedding,
-            );
-    }
-}
-
-/** One route as the generated Python reads it. */
-export interface RouteSpec {
-    /** Route name, shown in the decision. */
-    name: string;
-    /** Group the route sends prompts to. */
-    group: string;
-    /** Whole-word, case-insensitive keywords. */
-    keywords: string[];
-    /** Case-insensitive regular expressions, searched anywhere in the prompt. */
-    patterns: string[];
-    /** Example prompts, compared by embedding. */
-    examples: string[];
-}
-
-/** The embedding path as the generated Python reads it. */
-export interface EmbeddingSpec {
-    /** Base URL of the Ollama instance that serves the model, as the classifier's container reaches it. */
-    url: string;
-    /** The embedding model tag. */
-    model: string;
-    /** Similarity an example needs to decide. */
-    threshold: number;
-    /** Timeout of one embedding call, in seconds. */
-    timeoutSeconds: number;
-}
-
-/** Everything the generated classifier knows: pure data, rendered into the Python files as a literal. */
-export interface RoutingSpec {
-    /** The model name that is routed (`auto`); requests for any other model are left alone. */
-    virtualModel: string;
-    /** Group used when nothing decides or anything fails. */
-    defaultGroup: string;
-    /** The routes in config order; on equal rule hits the earlier route wins. */
-    routes: RouteSpec[];
-    /** The embedding path, or null when routing uses rules only. */
-    embedding: EmbeddingSpec | null;
-}
-
-/** The decision spec for a classifier whose container reaches the embedding model at `embeddingUrl`. */
-export function routingSpec(routing: RoutingConfig, embeddingUrl: string | undefined): RoutingSpec {
-    const embedding = routing.embedding;
-    return {
-        virtualModel: AUTO_MODEL,
-        defaultGroup: routing.default,
-        routes: routing.routes.map(({ name, group, keywords, patterns, examples }) => ({
-            name,
-            group,
-            keywords,
-            patterns,
-            examples,
-        })),
-        embedding:
-            embedding && embeddingUrl
-                ? {
-                      url: embeddingUrl,
-                      model: embedding.model,
-                      threshold: embedding.threshold,
-                      timeoutSeconds: embedding.timeoutMs / 1000,
-                  }
-                : null,
-    };
 }

@@ -3,7 +3,7 @@
  * env, volumes, health checks) is tested without Pulumi or Docker; the components add only the
  * values that exist at deploy time (image ids, generated keys).
  */
-import { HostConfig, GpuRequest, OllamaTuning } from "../../config/schema";
+import { HostConfig, GpuRequest, OllamaTuning } from "../../config/stackKeys";
 import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, REDIS_PASSWORD_ENV, urlHost } from "../../model/litellm";
 import { canonicalAddress, isWildcardAddress } from "../../config/addresses";
 

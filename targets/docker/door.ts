@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { commonContainerArgs, doorHealthcheck, publish } from "./containers";
 import { DOOR_CONTAINER } from "./doorPlan";
 import { DOOR_CONFIG_PATH } from "./doorConfig";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 
 export interface DoorArgs {
     /** Container name: `door`, or `door-<host>` beyond the first host (targets/docker/doorPlan.ts). */

@@ -11,7 +11,8 @@ import { OPEN_WEBUI_CONTAINER_PORT, QDRANT_HTTP_PORT } from "./containers";
 import { doorContainerName, hasDoor, routerContainerName } from "../../model/plan";
 import { DoorForward, doorForwards, doorHealthPort } from "./doorPlan";
 import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT, urlHost } from "../../model/litellm";
-import { StackConfig, placements, redisPublished } from "../../config/schema";
+import { StackConfig } from "../../config/stackKeys";
+import { placements, redisPublished } from "../../model/plan";
 
 /** Where the config is uploaded: where the official HAProxy image and images/haproxy read it. */
 export const DOOR_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";

@@ -12,7 +12,8 @@
  * cloud API) are on the ordinary network; Ollama is on the internal one too, so the routers reach it by name.
  */
 import { CONTAINER_NAMES, hasDoor, needsRedis, placements, redisPublished } from "../../model/plan";
-import { HostConfig, OllamaInstanceConfig, StackConfig, openWebUIEmbeddingHost } from "../../config/schema";
+import { HostConfig, OllamaInstanceConfig, StackConfig } from "../../config/stackKeys";
+import { openWebUIEmbeddingHost } from "../../model/plan";
 
 /** The network with no route out that the routers, Open WebUI, Qdrant and Redis are on. */
 export const INTERNAL_NETWORK_NAME = "ai-gateway-internal";

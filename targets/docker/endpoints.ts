@@ -6,7 +6,8 @@
 import { serviceUrl } from "./containers";
 import { CLOUD_API_KEY_ENV, MASTER_KEY_ENV } from "../../model/litellm";
 import { CONTAINER_NAMES, placements, routerContainerName } from "../../model/plan";
-import { HostConfig, PROJECT, StackConfig } from "../../config/schema";
+import { HostConfig, StackConfig } from "../../config/stackKeys";
+import { PROJECT } from "../../config/primitives";
 
 /** What a service is; decides its probes and its key. */
 export type ServiceKind = "ollama" | "router" | "cloudRouter" | "openWebUI" | "qdrant";

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NETWORK_NAME, stackLabels } from "./containers";
 import { INTERNAL_NETWORK_NAME } from "./doorPlan";
 import { wantsGpu } from "./gpu";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { GpuPreflight } from "./gpuPreflight";
 
 /** The images a host may run, by the service that uses them. */

@@ -5,7 +5,7 @@
  * A small shell script runs on the host (locally, or over SSH for an `ssh://` endpoint) and prints what it
  * finds, section by section; the pure functions here read that answer and judge it against the stack config.
  */
-import type { GpuRequest, HostConfig, OllamaInstanceConfig } from "../../config/schema";
+import type { GpuRequest, HostConfig, OllamaInstanceConfig } from "../../config/stackKeys";
 
 /** What the GPU checks read of a host's config: its name, Docker endpoint and the GPU request of each instance. */
 export type GpuHost = Pick<HostConfig, "name" | "docker"> & { ollama: Pick<OllamaInstanceConfig, "name" | "gpu">[] };

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { gpuCheckCommand, gpuHost } from "./gpu";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 
 export interface GpuPreflightArgs {
     /** The host whose Ollama instances ask for a GPU. */

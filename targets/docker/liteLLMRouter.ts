@@ -10,7 +10,7 @@ import {
     MASTER_KEY_ENV,
     REDIS_PASSWORD_ENV,
 } from "../../model/litellm";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { HealthCheck } from "../../providers/healthCheck";
 import { ServiceContainer } from "./serviceContainer";
 

@@ -4,7 +4,7 @@ import { containerHealthchecks, gpuDeviceRequests, ollamaEnv, pullsOverHttp } fr
 import { gpuCheckCommand } from "./gpu";
 import { OLLAMA_CONTAINER_PORT } from "../../model/litellm";
 import { modelPullName, ollamaModelsDir } from "../../model/plan";
-import { HostConfig, OllamaTuning } from "../../config/schema";
+import { HostConfig, OllamaTuning } from "../../config/stackKeys";
 import { OllamaModel } from "../../providers/ollamaModel";
 import { ServiceContainer } from "./serviceContainer";
 

@@ -5,7 +5,7 @@ import { OPEN_WEBUI_CONTAINER_PORT, containerHealthchecks } from "./containers";
 import { CONTAINER_NAMES, dataDirs } from "../../model/plan";
 import { OPEN_WEBUI_DATA_PATH } from "../../model/openWebUI";
 import { ROUTING_FILTER_DIR, RoutingFilterInstall } from "../../routing/filter";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { OpenWebUIFunction } from "../../providers/openWebUIFunction";
 import { ServiceContainer } from "./serviceContainer";
 

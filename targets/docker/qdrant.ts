@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QDRANT_HTTP_PORT, containerHealthchecks } from "./containers";
 import { CONTAINER_NAMES, dataDirs } from "../../model/plan";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { HealthCheck } from "../../providers/healthCheck";
 import { ServiceContainer } from "./serviceContainer";
 

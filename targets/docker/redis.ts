@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { commonContainerArgs, containerHealthchecks, redisCommand } from "./containers";
 import { REDIS_CONTAINER, REDIS_PASSWORD_ENV } from "../../model/litellm";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { PortGuard } from "../../providers/portGuard";
 
 export interface RedisArgs {

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HealthcheckSpec, commonContainerArgs, publish, serviceUrl } from "./containers";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { HealthCheck, HealthCheckArgs } from "../../providers/healthCheck";
 import { PortGuard } from "../../providers/portGuard";
 

@@ -13,7 +13,7 @@ import {
     staleLocks,
 } from "../../commands/interrupted";
 import { readProcessStat } from "../../commands/processStat";
-import { HostConfig } from "../../config/schema";
+import { HostConfig } from "../../config/stackKeys";
 import { docker } from "../support/testImage";
 
 /** The shape `pulumi stack export` gives after a run killed while creating the router container. */

@@ -1,5 +1,7 @@
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
-import { DEFAULT_IMAGES, StackConfigInput, isPinnedImage } from "../../config/schema";
+import { DEFAULT_IMAGES } from "../../config/serviceKeys";
+import { StackConfigInput } from "../../config/stackKeys";
+import { isPinnedImage } from "../../config/primitives";
 import { flatConfig, minimalConfig, problemsOf, stackFileConfig } from "../support/stack";
 
 /** The problems loading a stack file's flat config reports (none when it loads). */

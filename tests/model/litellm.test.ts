@@ -12,7 +12,7 @@ import {
 import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../routing/failoverHook";
 import { routerHookFiles } from "../../routing/routerFiles";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "../../routing/schema";
-import { StackConfigInput } from "../../config/schema";
+import { StackConfigInput } from "../../config/stackKeys";
 import { routedConfig } from "../support/routing";
 import { minimalConfig } from "../support/stack";
 

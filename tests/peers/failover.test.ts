@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { FAILOVER_HOOK_CALLBACK } from "../../routing/failoverHook";
 import { renderRouterConfig } from "../../model/litellm";
-import { ROUTING_STRATEGIES } from "../../config/schema";
+import { ROUTING_STRATEGIES } from "../../config/serviceKeys";
 import {
     countByInstance,
     drive,

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ROUTING_STRATEGIES } from "../../config/schema";
+import { ROUTING_STRATEGIES } from "../../config/serviceKeys";
 import {
     countByInstance,
     drive,

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { OLLAMA_OPENAI_PATH, ollamaEndpoints, REDIS_PASSWORD_ENV, renderRouterConfig } from "../../model/litellm";
 import { validateStackConfig } from "../../config/load";
-import { StackConfig } from "../../config/schema";
+import { StackConfig } from "../../config/stackKeys";
 import { LocalServer, sendJson, startHttpServer } from "../support/httpServer";
 import { toLoopback } from "./support/loopback";
 import {

@@ -16,7 +16,7 @@ import {
     renderFailoverHook,
 } from "../../routing/failoverHook";
 import { validateStackConfig } from "../../config/load";
-import { ROUTING_STRATEGIES } from "../../config/schema";
+import { ROUTING_STRATEGIES } from "../../config/serviceKeys";
 import { freePort, startHttpServer } from "../support/httpServer";
 import { minimalConfig } from "../support/stack";
 

@@ -7,7 +7,7 @@ import { unportablePatternReason } from "../../routing/schema";
 import { classifierSpec } from "../../routing/classifier";
 import { routingHookFiles } from "../../routing/hook";
 import { renderRoutingFilter } from "../../routing/filter";
-import { StackConfigInput } from "../../config/schema";
+import { StackConfigInput } from "../../config/stackKeys";
 import { Program, evaluate, problemsOf } from "../support/stack";
 import { routedConfig } from "../support/routing";
 

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { StackConfigInput } from "../../config/schema";
+import { StackConfigInput } from "../../config/stackKeys";
 
 /** One decision of the generated classifier. */
 export interface Decision {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../commands/evaluate";
 import { readStackFile } from "../../commands/stackFile";
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
-import { StackConfig, StackConfigInput } from "../../config/schema";
+import { StackConfig, StackConfigInput } from "../../config/stackKeys";
 
 /** One of the project's stack files, validated as the program validates it. */
 export function stackFileConfig(stack: string): StackConfig {

@@ -4,7 +4,8 @@
  */
 import { OLLAMA_CONTAINER_PORT } from "../../../model/litellm";
 import { validateStackConfig } from "../../../config/load";
-import { ROUTING_STRATEGIES, StackConfig } from "../../../config/schema";
+import { ROUTING_STRATEGIES } from "../../../config/serviceKeys";
+import { StackConfig } from "../../../config/stackKeys";
 import { Answer, answeredBy, loadTinyModel, loopback, Peer, peerPid } from "./peers";
 
 /** One of `router.strategy`'s values. */

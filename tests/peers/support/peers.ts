@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH, renderRouterConfig } from "../../../model/litellm";
 import { ROUTING_HOOK_FILE } from "../../../routing/schema";
 import { routerHookFiles } from "../../../routing/routerFiles";
-import { StackConfig } from "../../../config/schema";
+import { StackConfig } from "../../../config/stackKeys";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
 import { hookToLoopback, toLoopback } from "./loopback";
 

@@ -3,7 +3,7 @@ import { SECRET_PLACEHOLDER } from "../../../commands/evaluate";
 import { validateStackConfig } from "../../../config/load";
 import { renderRouterConfig } from "../../../model/litellm";
 import { ollamaContainers, serviceContainers } from "../../../model/plan";
-import { StackConfig } from "../../../config/schema";
+import { StackConfig } from "../../../config/stackKeys";
 import { minimalConfig, evaluate, evaluateStackFile, Program, stackFileConfig } from "../../support/stack";
 
 type Port = { internal: number; external: number; ip: string };

@@ -2,7 +2,7 @@ import { validateStackConfig } from "../../../config/load";
 import { doorForwardPort, doorForwards, doorHealthPort, doorPublishedPorts } from "../../../targets/docker/doorPlan";
 import { doorIdleTimeoutSeconds, doorPublished, renderDoorConfig } from "../../../targets/docker/doorConfig";
 import { doorContainerName, hasDoor } from "../../../model/plan";
-import { StackConfigInput } from "../../../config/schema";
+import { StackConfigInput } from "../../../config/stackKeys";
 import { minimalConfig, problemsOf } from "../../support/stack";
 
 /** `bind` and `server` of every listener of a door's config, in order. */
