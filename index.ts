@@ -3,7 +3,7 @@
  * the stack. This is the only file that reads the Pulumi config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AiGateway } from "./targets/docker/dockerGateway";
+import { DockerGateway } from "./targets/docker/dockerGateway";
 import { ConfigError, loadStackConfig } from "./config/load";
 import { PROJECT } from "./config/primitives";
 
@@ -28,7 +28,7 @@ function validatedConfig() {
 }
 
 const config = validatedConfig();
-const gateway = new AiGateway(PROJECT, {
+const gateway = new DockerGateway(PROJECT, {
     config,
     cloudApiKey: config.cloud.enabled ? new pulumi.Config().requireSecret("cloudApiKey") : undefined,
 });

@@ -26,7 +26,7 @@ import * as os from "node:os";
 import { Server, createServer, connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
 import { NETWORK_NAME, serviceUrl } from "../targets/docker/containers";
-import { INTERNAL_NETWORK_NAME, doorPublishedPorts } from "../targets/docker/doorPlan";
+import { INTERNAL_NETWORK_NAME, doorPublishedPorts, dockerVantage } from "../targets/docker/doorPlan";
 import { doorContainerName, hasDoor } from "../model/plan";
 import {
     CLOUD_API_KEY_ENV,
@@ -681,7 +681,11 @@ export async function auditStack(
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
         redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
-        Promise.all(routers.map((r) => localOnlyFinding(config, r, masterKey, ollamaApiBases(config, r.host.name)))),
+        Promise.all(
+            routers.map((r) =>
+                localOnlyFinding(config, r, masterKey, ollamaApiBases(config, dockerVantage(config, r.host.name))),
+            ),
+        ),
         // Both routers: the one on 4001 would forward to the providers as readily.
         Promise.all(services.filter((s) => s.kind === "router" || s.kind === "cloudRouter").map(routesFinding)),
         ollamaCloudFindings(services),

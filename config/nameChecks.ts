@@ -88,7 +88,7 @@ export function checkNames(config: StackConfig, problem: Problem, placementInval
         h.ollama.forEach((instance, j) => {
             const key = `hosts[${i}].ollama[${j}]`;
             for (const model of new Set(instance.models)) {
-                const name = modelPullName(instance, model);
+                const name = modelPullName(instance.name, model);
                 const earlier = pulls.get(name);
                 if (!earlier) pulls.set(name, { instance: key, model, instanceName: instance.name });
                 else if (earlier.instanceName !== instance.name) {

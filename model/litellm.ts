@@ -4,16 +4,14 @@
  */
 import { stringify } from "yaml";
 import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "../routing/failoverHook";
-import { CONTAINER_NAMES } from "./plan";
-import { DOOR_CONTAINER, doorForwardPort, doorUrl } from "../targets/docker/doorPlan";
+import { CONTAINER_NAMES, needsRedis, placements } from "./plan";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "../routing/schema";
-import { CLOUD_GROUP } from "../config/serviceKeys";
 import { HostConfig, OllamaInstanceConfig, StackConfig } from "../config/stackKeys";
 import { isOllamaCloudModel } from "../config/primitives";
-import { needsRedis, placements } from "./plan";
+import { CLOUD_GROUP } from "../config/serviceKeys";
+import { Vantage, baseUrl } from "./addressing";
+import { ollamaReachable } from "./ollama";
 
-/** The port Ollama listens on inside its container, whatever port the host publishes. */
-export const OLLAMA_CONTAINER_PORT = 11434;
 /** The port LiteLLM listens on inside its container. */
 export const LITELLM_CONTAINER_PORT = 4000;
 /** Where the rendered config and its hooks are uploaded inside the router container. */
@@ -31,41 +29,26 @@ export const CLOUD_API_KEY_ENV = "CLOUD_API_KEY";
  */
 export type RouterVariant = "local" | "cloud";
 
-/** One Ollama instance as seen from the router: who it is and the URL the router uses for it. */
+/** One Ollama instance as seen from a router: who it is and the URL the router uses for it. */
 export interface OllamaEndpoint {
     /** The host that runs the instance. */
     host: HostConfig;
     /** The instance itself. */
     instance: OllamaInstanceConfig;
-    /**
-     * Base URL the router uses: the container name on the same host; for another host, the port of this host's
-     * door that forwards to the instance's address there (the router has no route out of its own).
-     */
+    /** Base URL the router uses, as its target reaches the instance from where the router runs (model/addressing.ts). */
     apiBase: string;
 }
 
-/** Every Ollama instance of the stack, addressed from the host that runs `fromHost`. */
-export function ollamaEndpoints(config: StackConfig, fromHost: string): OllamaEndpoint[] {
+/** Every Ollama instance of the stack, as a service at `from` reaches it. */
+export function ollamaEndpoints(config: StackConfig, from: Vantage): OllamaEndpoint[] {
     return config.hosts.flatMap((host) =>
-        host.ollama.map((instance) => ({ host, instance, apiBase: ollamaApiBase(config, fromHost, host, instance) })),
+        host.ollama.map((instance) => ({ host, instance, apiBase: ollamaApiBase(from, host, instance) })),
     );
 }
 
-/** The base URL by which a container on `fromHost` reaches one Ollama instance (see `OllamaEndpoint.apiBase`). */
-export function ollamaApiBase(
-    config: StackConfig,
-    fromHost: string,
-    host: HostConfig,
-    instance: OllamaInstanceConfig,
-): string {
-    return host.name === fromHost
-        ? `http://${instance.name}:${OLLAMA_CONTAINER_PORT}`
-        : doorUrl(config, fromHost, host, instance.port);
-}
-
-/** IPv6 literals need brackets inside a URL. */
-export function urlHost(address: string): string {
-    return address.includes(":") ? `[${address}]` : address;
+/** The base URL by which a service at `from` reaches one Ollama instance. */
+export function ollamaApiBase(from: Vantage, host: HostConfig, instance: OllamaInstanceConfig): string {
+    return baseUrl(from, ollamaReachable(host, instance));
 }
 
 interface Deployment {
@@ -85,8 +68,8 @@ export const OLLAMA_PROVIDER = "hosted_vllm";
 export const OLLAMA_OPENAI_PATH = "/v1";
 
 /** The deployments of every group: one per (model, instance that pulls it), so a group balances over them. */
-export function groupDeployments(config: StackConfig, fromHost: string): Deployment[] {
-    const endpoints = ollamaEndpoints(config, fromHost);
+export function groupDeployments(config: StackConfig, from: Vantage): Deployment[] {
+    const endpoints = ollamaEndpoints(config, from);
     return Object.entries(config.groups).flatMap(([group, models]) =>
         models.flatMap((model) =>
             endpoints
@@ -121,32 +104,27 @@ export function withAutoModel(config: StackConfig, deployments: Deployment[]): D
     return [...deployments, ...auto];
 }
 
-/** The container name Redis has on its host's network. */
+/** Redis's name on its host's network, and its Service's on Kubernetes. */
 export const REDIS_CONTAINER = CONTAINER_NAMES.redis;
 /** The port Redis listens on inside its container. */
 export const REDIS_CONTAINER_PORT = 6379;
 export const REDIS_PASSWORD_ENV = "REDIS_PASSWORD";
 
-/**
- * Where the local routers on `fromHost` find the shared Redis, when there is more than one router: by
- * container name on the Redis host's own network; from other hosts, through their door, which forwards to
- * Redis's published port on the first router host.
- */
-export function redisSettings(config: StackConfig, fromHost: string): Record<string, string | number> {
+/** Redis, which the local routers share once there is more than one: on the first router host. */
+export function redisReachable(config: StackConfig) {
+    return {
+        name: REDIS_CONTAINER,
+        host: placements(config).router,
+        containerPort: REDIS_CONTAINER_PORT,
+        servicePort: config.router.redisPort,
+    };
+}
+
+/** Where the local routers at `from` find the shared Redis, when there is more than one router. */
+export function redisSettings(config: StackConfig, from: Vantage): Record<string, string | number> {
     if (!needsRedis(config)) return {};
-    const { router: redisHost } = placements(config);
-    const host = config.hosts.find((h) => h.name === redisHost)!;
-    return fromHost === redisHost
-        ? {
-              redis_host: REDIS_CONTAINER,
-              redis_port: REDIS_CONTAINER_PORT,
-              redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
-          }
-        : {
-              redis_host: DOOR_CONTAINER,
-              redis_port: doorForwardPort(config, fromHost, host, config.router.redisPort),
-              redis_password: `os.environ/${REDIS_PASSWORD_ENV}`,
-          };
+    const { host, port } = from.reach(redisReachable(config));
+    return { redis_host: host, redis_port: port, redis_password: `os.environ/${REDIS_PASSWORD_ENV}` };
 }
 
 /**
@@ -176,16 +154,9 @@ export const ROUTER_ALLOWED_ROUTES: readonly string[] = [
     "/health/readiness",
 ];
 
-/**
- * The LiteLLM config document of one router, as a plain object. `fromHost` is the host that runs it (default:
- * the first router host): instances on that host are reached by container name, the others by address.
- */
-export function routerConfig(
-    config: StackConfig,
-    variant: RouterVariant,
-    fromHost = placements(config).router,
-): Record<string, unknown> {
-    const local = withAutoModel(config, groupDeployments(config, fromHost));
+/** The LiteLLM config document of one router, as a plain object; `from` is where it runs. */
+export function routerConfig(config: StackConfig, variant: RouterVariant, from: Vantage): Record<string, unknown> {
+    const local = withAutoModel(config, groupDeployments(config, from));
     const groups = Object.keys(config.groups);
     // A Map, not the config's object: a group may be named like a property of every object ("constructor").
     const localFallbacks = new Map(Object.entries(config.router.fallbacks));
@@ -226,7 +197,7 @@ export function routerConfig(
             ...(needsFailoverHook(config) ? {} : { enable_weighted_failover: true }),
             ...(fallbacks.length > 0 ? { fallbacks } : {}),
             // Only the local routers are replicated; the cloud router is a single container.
-            ...(variant === "local" ? redisSettings(config, fromHost) : {}),
+            ...(variant === "local" ? redisSettings(config, from) : {}),
         },
         litellm_settings: {
             // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
@@ -236,7 +207,7 @@ export function routerConfig(
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}`, allowed_routes: [...ROUTER_ALLOWED_ROUTES] },
     };
-    if (variant === "local") assertLocalOnly(doc.model_list, ollamaApiBases(config, fromHost));
+    if (variant === "local") assertLocalOnly(doc.model_list, ollamaApiBases(config, from));
     return doc;
 }
 
@@ -269,9 +240,9 @@ export function nonLocalReason(
     return undefined;
 }
 
-/** The api_base of every Ollama deployment a router on `fromHost` may have. */
-export function ollamaApiBases(config: StackConfig, fromHost: string): string[] {
-    return ollamaEndpoints(config, fromHost).map((e) => `${e.apiBase}${OLLAMA_OPENAI_PATH}`);
+/** The api_base of every Ollama deployment a router at `from` may have. */
+export function ollamaApiBases(config: StackConfig, from: Vantage): string[] {
+    return ollamaEndpoints(config, from).map((e) => `${e.apiBase}${OLLAMA_OPENAI_PATH}`);
 }
 
 const HEADER =
@@ -279,6 +250,6 @@ const HEADER =
     "# Do not edit: change Pulumi.<stack>.yaml and run pulumi up. Keys come from the environment.\n";
 
 /** The config file text of one router. */
-export function renderRouterConfig(config: StackConfig, variant: RouterVariant, fromHost?: string): string {
-    return HEADER + stringify(routerConfig(config, variant, fromHost), { lineWidth: 0 });
+export function renderRouterConfig(config: StackConfig, variant: RouterVariant, from: Vantage): string {
+    return HEADER + stringify(routerConfig(config, variant, from), { lineWidth: 0 });
 }

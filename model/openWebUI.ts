@@ -4,30 +4,34 @@
  * values that exist at deploy time (the router's URL and key, generated secrets, Qdrant's address).
  * Every variable was checked against Open WebUI 0.12.4's own source (open_webui/config.py, env.py, main.py).
  */
-import { ollamaApiBase } from "./litellm";
 import { StackConfig } from "../config/stackKeys";
-import { openWebUIEmbeddingHost, placements } from "./plan";
+import { Vantage } from "./addressing";
+import { ollamaApiBase } from "./litellm";
+import { openWebUIEmbeddingHost } from "./plan";
+
+/** The port Open WebUI listens on inside its container. */
+export const OPEN_WEBUI_CONTAINER_PORT = 8080;
 
 /** Where Open WebUI keeps its database, uploads and caches inside its container; `dataDir` is mounted there. */
 export const OPEN_WEBUI_DATA_PATH = "/app/backend/data";
 
-/** The Ollama URL Open WebUI's embeddings go to, as its container reaches it; undefined without an embedding model. */
-export function openWebUIEmbeddingUrl(config: StackConfig): string | undefined {
+/** The Ollama URL Open WebUI's embeddings go to, as Open WebUI at `from` reaches it; undefined without an embedding model. */
+export function openWebUIEmbeddingUrl(config: StackConfig, from: Vantage): string | undefined {
     const model = config.openWebUI.embeddingModel;
     const host = openWebUIEmbeddingHost(config);
     if (model === undefined || host === undefined) return undefined;
     const embeddingHost = config.hosts.find((h) => h.name === host)!;
     const instance = embeddingHost.ollama.find((o) => o.models.includes(model))!;
-    return ollamaApiBase(config, placements(config).openWebUI, embeddingHost, instance);
+    return ollamaApiBase(from, embeddingHost, instance);
 }
 
 /**
  * The settings part of Open WebUI's environment, `KEY=value`. With ENABLE_PERSISTENT_CONFIG=False each start
  * takes these values, so a `pulumi up` that changes one (it replaces the container) really applies it.
  */
-export function openWebUIEnv(config: StackConfig): string[] {
+export function openWebUIEnv(config: StackConfig, from: Vantage): string[] {
     const settings = config.openWebUI;
-    const embeddingUrl = openWebUIEmbeddingUrl(config);
+    const embeddingUrl = openWebUIEmbeddingUrl(config, from);
     const env: [string, string][] = [
         // Every chat goes through the router, so the router's log says which model answered.
         ["ENABLE_OLLAMA_API", "False"],

@@ -86,8 +86,8 @@ export const dataDirs = {
 };
 
 /** The resource that pulls `model` into an instance: `<instance>-<model>`. */
-export function modelPullName(instance: OllamaInstanceConfig, model: string): string {
-    return `${instance.name}-${model}`;
+export function modelPullName(instanceName: string, model: string): string {
+    return `${instanceName}-${model}`;
 }
 
 /** One container the stack creates, as the checks of its name and folders see it. */
@@ -207,4 +207,14 @@ export function openWebUIEmbeddingHost(config: StackConfig): string | undefined 
     if (model === undefined) return undefined;
     const pulling = config.hosts.filter((h) => h.ollama.some((instance) => instance.models.includes(model)));
     return (pulling.find((h) => h.name === placements(config).openWebUI) ?? pulling[0])?.name;
+}
+
+/** The Ollama instance that embeds for routing by content: the first of the stack that pulls the model. */
+export function routingEmbeddingInstance(
+    config: StackConfig,
+    model: string,
+): { host: HostConfig; instance: OllamaInstanceConfig } | undefined {
+    for (const host of config.hosts)
+        for (const instance of host.ollama) if (instance.models.includes(model)) return { host, instance };
+    return undefined;
 }

@@ -10,6 +10,7 @@
 import { AUTO_MODEL, ROUTING_FILTER_FILE } from "./schema";
 import { classifierSpec, renderClassifierModule } from "./classifier";
 import { StackConfig } from "../config/stackKeys";
+import { Vantage } from "../model/addressing";
 
 /** Where the filter file is shipped in the Open WebUI container for a manual install, for `docker exec open-webui cat`. */
 export const ROUTING_FILTER_DIR = "/app/ai-gateway";
@@ -51,8 +52,8 @@ class Filter:
         return body
 `;
 
-/** The filter module for Open WebUI on `uiHost`. */
-export function renderRoutingFilter(config: StackConfig, uiHost: string): string {
+/** The filter module for Open WebUI, which runs at `from`. */
+export function renderRoutingFilter(config: StackConfig, from: Vantage): string {
     return renderClassifierModule({
         docstring: [
             `title: ${ROUTING_FILTER_NAME}`,
@@ -63,7 +64,7 @@ export function renderRoutingFilter(config: StackConfig, uiHost: string): string
             "Generated from the stack config's ai-gateway:routing. Do not edit: change the stack and run pulumi up.",
         ].join("\n"),
         imports: ["from pydantic import BaseModel, Field"],
-        spec: classifierSpec(config, uiHost),
+        spec: classifierSpec(config, from),
         wrapper: WRAPPER,
     });
 }
@@ -96,15 +97,15 @@ export function routingFilterValves(config: StackConfig): Record<string, number 
     };
 }
 
-/** What `pulumi up` installs into Open WebUI on `uiHost`: the filter when routing is on and it is not installed by hand. */
-export function routingFilterInstall(config: StackConfig, uiHost: string): RoutingFilterInstall | undefined {
+/** What `pulumi up` installs into Open WebUI at `from`: the filter when routing is on and it is not installed by hand. */
+export function routingFilterInstall(config: StackConfig, from: Vantage): RoutingFilterInstall | undefined {
     const settings = config.openWebUI.routingFilter;
     if (!config.routing || !settings.install) return undefined;
     return {
         functionId: ROUTING_FILTER_ID,
         name: ROUTING_FILTER_NAME,
         description: ROUTING_FILTER_DESCRIPTION,
-        content: renderRoutingFilter(config, uiHost),
+        content: renderRoutingFilter(config, from),
         valves: routingFilterValves(config),
         global: settings.global,
         models: settings.global ? [] : [AUTO_MODEL],
@@ -112,8 +113,8 @@ export function routingFilterInstall(config: StackConfig, uiHost: string): Routi
 }
 
 /** The files shipped into the Open WebUI container: the filter, only when routing is on and it is installed by hand. */
-export function routingFilterFiles(config: StackConfig, uiHost: string): Record<string, string> {
+export function routingFilterFiles(config: StackConfig, from: Vantage): Record<string, string> {
     return config.routing && !config.openWebUI.routingFilter.install
-        ? { [ROUTING_FILTER_FILE]: renderRoutingFilter(config, uiHost) }
+        ? { [ROUTING_FILTER_FILE]: renderRoutingFilter(config, from) }
         : {};
 }

@@ -7,6 +7,7 @@ import { METADATA_FUNCTION } from "./hookPython";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "./schema";
 import { classifierSpec, renderClassifierModule } from "./classifier";
 import { StackConfig } from "../config/stackKeys";
+import { Vantage } from "../model/addressing";
 
 /**
  * Response headers that carry the decision; values are printable ASCII (anything else backslash-escaped). Only
@@ -72,19 +73,19 @@ class RouteByContent(CustomLogger):
 ${hookInstance} = RouteByContent()
 `;
 
-/** The hook module for the router on `routerHost`. */
-export function renderRoutingHook(config: StackConfig, routerHost: string): string {
+/** The hook module for a router at `from`. */
+export function renderRoutingHook(config: StackConfig, from: Vantage): string {
     return renderClassifierModule({
         docstring:
             `ai-gateway: routing by content for LiteLLM (module ${hookModule}, loaded by litellm_settings.callbacks).\n` +
             "Generated from the stack config's ai-gateway:routing. Do not edit: change the stack and run pulumi up.",
         imports: ["import secrets"],
-        spec: classifierSpec(config, routerHost),
+        spec: classifierSpec(config, from),
         wrapper: WRAPPER,
     });
 }
 
 /** The files the router ships besides config.yaml: the hook when routing by content is on, else none. */
-export function routingHookFiles(config: StackConfig, routerHost: string): Record<string, string> {
-    return config.routing ? { [ROUTING_HOOK_FILE]: renderRoutingHook(config, routerHost) } : {};
+export function routingHookFiles(config: StackConfig, from: Vantage): Record<string, string> {
+    return config.routing ? { [ROUTING_HOOK_FILE]: renderRoutingHook(config, from) } : {};
 }

@@ -2,8 +2,9 @@
 import { failoverHookFiles } from "./failoverHook";
 import { routingHookFiles } from "./hook";
 import { StackConfig } from "../config/stackKeys";
+import { Vantage } from "../model/addressing";
 
-/** The hook modules of a router on `routerHost`: routing by content when it is on, failover when the strategy needs it. */
-export function routerHookFiles(config: StackConfig, routerHost: string): Record<string, string> {
-    return { ...routingHookFiles(config, routerHost), ...failoverHookFiles(config) };
+/** The hook modules of a router at `from`: routing by content when it is on, failover when the strategy needs it. */
+export function routerHookFiles(config: StackConfig, from: Vantage): Record<string, string> {
+    return { ...routingHookFiles(config, from), ...failoverHookFiles(config) };
 }

@@ -9,6 +9,11 @@ const ROOT = path.join(__dirname, "..");
 /** The program's source: everything but the tests, the tools around them and the packages. */
 const SOURCE_DIRS = ["config", "routing", "model", "targets", "providers", "commands"];
 const MAX_LINES = 400;
+/**
+ * A dynamic provider is serialized with everything it uses, and an imported module would be captured whole: its
+ * code stays in one self-contained file, however long.
+ */
+const SELF_CONTAINED = /^providers\//;
 
 function sourceFiles(): string[] {
     const files = ["index.ts"];
@@ -80,8 +85,9 @@ describe("the code base", () => {
         expect(importCircles(graph)).toEqual([]);
     });
 
-    it(`has no source file over ${MAX_LINES} lines`, () => {
+    it(`has no source file over ${MAX_LINES} lines, but the self-contained dynamic providers`, () => {
         const long = files
+            .filter((file) => !SELF_CONTAINED.test(file))
             .map((file) => `${file}: ${texts.get(file)!.split("\n").length} lines`)
             .filter((line) => Number(/(\d+) lines$/.exec(line)![1]) > MAX_LINES);
         expect(long).toEqual([]);

@@ -3,12 +3,11 @@
  * env, volumes, health checks) is tested without Pulumi or Docker; the components add only the
  * values that exist at deploy time (image ids, generated keys).
  */
-import { HostConfig, GpuRequest, OllamaTuning } from "../../config/stackKeys";
-import { LITELLM_CONTAINER_PORT, OLLAMA_CONTAINER_PORT, REDIS_PASSWORD_ENV, urlHost } from "../../model/litellm";
+import { HostConfig, GpuRequest } from "../../config/stackKeys";
+import { urlHost } from "../../model/addressing";
+import { ServiceSpec } from "../../model/services";
 import { canonicalAddress, isWildcardAddress } from "../../config/addresses";
 
-export const OPEN_WEBUI_CONTAINER_PORT = 8080;
-export const QDRANT_HTTP_PORT = 6333;
 /**
  * The Docker network of a host with a route out: Ollama (model pulls), the cloud router and the door are on it.
  * Containers find each other by name on it; those that must not reach out are on `INTERNAL_NETWORK_NAME` only.
@@ -38,32 +37,6 @@ export function gpuDeviceRequests(gpu: GpuRequest) {
     if (gpu === "all") return [{ ...base, count: -1 }];
     if (typeof gpu === "number") return [{ ...base, count: gpu }];
     return [{ ...base, deviceIds: gpu }];
-}
-
-/** Ollama's environment: listen on all container interfaces (the host publishes one address), plus tuning. */
-export function ollamaEnv(tuning: OllamaTuning): string[] {
-    const env: [string, string | number | boolean | undefined][] = [
-        ["OLLAMA_HOST", `0.0.0.0:${OLLAMA_CONTAINER_PORT}`],
-        // Ollama forwards models with a remote host (the *-cloud tags) to ollama.com: never from this stack.
-        ["OLLAMA_NO_CLOUD", "1"],
-        ["OLLAMA_KEEP_ALIVE", tuning.keepAlive],
-        ["OLLAMA_NUM_PARALLEL", tuning.numParallel],
-        ["OLLAMA_MAX_LOADED_MODELS", tuning.maxLoadedModels],
-        ["OLLAMA_MAX_QUEUE", tuning.maxQueue],
-        ["OLLAMA_FLASH_ATTENTION", tuning.flashAttention ? "1" : "0"],
-        ["OLLAMA_KV_CACHE_TYPE", tuning.kvCacheType],
-        ["OLLAMA_CONTEXT_LENGTH", tuning.contextLength],
-    ];
-    return env.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`);
-}
-
-/**
- * Whether Ollama must pull `model` over plain HTTP: its reference names a registry (`host:port/namespace/model:tag`)
- * that the operator listed as reached without TLS.
- */
-export function pullsOverHttp(model: string, insecureRegistries: string[]): boolean {
-    const parts = model.split("/");
-    return parts.length === 3 && insecureRegistries.includes(parts[0]);
 }
 
 /** A Docker healthcheck: what `docker ps` shows, and what restarts and `docker logs` hints rely on. */
@@ -99,41 +72,18 @@ function healthcheck(tests: string[], startPeriodSeconds: number): HealthcheckSp
     };
 }
 
-/** Each image's probe uses only what that image ships (the Ollama and Qdrant images have no curl). */
-export const containerHealthchecks = {
-    ollama: healthcheck(["CMD", "ollama", "list"], 20),
-    litellm: healthcheck(
-        [
-            "CMD",
-            "python",
-            "-c",
-            `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${LITELLM_CONTAINER_PORT}/health/liveliness')`,
-        ],
-        60,
-    ),
-    openWebUI: healthcheck(
-        ["CMD-SHELL", `curl --silent --fail http://127.0.0.1:${OPEN_WEBUI_CONTAINER_PORT}/health`],
-        120,
-    ),
-    qdrant: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${QDRANT_HTTP_PORT}' || exit 1`], 10),
-    // REDISCLI_AUTH, not -a: an argument shows in every `ps` on the host.
-    redis: healthcheck(["CMD-SHELL", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'], 5),
-};
+/**
+ * Docker's healthcheck of a service: its own check from inside the container (model/services.ts), every 10 s.
+ * Each image's check uses only what that image ships (the Ollama and Qdrant images have no curl).
+ */
+export function serviceHealthcheck({ command, startSeconds }: ServiceSpec["selfCheck"]): HealthcheckSpec {
+    return healthcheck("exec" in command ? ["CMD", ...command.exec] : ["CMD-SHELL", command.shell], startSeconds);
+}
 
 /** The door's: HAProxy accepts on its own monitor port (`port`); the official HAProxy image and ours have bash. */
 export function doorHealthcheck(port: number): HealthcheckSpec {
     return healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${port}' || exit 1`], 5);
 }
-
-/**
- * Redis's command: in memory only, the password from the environment handed to redis-server as its config on
- * standard input ("-"), so it is in no command line (arguments show in every `ps` on the host).
- */
-export const redisCommand = [
-    "sh",
-    "-c",
-    `exec redis-server - --save "" --appendonly no <<EOF\nrequirepass $${REDIS_PASSWORD_ENV}\nEOF\n`,
-];
 
 /** The Docker label every container and network of a stack carries, with the stack's name as its value. */
 export const STACK_LABEL = "ai-gateway.stack";

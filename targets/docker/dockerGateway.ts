@@ -1,14 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { LITELLM_CONFIG_FILE, renderRouterConfig } from "../../model/litellm";
-import { openWebUIEnv } from "../../model/openWebUI";
-import { routerHookFiles } from "../../routing/routerFiles";
-import { routingFilterFiles, routingFilterInstall } from "../../routing/filter";
 import { StackConfig } from "../../config/stackKeys";
-import { needsRedis, placements, redisPublished } from "../../model/plan";
+import { LITELLM_CONFIG_FILE } from "../../model/litellm";
+import {
+    CONTAINER_NAMES,
+    doorContainerName,
+    hasDoor,
+    needsRedis,
+    placements,
+    redisPublished,
+    routerContainerName,
+} from "../../model/plan";
+import { ServiceRole, ServiceSpec, describeServices } from "../../model/services";
+import { routingFilterInstall } from "../../routing/filter";
+import { GatewayOutputs } from "../gateway";
 import { STATE_ID_RESOURCE } from "./containers";
-import { doorHealthPort, doorUrl } from "./doorPlan";
-import { CONTAINER_NAMES, doorContainerName, hasDoor, routerContainerName } from "../../model/plan";
+import { doorHealthPort, dockerVantage } from "./doorPlan";
 import { doorPublished, renderDoorConfig } from "./doorConfig";
 import { Door } from "./door";
 import { GatewayHost, ImageRole } from "./gatewayHost";
@@ -18,7 +25,7 @@ import { OllamaService } from "./ollamaService";
 import { OpenWebUI } from "./openWebUI";
 import { Qdrant } from "./qdrant";
 
-export interface AiGatewayArgs {
+export interface DockerGatewayArgs {
     /** The validated stack config. */
     config: StackConfig;
     /** The cloud provider's key (a secret); required when cloud fallback is enabled. */
@@ -33,7 +40,7 @@ export interface AiGatewayArgs {
  * requests, and Open WebUI asks the router only when a user does), so a cold `up` takes about as long as its
  * longest download. The start order is checked by `containerStartsBehindModelPulls` (commands/startOrder.ts).
  */
-export class AiGateway extends pulumi.ComponentResource {
+export class DockerGateway extends pulumi.ComponentResource implements GatewayOutputs {
     /** URL of every service from the machine running `pulumi up`. */
     public readonly urls: Record<string, string>;
     /** Master key of the local router; a secret. */
@@ -49,7 +56,9 @@ export class AiGateway extends pulumi.ComponentResource {
     /** Qdrant's API key, when deployed; a secret. */
     public readonly qdrantApiKey?: pulumi.Output<string>;
 
-    constructor(name: string, args: AiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: DockerGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        // The type the Docker stacks have had from the start: a new one would change the URN of every resource,
+        // and a stack deployed before would be replaced whole.
         super("aigateway:index:AiGateway", name, {}, opts);
         const { config } = args;
         const placed = placements(config);
@@ -109,43 +118,45 @@ export class AiGateway extends pulumi.ComponentResource {
 
         // The doors are released however the rest ends: one left waiting would hold the program open after an error.
         try {
-            const ollama = config.hosts.map(
-                (host, hostIndex) =>
-                    new OllamaService(
-                        `${host.name}-ollama`,
-                        {
-                            host,
-                            hostIndex,
-                            tuning: config.ollama,
-                            imageId: hosts.get(host.name)!.imageIds.ollama!,
-                            // Model pulls need the route out; the internal network, where there is one, is where the
-                            // routers and Open WebUI reach it.
-                            networks: [
-                                hosts.get(host.name)!.networkName,
-                                ...(hasDoor(config, host.name) ? [hosts.get(host.name)!.internalNetworkName!] : []),
-                            ],
-                            stateId,
-                        },
-                        onHost(host.name),
-                    ),
-            );
+            const services = describeServices(config, (hostName) => dockerVantage(config, hostName));
+            const ofRole = (role: ServiceRole) => services.filter((s) => s.role === role);
+            const ollamaNetworks = (hostName: string) => [
+                // Model pulls need the route out; the internal network, where there is one, is where the routers
+                // and Open WebUI reach it.
+                hosts.get(hostName)!.networkName,
+                ...(hasDoor(config, hostName) ? [hosts.get(hostName)!.internalNetworkName!] : []),
+            ];
+            for (const host of config.hosts)
+                new OllamaService(
+                    `${host.name}-ollama`,
+                    {
+                        host,
+                        specs: ofRole("ollama").filter((s) => s.host === host.name),
+                        imageId: hosts.get(host.name)!.imageIds.ollama!,
+                        networks: ollamaNetworks(host.name),
+                        stateId,
+                    },
+                    onHost(host.name),
+                );
 
             const primaryHost = hosts.get(placed.router)!;
             const routerKey = newMasterKey("router-master-key", { parent: this });
             const redisPassword = needsRedis(config)
                 ? new random.RandomPassword("redis-password", { length: 48, special: false }, { parent: this }).result
                 : undefined;
+            const [redisSpec] = ofRole("redis");
             const redis =
-                redisPassword &&
+                redisSpec &&
                 new Redis(
                     "redis",
                     {
+                        spec: redisSpec,
                         host: primaryHost.config,
-                        publishedPort: redisPublished(config) ? config.router.redisPort : undefined,
+                        published: redisPublished(config),
+                        secrets: { redisPassword },
                         imageId: primaryHost.imageIds.redis!,
                         networkName: primaryHost.internalNetworkName!,
                         stateId,
-                        password: redisPassword,
                     },
                     onHost(placed.router),
                 );
@@ -153,130 +164,100 @@ export class AiGateway extends pulumi.ComponentResource {
 
             this.routerConfigs = {};
             this.urls = {};
-            /** The first router of each router host: what Open WebUI on that host talks to. */
-            const routerOfHost = new Map<string, LiteLLMRouter>();
-            for (const hostName of placed.routers) {
-                const routerHost = hosts.get(hostName)!;
-                const files = {
-                    [LITELLM_CONFIG_FILE]: renderRouterConfig(config, "local", hostName),
-                    ...routerHookFiles(config, hostName),
-                };
-                for (let replica = 0; replica < config.router.replicas; replica++) {
-                    const containerName = routerContainerName(placed.routers, hostName, replica);
+            for (const spec of ofRole("router")) {
+                const routerHost = hosts.get(spec.host)!;
+                for (let replica = 0; replica < spec.replicas; replica++) {
+                    const containerName = routerContainerName(placed.routers, spec.host, replica);
                     // The stack's main router is "router" (router-port, router-healthy, the `router` URL); the others
                     // go by their container name.
                     const name = containerName === CONTAINER_NAMES.router ? "router" : containerName;
-                    this.routerConfigs[containerName] = files[LITELLM_CONFIG_FILE];
+                    this.routerConfigs[containerName] = routerConfigFile(spec);
                     const router = new LiteLLMRouter(
                         name,
                         {
+                            spec,
                             containerName,
+                            port: spec.port.service + replica,
                             host: routerHost.config,
+                            secrets: { routerMasterKey: routerKey, redisPassword },
                             imageId: routerHost.imageIds.litellm!,
-                            ...behindDoor(hostName),
+                            ...behindDoor(spec.host),
                             stateId,
-                            port: config.router.port + replica,
-                            portConfigKey: "ai-gateway:router.port",
-                            files,
-                            masterKey: routerKey,
-                            redisPassword,
                             // Replicas share their state through Redis from their first request on.
                             waitFor: redis ? [redis.container] : [],
                         },
-                        onHost(hostName),
+                        onHost(spec.host),
                     );
-                    doorPublishes(hostName, router.container);
-                    if (!routerOfHost.has(hostName)) routerOfHost.set(hostName, router);
+                    doorPublishes(spec.host, router.container);
                     this.urls[name] = router.url;
                 }
             }
-            const router = routerOfHost.get(placed.router)!;
             this.masterKey = routerKey;
             this.models = Object.keys(config.groups);
 
-            if (config.cloud.enabled) {
-                this.routerConfigs[CONTAINER_NAMES.cloudRouter] = renderRouterConfig(config, "cloud");
+            const [cloudSpec] = ofRole("cloudRouter");
+            if (cloudSpec) {
+                this.routerConfigs[cloudSpec.name] = routerConfigFile(cloudSpec);
                 this.cloudMasterKey = newMasterKey("cloud-router-master-key", { parent: this });
                 const cloudRouter = new LiteLLMRouter(
                     "cloud-router",
                     {
-                        containerName: CONTAINER_NAMES.cloudRouter,
+                        spec: cloudSpec,
+                        containerName: cloudSpec.name,
+                        port: cloudSpec.port.service,
                         host: primaryHost.config,
+                        secrets: { cloudMasterKey: this.cloudMasterKey, cloudApiKey: args.cloudApiKey },
                         imageId: primaryHost.imageIds.litellm!,
                         // The one router with a route out, for the cloud API; it publishes its own port.
                         networks: [primaryHost.networkName],
                         stateId,
-                        port: config.cloud.port,
-                        portConfigKey: "ai-gateway:cloud.port",
-                        files: {
-                            [LITELLM_CONFIG_FILE]: this.routerConfigs[CONTAINER_NAMES.cloudRouter],
-                            ...routerHookFiles(config, placed.router),
-                        },
-                        masterKey: this.cloudMasterKey,
-                        cloudApiKey: args.cloudApiKey,
                     },
                     onHost(placed.router),
                 );
                 this.urls.cloudRouter = cloudRouter.url;
             }
 
-            let qdrant: Qdrant | undefined;
-            if (config.qdrant.enabled) {
-                const qdrantHost = hosts.get(placed.qdrant)!;
-                qdrant = new Qdrant(
+            const [qdrantSpec] = ofRole("qdrant");
+            const qdrant =
+                qdrantSpec &&
+                new Qdrant(
                     "qdrant",
                     {
-                        host: qdrantHost.config,
-                        port: config.qdrant.port,
-                        imageId: qdrantHost.imageIds.qdrant!,
-                        ...behindDoor(placed.qdrant),
+                        spec: qdrantSpec,
+                        host: hosts.get(qdrantSpec.host)!.config,
+                        imageId: hosts.get(qdrantSpec.host)!.imageIds.qdrant!,
+                        ...behindDoor(qdrantSpec.host),
                         stateId,
                     },
-                    onHost(placed.qdrant),
+                    onHost(qdrantSpec.host),
                 );
-                doorPublishes(placed.qdrant, qdrant.container);
+            if (qdrant) {
+                doorPublishes(qdrantSpec.host, qdrant.container);
                 this.qdrantApiKey = qdrant.apiKey;
                 this.urls.qdrant = qdrant.url;
             }
 
-            if (config.openWebUI.enabled) {
-                const uiHost = hosts.get(placed.openWebUI)!;
-                const sameHost = (other: string) => other === placed.openWebUI;
-                const localRouter = routerOfHost.get(placed.openWebUI);
+            const [uiSpec] = ofRole("openWebUI");
+            if (uiSpec) {
+                const uiHost = hosts.get(uiSpec.host)!;
                 const ui = new OpenWebUI(
                     "open-webui",
                     {
+                        spec: uiSpec,
                         host: uiHost.config,
-                        settingsEnv: openWebUIEnv(config),
                         adminEmail: config.openWebUI.adminEmail,
-                        port: config.openWebUI.port,
-                        routerUrl: localRouter
-                            ? localRouter.internalUrl
-                            : doorUrl(config, placed.openWebUI, primaryHost.config, config.router.port),
-                        routerKey: routerKey,
-                        qdrant: qdrant && {
-                            url: sameHost(placed.qdrant)
-                                ? qdrant.internalUrl
-                                : doorUrl(
-                                      config,
-                                      placed.openWebUI,
-                                      hosts.get(placed.qdrant)!.config,
-                                      config.qdrant.port,
-                                  ),
-                            apiKey: qdrant.apiKey,
-                        },
+                        secrets: { routerMasterKey: routerKey, qdrantApiKey: qdrant?.apiKey },
                         imageId: uiHost.imageIds.openWebUI!,
-                        ...behindDoor(placed.openWebUI),
+                        ...behindDoor(uiSpec.host),
                         stateId,
-                        files: routingFilterFiles(config, placed.openWebUI),
-                        routingFilter: routingFilterInstall(config, placed.openWebUI),
+                        routingFilter: routingFilterInstall(config, dockerVantage(config, uiSpec.host)),
                         // Its vector store from the start (healthy by Docker's own check: /readyz is probed through the
                         // door, which waits for this container); the router only when a user asks for a model.
                         waitFor: qdrant ? [qdrant.container] : [],
                     },
-                    onHost(placed.openWebUI),
+                    onHost(uiSpec.host),
                 );
-                doorPublishes(placed.openWebUI, ui.container);
+                doorPublishes(uiSpec.host, ui.container);
                 this.openWebUIAdmin = { email: ui.adminEmail, password: ui.adminPassword };
                 this.urls.openWebUI = ui.url;
             }
@@ -292,6 +273,11 @@ export class AiGateway extends pulumi.ComponentResource {
             routerConfigs: this.routerConfigs,
         });
     }
+}
+
+/** The rendered LiteLLM config a router's description ships. */
+function routerConfigFile(spec: ServiceSpec): string {
+    return spec.files.find((file) => file.path.endsWith(`/${LITELLM_CONFIG_FILE}`))!.content;
 }
 
 /** The images a host needs: Ollama everywhere, the others only where their service runs. */

@@ -7,10 +7,12 @@
  * reads a request. The services behind it are named, not addressed: HAProxy asks Docker's DNS again every
  * second, so a replaced container (a new address) is followed without restarting the door.
  */
-import { OPEN_WEBUI_CONTAINER_PORT, QDRANT_HTTP_PORT } from "./containers";
+import { urlHost } from "../../model/addressing";
+import { OPEN_WEBUI_CONTAINER_PORT } from "../../model/openWebUI";
+import { QDRANT_HTTP_PORT } from "../../model/services";
 import { doorContainerName, hasDoor, routerContainerName } from "../../model/plan";
 import { DoorForward, doorForwards, doorHealthPort } from "./doorPlan";
-import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT, urlHost } from "../../model/litellm";
+import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT } from "../../model/litellm";
 import { StackConfig } from "../../config/stackKeys";
 import { placements, redisPublished } from "../../model/plan";
 

@@ -11,8 +11,16 @@
  * network per such address, forwarded there and nowhere else. Ollama (model pulls) and the cloud router (the
  * cloud API) are on the ordinary network; Ollama is on the internal one too, so the routers reach it by name.
  */
-import { CONTAINER_NAMES, hasDoor, needsRedis, placements, redisPublished } from "../../model/plan";
-import { HostConfig, OllamaInstanceConfig, StackConfig } from "../../config/stackKeys";
+import { Vantage } from "../../model/addressing";
+import {
+    CONTAINER_NAMES,
+    hasDoor,
+    needsRedis,
+    placements,
+    redisPublished,
+    routingEmbeddingInstance,
+} from "../../model/plan";
+import { HostConfig, StackConfig } from "../../config/stackKeys";
 import { openWebUIEmbeddingHost } from "../../model/plan";
 
 /** The network with no route out that the routers, Open WebUI, Qdrant and Redis are on. */
@@ -141,16 +149,6 @@ export function doorForwards(config: StackConfig, hostName: string): DoorForward
     });
 }
 
-/** The Ollama instance that embeds for routing by content: the first of the stack that pulls the model. */
-export function routingEmbeddingInstance(
-    config: StackConfig,
-    model: string,
-): { host: HostConfig; instance: OllamaInstanceConfig } | undefined {
-    for (const host of config.hosts)
-        for (const instance of host.ollama) if (instance.models.includes(model)) return { host, instance };
-    return undefined;
-}
-
 /**
  * How a container on `fromHost` reaches `port` of another host: the door's port that forwards there. Throws
  * for an address the door has no forward for, so nothing can name a way out that the door does not hold.
@@ -161,7 +159,23 @@ export function doorForwardPort(config: StackConfig, fromHost: string, host: Hos
     return forward.listen;
 }
 
-/** The base URL (no trailing slash) by which a container on `fromHost` reaches `port` of another host. */
-export function doorUrl(config: StackConfig, fromHost: string, host: HostConfig, port: number): string {
-    return `http://${DOOR_CONTAINER}:${doorForwardPort(config, fromHost, host, port)}`;
+/**
+ * How the containers of `hostName` (default: the first router host) reach the others: by container name on their
+ * own host's networks, through their door's forward to another host's published port (model/addressing.ts).
+ */
+export function dockerVantage(config: StackConfig, hostName = placements(config).router): Vantage {
+    return {
+        reach: (to) =>
+            to.host === hostName
+                ? { host: to.name, port: to.containerPort }
+                : {
+                      host: DOOR_CONTAINER,
+                      port: doorForwardPort(
+                          config,
+                          hostName,
+                          config.hosts.find((h) => h.name === to.host)!,
+                          to.servicePort,
+                      ),
+                  },
+    };
 }

@@ -3,14 +3,15 @@
  * doctor, ask-code) see it from the operator's machine: where it runs, how to probe it, what protects it.
  * Pure: the same config always gives the same list, so the commands agree with what `pulumi up` deploys.
  */
-import { serviceUrl } from "./containers";
-import { CLOUD_API_KEY_ENV, MASTER_KEY_ENV } from "../../model/litellm";
-import { CONTAINER_NAMES, placements, routerContainerName } from "../../model/plan";
 import { HostConfig, StackConfig } from "../../config/stackKeys";
 import { PROJECT } from "../../config/primitives";
+import { placements, routerContainerName } from "../../model/plan";
+import { ServiceRole, describeServices } from "../../model/services";
+import { serviceUrl } from "./containers";
+import { dockerVantage } from "./doorPlan";
 
 /** What a service is; decides its probes and its key. */
-export type ServiceKind = "ollama" | "router" | "cloudRouter" | "openWebUI" | "qdrant";
+export type ServiceKind = Exclude<ServiceRole, "redis">;
 
 /** The stack output that holds the key a client must send, and the header that carries it. */
 export interface ServiceAuth {
@@ -54,86 +55,45 @@ export interface GatewayService {
     secretEnv: string[];
 }
 
-/** Every service of the stack, in deployment order: Ollama instances, routers, Qdrant, Open WebUI. */
-export function listServices(config: StackConfig): GatewayService[] {
-    const placed = placements(config);
-    const hostNamed = (name: string) => config.hosts.find((h) => h.name === name)!;
-    const at = (host: HostConfig, port: number, portKey: string) => ({
-        host,
-        port,
-        url: serviceUrl(host, port),
-        portConfigKey: `${PROJECT}:${portKey}`,
-    });
+/** What a kind of service answers without a key, and what protects the rest of its API. */
+const PROTECTION: Record<ServiceKind, Pick<GatewayService, "version" | "auth" | "sessionProtectedPath">> = {
+    ollama: { version: { path: "/api/version", field: "version" } },
+    router: { auth: { keyOutput: "masterKey", header: "bearer", protectedPath: "/v1/models" } },
+    cloudRouter: { auth: { keyOutput: "cloudMasterKey", header: "bearer", protectedPath: "/v1/models" } },
+    qdrant: {
+        version: { path: "/", field: "version" },
+        auth: { keyOutput: "qdrantApiKey", header: "api-key", protectedPath: "/collections" },
+    },
+    openWebUI: { version: { path: "/api/version", field: "version" }, sessionProtectedPath: "/api/models" },
+};
 
-    const services: GatewayService[] = config.hosts.flatMap((host, hostIndex) =>
-        host.ollama.map((instance, i) => ({
-            kind: "ollama" as const,
-            containerName: instance.name,
-            ...at(host, instance.port, `hosts[${hostIndex}].ollama[${i}].port`),
-            healthPath: "/api/version",
-            version: { path: "/api/version", field: "version" },
-            image: config.images.ollama,
-            secretEnv: [],
-        })),
-    );
-    const router = (
-        kind: "router" | "cloudRouter",
-        hostName: string,
-        containerName: string,
-        port: number,
-        portKey: string,
-    ) => ({
-        kind,
-        containerName,
-        ...at(hostNamed(hostName), port, portKey),
-        healthPath: "/health/readiness",
-        image: config.images.litellm,
-        auth: {
-            keyOutput: kind === "router" ? ("masterKey" as const) : ("cloudMasterKey" as const),
-            header: "bearer" as const,
-            protectedPath: "/v1/models",
-        },
-        secretEnv: kind === "router" ? [MASTER_KEY_ENV] : [MASTER_KEY_ENV, CLOUD_API_KEY_ENV],
+/**
+ * Every service of the stack with a port of its own on its host, as the Docker target deploys them
+ * (model/services.ts): the Ollama instances, every replica of the routers, the cloud router, Qdrant, Open WebUI.
+ */
+export function listServices(config: StackConfig): GatewayService[] {
+    const hostNamed = (name: string) => config.hosts.find((h) => h.name === name)!;
+    const placed = placements(config);
+    return describeServices(config, (hostName) => dockerVantage(config, hostName)).flatMap((spec) => {
+        if (spec.role === "redis") return [];
+        const kind = spec.role;
+        const host = hostNamed(spec.host);
+        return Array.from({ length: spec.replicas }, (_, replica) => {
+            const port = spec.port.service + replica;
+            return {
+                kind,
+                containerName: kind === "router" ? routerContainerName(placed.routers, spec.host, replica) : spec.name,
+                host,
+                port,
+                portConfigKey: `${PROJECT}:${spec.port.configKey}`,
+                url: serviceUrl(host, port),
+                healthPath: spec.probe!.path,
+                ...PROTECTION[kind],
+                image: spec.image,
+                secretEnv: spec.env.flatMap((variable) => ("secret" in variable ? [variable.name] : [])),
+            };
+        });
     });
-    // Every replica on every router host; the first is the one clients and the cloud router sit beside.
-    for (const hostName of placed.routers)
-        for (let replica = 0; replica < config.router.replicas; replica++)
-            services.push(
-                router(
-                    "router",
-                    hostName,
-                    routerContainerName(placed.routers, hostName, replica),
-                    config.router.port + replica,
-                    "router.port",
-                ),
-            );
-    if (config.cloud.enabled)
-        services.push(
-            router("cloudRouter", placed.router, CONTAINER_NAMES.cloudRouter, config.cloud.port, "cloud.port"),
-        );
-    if (config.qdrant.enabled)
-        services.push({
-            kind: "qdrant",
-            containerName: CONTAINER_NAMES.qdrant,
-            ...at(hostNamed(placed.qdrant), config.qdrant.port, "qdrant.port"),
-            healthPath: "/readyz",
-            version: { path: "/", field: "version" },
-            image: config.images.qdrant,
-            auth: { keyOutput: "qdrantApiKey", header: "api-key", protectedPath: "/collections" },
-            secretEnv: ["QDRANT__SERVICE__API_KEY"],
-        });
-    if (config.openWebUI.enabled)
-        services.push({
-            kind: "openWebUI",
-            containerName: CONTAINER_NAMES.openWebUI,
-            ...at(hostNamed(placed.openWebUI), config.openWebUI.port, "openWebUI.port"),
-            healthPath: "/health",
-            version: { path: "/api/version", field: "version" },
-            image: config.images.openWebUI,
-            sessionProtectedPath: "/api/models",
-            secretEnv: ["WEBUI_SECRET_KEY", "WEBUI_ADMIN_PASSWORD", "OPENAI_API_KEY"],
-        });
-    return services;
 }
 
 /** The first service of a kind: for the router, the first replica on the first router host. */

@@ -1,20 +1,17 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { containerHealthchecks, gpuDeviceRequests, ollamaEnv, pullsOverHttp } from "./containers";
 import { gpuCheckCommand } from "./gpu";
-import { OLLAMA_CONTAINER_PORT } from "../../model/litellm";
-import { modelPullName, ollamaModelsDir } from "../../model/plan";
-import { HostConfig, OllamaTuning } from "../../config/stackKeys";
+import { modelPullName } from "../../model/plan";
+import { ServiceSpec } from "../../model/services";
+import { HostConfig } from "../../config/stackKeys";
 import { OllamaModel } from "../../providers/ollamaModel";
 import { ServiceContainer } from "./serviceContainer";
 
 export interface OllamaServiceArgs {
-    /** The host and its Ollama instances. */
+    /** The host that runs them. */
     host: HostConfig;
-    /** Index of the host in `ai-gateway:hosts`, to name the config key in port errors. */
-    hostIndex: number;
-    /** Tuning applied to every instance. */
-    tuning: OllamaTuning;
+    /** Its Ollama instances, as every target describes them (model/services.ts). */
+    specs: ServiceSpec[];
     /** Image id of the pinned Ollama image on this host. */
     imageId: pulumi.Input<string>;
     /** The host's Docker networks: the one with a route out (pulls) first, then the internal one, where there is one. */
@@ -44,42 +41,33 @@ export class OllamaService extends pulumi.ComponentResource {
 
     constructor(name: string, args: OllamaServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:ollama:OllamaService", name, {}, opts);
-        const { host, hostIndex } = args;
+        const { host } = args;
 
-        this.instances = host.ollama.map((instance, i) => {
-            const modelsDir = ollamaModelsDir(host, instance);
+        this.instances = args.specs.map((spec) => {
             const service = new ServiceContainer(
-                instance.name,
+                spec.name,
                 {
-                    containerName: instance.name,
-                    service: `Ollama instance ${instance.name}`,
+                    spec,
+                    containerName: spec.name,
+                    port: spec.port.service,
                     host,
-                    port: {
-                        internal: OLLAMA_CONTAINER_PORT,
-                        external: instance.port,
-                        configKey: `ai-gateway:hosts[${hostIndex}].ollama[${i}].port`,
-                    },
+                    secrets: {},
                     imageId: args.imageId,
                     networks: args.networks,
                     stateId: args.stateId,
-                    envs: ollamaEnv(args.tuning),
-                    volumes: [{ hostPath: modelsDir, containerPath: "/root/.ollama" }],
-                    deviceRequests: gpuDeviceRequests(instance.gpu),
-                    healthcheck: containerHealthchecks.ollama,
-                    probe: { path: "/api/version", expectJsonField: "version" },
                 },
                 { parent: this },
             );
             const ready: pulumi.Resource[] = [service.healthy];
-            if (instance.gpu !== "none")
+            if (spec.gpu !== "none")
                 ready.push(
                     new command.local.Command(
-                        `${instance.name}-gpu-in-use`,
+                        `${spec.name}-gpu-in-use`,
                         {
                             ...gpuCheckCommand({
                                 check: "ollama",
                                 host: { name: host.name, docker: host.docker },
-                                instance: instance.name,
+                                instance: spec.name,
                             }),
                             // A new container discovers its devices again.
                             triggers: [service.containerId],
@@ -88,21 +76,17 @@ export class OllamaService extends pulumi.ComponentResource {
                     ),
                 );
             // A replaced container or another models folder may hold none of the models: pull them again then.
+            const modelsDir = spec.volumes.find((volume) => volume.name === "models")!.hostPath;
             const holder = pulumi.interpolate`${service.containerId}:${modelsDir}`;
-            const models = instance.models.map(
-                (model) =>
+            const models = spec.pulls.map(
+                ({ model, insecure }) =>
                     new OllamaModel(
-                        modelPullName(instance, model),
-                        {
-                            ollamaUrl: service.url,
-                            model,
-                            holder,
-                            insecure: pullsOverHttp(model, args.tuning.insecureRegistries),
-                        },
+                        modelPullName(spec.name, model),
+                        { ollamaUrl: service.url, model, holder, insecure },
                         { parent: this, dependsOn: ready },
                     ),
             );
-            return { name: instance.name, url: service.url, models };
+            return { name: spec.name, url: service.url, models };
         });
 
         this.registerOutputs({ instances: this.instances.map(({ name, url }) => ({ name, url })) });

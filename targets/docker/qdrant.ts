@@ -1,17 +1,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { QDRANT_HTTP_PORT, containerHealthchecks } from "./containers";
-import { CONTAINER_NAMES, dataDirs } from "../../model/plan";
 import { HostConfig } from "../../config/stackKeys";
+import { ServiceSpec } from "../../model/services";
 import { HealthCheck } from "../../providers/healthCheck";
 import { ServiceContainer } from "./serviceContainer";
 
 export interface QdrantArgs {
+    /** Qdrant, as every target describes it (model/services.ts). */
+    spec: ServiceSpec;
     /** The host that runs it. */
     host: HostConfig;
-    /** Published HTTP port. */
-    port: number;
     /** Image id of the pinned Qdrant image on this host. */
     imageId: pulumi.Input<string>;
     /** The host's Docker networks it joins; it is created on the first. */
@@ -29,8 +28,6 @@ export interface QdrantArgs {
 export class Qdrant extends pulumi.ComponentResource {
     /** URL from the machine running `pulumi up`. */
     public readonly url: string;
-    /** URL for containers on the same host. */
-    public readonly internalUrl: string;
     /** Key clients send as `api-key`; a secret. */
     public readonly apiKey: pulumi.Output<string>;
     /** The container (the host's door waits for it). */
@@ -40,27 +37,16 @@ export class Qdrant extends pulumi.ComponentResource {
 
     constructor(name: string, args: QdrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:vector:Qdrant", name, {}, opts);
-        const { host } = args;
-        const containerName = CONTAINER_NAMES.qdrant;
-
         const key = new random.RandomPassword(`${name}-api-key`, { length: 48, special: false }, { parent: this });
         this.apiKey = key.result;
 
         const service = new ServiceContainer(
             name,
             {
-                containerName,
-                service: "Qdrant",
-                host,
-                port: { internal: QDRANT_HTTP_PORT, external: args.port, configKey: "ai-gateway:qdrant.port" },
-                imageId: args.imageId,
-                networks: args.networks,
-                stateId: args.stateId,
-                door: args.door,
-                envs: [pulumi.interpolate`QDRANT__SERVICE__API_KEY=${key.result}`],
-                volumes: [{ hostPath: dataDirs.qdrant(host), containerPath: "/qdrant/storage" }],
-                healthcheck: containerHealthchecks.qdrant,
-                probe: { path: "/readyz" },
+                ...args,
+                containerName: args.spec.name,
+                port: args.spec.port.service,
+                secrets: { qdrantApiKey: key.result },
                 // Open WebUI waits for the container's own healthcheck: the door, through which /readyz is
                 // probed, waits for Open WebUI's container.
                 waitHealthy: true,
@@ -69,7 +55,6 @@ export class Qdrant extends pulumi.ComponentResource {
         );
         this.url = service.url;
         this.container = service.container;
-        this.internalUrl = `http://${containerName}:${QDRANT_HTTP_PORT}`;
         this.healthy = service.healthy;
         this.registerOutputs({ url: this.url, apiKey: this.apiKey });
     }

@@ -1,26 +1,27 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { commonContainerArgs, containerHealthchecks, redisCommand } from "./containers";
-import { REDIS_CONTAINER, REDIS_PASSWORD_ENV } from "../../model/litellm";
 import { HostConfig } from "../../config/stackKeys";
+import { PROJECT } from "../../config/primitives";
+import { ServiceSpec } from "../../model/services";
 import { PortGuard } from "../../providers/portGuard";
+import { commonContainerArgs, serviceHealthcheck } from "./containers";
+import { SecretValues, containerEnv, serviceWords } from "./serviceContainer";
 
 export interface RedisArgs {
+    /** Redis, as every target describes it (model/services.ts). */
+    spec: ServiceSpec;
     /** The host that runs it: the first router host. */
     host: HostConfig;
-    /**
-     * Port on the host's bind address, for routers on other hosts, published by the host's door; unset keeps it
-     * on the Docker network.
-     */
-    publishedPort?: number;
+    /** Whether its port is published on the host's bind address (by the door), for routers on other hosts. */
+    published: boolean;
+    /** Its generated password (`redisPassword`), which every router replica sends. */
+    secrets: SecretValues;
     /** Image id of the pinned Redis image on this host. */
     imageId: pulumi.Input<string>;
     /** The host's internal Docker network (no route out), the only one it joins. */
     networkName: pulumi.Input<string>;
     /** The id of the stack's state, for the state label of its containers (targets/docker/containers.ts). */
     stateId: pulumi.Input<string>;
-    /** Generated password every router replica sends. */
-    password: pulumi.Input<string>;
 }
 
 /**
@@ -34,31 +35,30 @@ export class Redis extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:router:Redis", name, {}, opts);
-        const { host, publishedPort } = args;
+        const { spec, host } = args;
 
-        const guard =
-            publishedPort === undefined
-                ? undefined
-                : new PortGuard(
-                      `${name}-port`,
-                      {
-                          bindAddress: host.bindAddress,
-                          port: publishedPort,
-                          service: "Redis",
-                          configKey: "ai-gateway:router.redisPort",
-                      },
-                      { parent: this },
-                  );
+        const guard = args.published
+            ? new PortGuard(
+                  `${name}-port`,
+                  {
+                      bindAddress: host.bindAddress,
+                      port: spec.port.service,
+                      service: serviceWords(spec.role, spec.name),
+                      configKey: `${PROJECT}:${spec.port.configKey}`,
+                  },
+                  { parent: this },
+              )
+            : undefined;
         this.container = new docker.Container(
-            REDIS_CONTAINER,
+            spec.name,
             {
-                ...commonContainerArgs(REDIS_CONTAINER, args.networkName, pulumi.getStack(), args.stateId),
+                ...commonContainerArgs(spec.name, args.networkName, pulumi.getStack(), args.stateId),
                 image: args.imageId,
-                command: redisCommand,
-                envs: [pulumi.interpolate`${REDIS_PASSWORD_ENV}=${args.password}`],
+                command: spec.command,
+                envs: containerEnv(spec.env, args.secrets),
                 // Published, when it is, by the door: Docker publishes no port of a container on an internal network.
                 ports: [],
-                healthcheck: containerHealthchecks.redis,
+                healthcheck: serviceHealthcheck(spec.selfCheck),
                 wait: true,
                 waitTimeout: 60,
             },

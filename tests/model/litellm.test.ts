@@ -12,9 +12,10 @@ import {
 import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../routing/failoverHook";
 import { routerHookFiles } from "../../routing/routerFiles";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "../../routing/schema";
-import { StackConfigInput } from "../../config/stackKeys";
+import { StackConfig, StackConfigInput } from "../../config/stackKeys";
 import { routedConfig } from "../support/routing";
 import { minimalConfig } from "../support/stack";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const twoInstances = (extra: Partial<StackConfigInput> = {}) =>
     validateStackConfig(
@@ -40,8 +41,11 @@ type Doc = {
     litellm_settings: Record<string, unknown>;
     general_settings: Record<string, unknown>;
 };
+/** The router config as the Docker target renders it for the first router host. */
+const configText = (config: StackConfig, variant: "local" | "cloud" = "local") =>
+    renderRouterConfig(config, variant, dockerVantage(config));
 const rendered = (config = twoInstances(), variant: "local" | "cloud" = "local") =>
-    parse(renderRouterConfig(config, variant)) as Doc;
+    parse(configText(config, variant)) as Doc;
 
 describe("the local router config", () => {
     it("balances a group over every instance that pulls its model, over the Docker network", () => {
@@ -94,18 +98,21 @@ describe("the local router config", () => {
             const config = twoInstances({ router: { strategy }, cloud: { enabled: true }, cloudApiKey: "sk-x" });
             for (const variant of ["local", "cloud"] as const)
                 expect(rendered(config, variant).litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK]);
-            expect(Object.keys(routerHookFiles(config, "box"))).toEqual([FAILOVER_HOOK_FILE]);
+            expect(Object.keys(routerHookFiles(config, dockerVantage(config, "box")))).toEqual([FAILOVER_HOOK_FILE]);
         },
     );
 
     it("names both hooks when routing by content is on too, and ships both", () => {
         const config = validateStackConfig(routedConfig({ router: { strategy: "latency-based-routing" } }));
         expect(rendered(config).litellm_settings.callbacks).toEqual([ROUTING_HOOK_CALLBACK, FAILOVER_HOOK_CALLBACK]);
-        expect(Object.keys(routerHookFiles(config, "box"))).toEqual([ROUTING_HOOK_FILE, FAILOVER_HOOK_FILE]);
+        expect(Object.keys(routerHookFiles(config, dockerVantage(config, "box")))).toEqual([
+            ROUTING_HOOK_FILE,
+            FAILOVER_HOOK_FILE,
+        ]);
     });
 
     it("refers to the master key by environment variable, never by value", () => {
-        const text = renderRouterConfig(twoInstances(), "local");
+        const text = configText(twoInstances());
         expect(rendered().general_settings.master_key).toBe("os.environ/LITELLM_MASTER_KEY");
         expect(text).not.toMatch(/sk-[A-Za-z0-9]/);
     });
@@ -127,7 +134,7 @@ describe("the local router config", () => {
     });
 
     it("is the same text for the same config", () => {
-        expect(renderRouterConfig(twoInstances(), "local")).toBe(renderRouterConfig(twoInstances(), "local"));
+        expect(configText(twoInstances())).toBe(configText(twoInstances()));
     });
 
     it("reaches instances of other hosts through its host's door, which forwards to their address and published port", () => {
@@ -138,7 +145,7 @@ describe("the local router config", () => {
             ],
             groups: { fast: ["llama3.2:3b"] },
         });
-        expect(ollamaEndpoints(config, "gpu1").map((e) => e.apiBase)).toEqual([
+        expect(ollamaEndpoints(config, dockerVantage(config, "gpu1")).map((e) => e.apiBase)).toEqual([
             "http://ollama:11434",
             "http://door:20000",
         ]);
@@ -158,7 +165,7 @@ describe("the cloud rule", () => {
             expect(d.litellm_params.model).toMatch(/^hosted_vllm\//);
             expect(d.litellm_params.api_key).toBeUndefined();
         }
-        expect(renderRouterConfig(withCloud(), "local")).not.toMatch(/gpt-5|CLOUD_API_KEY|sk-cloud/);
+        expect(configText(withCloud())).not.toMatch(/gpt-5|CLOUD_API_KEY|sk-cloud/);
     });
 
     it("lets every group of the cloud router fall back to the cloud model after its local fallbacks", () => {
@@ -192,15 +199,17 @@ describe("the cloud rule", () => {
             api_key: "os.environ/CLOUD_API_KEY",
             api_base: "https://gateway.example/v1",
         });
-        expect(renderRouterConfig(viaGateway, "local")).not.toContain("gateway.example");
+        expect(renderRouterConfig(viaGateway, "local", dockerVantage(viaGateway))).not.toContain("gateway.example");
     });
 
     it("never writes the cloud key itself into any file", () => {
-        expect(renderRouterConfig(withCloud(), "cloud")).not.toContain("sk-cloud");
+        expect(configText(withCloud(), "cloud")).not.toContain("sk-cloud");
     });
 
     it("rejects a rendered local config that holds a non-Ollama deployment", () => {
-        const list = routerConfig(withCloud(), "cloud").model_list as Parameters<typeof assertLocalOnly>[0];
+        const list = routerConfig(withCloud(), "cloud", dockerVantage(withCloud())).model_list as Parameters<
+            typeof assertLocalOnly
+        >[0];
         expect(() => assertLocalOnly(list, ["http://ollama:11434/v1", "http://ollama-2:11434/v1"])).toThrow(
             /the local router may only serve our Ollama instances/,
         );

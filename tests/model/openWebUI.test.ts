@@ -1,13 +1,18 @@
 import { validateStackConfig } from "../../config/load";
+import { StackConfig } from "../../config/stackKeys";
+import { placements } from "../../model/plan";
 import { openWebUIEnv, openWebUIEmbeddingUrl } from "../../model/openWebUI";
-import { doorForwardPort } from "../../targets/docker/doorPlan";
+import { doorForwardPort, dockerVantage } from "../../targets/docker/doorPlan";
 import { routingFilterInstall, routingFilterValves } from "../../routing/filter";
 import { minimalConfig, problemsOf } from "../support/stack";
 import { routedConfig } from "../support/routing";
 
+/** Open WebUI's view of the others, on its own host. */
+const fromOpenWebUI = (config: StackConfig) => dockerVantage(config, placements(config).openWebUI);
+const uiEnv = (config: StackConfig) => openWebUIEnv(config, fromOpenWebUI(config));
 const envOf = (raw: Record<string, unknown>) =>
     Object.fromEntries(
-        openWebUIEnv(validateStackConfig(raw)).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+        uiEnv(validateStackConfig(raw)).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
     );
 
 /** Two hosts: Open WebUI on `ui`, an embedding model only on `gpu`. */
@@ -26,7 +31,7 @@ const twoHosts = (gpuBind: string) => ({
 
 describe("Open WebUI's environment", () => {
     it("without an embedding model: offline, no local embedding engine, documents given whole, no speech-to-text", () => {
-        expect(openWebUIEnv(validateStackConfig(minimalConfig()))).toEqual([
+        expect(uiEnv(validateStackConfig(minimalConfig()))).toEqual([
             "ENABLE_OLLAMA_API=False",
             "WEBUI_AUTH=True",
             "ENABLE_SIGNUP=False",
@@ -67,12 +72,13 @@ describe("Open WebUI's environment", () => {
 
     it("reaches an embedding model on another host through its host's door, and prefers its own host's instance", () => {
         const remote = validateStackConfig(twoHosts("10.0.0.2"));
-        expect(openWebUIEmbeddingUrl(remote)).toBe(
+        expect(openWebUIEmbeddingUrl(remote, fromOpenWebUI(remote))).toBe(
             `http://door:${doorForwardPort(remote, "ui", remote.hosts[1], 11500)}`,
         );
         const both = twoHosts("10.0.0.2");
         both.hosts[0].ollama[0].models.push("nomic-embed-text:v1.5");
-        expect(openWebUIEmbeddingUrl(validateStackConfig(both))).toBe("http://ollama:11434");
+        const near = validateStackConfig(both);
+        expect(openWebUIEmbeddingUrl(near, fromOpenWebUI(near))).toBe("http://ollama:11434");
     });
 });
 
@@ -110,14 +116,15 @@ describe("the routing filter as pulumi up installs it", () => {
     it("is attached to auto with valves from the config, global on request, and absent without routing", () => {
         const config = validateStackConfig(routedConfig());
         expect(routingFilterValves(config)).toEqual({ priority: 0, show_status: true, use_embeddings: true });
-        expect(routingFilterInstall(config, "box")).toMatchObject({
+        expect(routingFilterInstall(config, dockerVantage(config, "box"))).toMatchObject({
             functionId: "route_by_content",
             global: false,
             models: ["auto"],
         });
         const global = validateStackConfig(routedConfig({ openWebUI: { routingFilter: { global: true } } }));
-        expect(routingFilterInstall(global, "box")).toMatchObject({ global: true, models: [] });
-        expect(routingFilterInstall(validateStackConfig(routedConfig({ routing: undefined })), "box")).toBeUndefined();
+        expect(routingFilterInstall(global, dockerVantage(global, "box"))).toMatchObject({ global: true, models: [] });
+        const unrouted = validateStackConfig(routedConfig({ routing: undefined }));
+        expect(routingFilterInstall(unrouted, dockerVantage(unrouted, "box"))).toBeUndefined();
         const rulesOnly = validateStackConfig(
             routedConfig({
                 routing: { default: "general", routes: [{ name: "code", group: "code", keywords: ["python"] }] },

@@ -14,7 +14,7 @@ import {
     localOnlyFinding,
     redisAuthFinding,
 } from "../../commands/audit";
-import { ollamaEnv } from "../../targets/docker/containers";
+import { ollamaEnv } from "../../model/ollama";
 import { validateStackConfig } from "../../config/load";
 import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../model/litellm";
 import { listServices } from "../../targets/docker/endpoints";
@@ -32,6 +32,7 @@ import {
     stopPeers,
 } from "./support/peers";
 import { startRedis } from "./support/redis";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-audit-peers-0123456789";
 const PORTS = { ollama: 11456, control: 11457, router: 4056, leakyRouter: 4057, standIn: 4059, redis: 6371 };
@@ -95,7 +96,7 @@ beforeAll(async () => {
     const env = { LITELLM_MASTER_KEY: MASTER_KEY };
     peers.push(
         startLiteLLM(
-            toLoopback(renderRouterConfig(config, "local"), loopbackApiBases(PORTS.ollama)),
+            toLoopback(renderRouterConfig(config, "local", dockerVantage(config)), loopbackApiBases(PORTS.ollama)),
             PORTS.router,
             path.join(state, "litellm"),
             env,
@@ -104,7 +105,7 @@ beforeAll(async () => {
     // What the finding described: a group naming a cloud tag, on an Ollama without OLLAMA_NO_CLOUD.
     peers.push(
         startLiteLLM(
-            toLoopback(renderRouterConfig(config, "local"), {
+            toLoopback(renderRouterConfig(config, "local", dockerVantage(config)), {
                 ...loopbackApiBases(PORTS.control),
                 models: { "tiny-a": CLOUD_TAG },
             }),
@@ -172,7 +173,12 @@ describe("npm run audit against the real router and Ollama", () => {
     });
 
     it("fails the same router against the rendered addresses: api_bases are compared, not assumed", async () => {
-        const finding = await localOnlyFinding(config, router, MASTER_KEY, ollamaApiBases(config, "box"));
+        const finding = await localOnlyFinding(
+            config,
+            router,
+            MASTER_KEY,
+            ollamaApiBases(config, dockerVantage(config, "box")),
+        );
         expect(finding.verdict).toBe("fail");
         expect(finding.detail).toContain(
             `fast: hosted_vllm/tiny-a is reached at ${loopback(PORTS.ollama)}/v1, not at one of the stack's Ollama instances`,

@@ -14,9 +14,10 @@ import { stackFileConfig } from "../support/stack";
 import { AUTO_MODEL } from "../../routing/schema";
 import { CLOUD_GROUP } from "../../config/serviceKeys";
 import { StackConfig } from "../../config/stackKeys";
-import { PROJECT_DIR, readStackFile } from "../../commands/stackFile";
+import { PROJECT_DIR } from "../../commands/stackFile";
 import { LoopbackMapping, toLoopback } from "./support/loopback";
 import { listedModels, loopback, startLiteLLM, stopPeers } from "./support/peers";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-peers-examples";
 const PORT = 4062;
@@ -97,6 +98,6 @@ describe.each(["dev", "cpu", "cluster"])("the %s example stack", (stack) => {
 
     it("router on 4001 (with cloud enabled): starts and lists the groups and the cloud deployment", async () => {
         const withCloud = { ...config, cloud: { ...config.cloud, enabled: true } };
-        await startsAndLists(renderRouterConfig(withCloud, "cloud"), true);
+        await startsAndLists(renderRouterConfig(withCloud, "cloud", dockerVantage(withCloud)), true);
     });
 });

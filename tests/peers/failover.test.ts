@@ -34,6 +34,7 @@ import {
     startRoutedLiteLLM,
     stopPeers,
 } from "./support/peers";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-failover-test";
 const PORTS = { first: 11470, second: 11471, router: 4070 };
@@ -67,7 +68,9 @@ async function runWithKill(strategy: RoutingStrategy, withoutHook = false): Prom
         ]);
         const routerDir = path.join(dir, "litellm");
         if (withoutHook) {
-            const doc = parseDocument(toLoopback(renderRouterConfig(config, "local"), { apiBases }));
+            const doc = parseDocument(
+                toLoopback(renderRouterConfig(config, "local", dockerVantage(config)), { apiBases }),
+            );
             expect(doc.toJS().litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK]);
             doc.deleteIn(["litellm_settings", "callbacks"]);
             router = startLiteLLM(doc.toString(), PORTS.router, routerDir, { LITELLM_MASTER_KEY: MASTER_KEY });

@@ -28,6 +28,7 @@ import {
     stopPeers,
 } from "./support/peers";
 import { redisCli, RedisPeer, startRedis } from "./support/redis";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-peers-test";
 const REDIS_PASSWORD = "peers-redis-password";
@@ -62,7 +63,7 @@ const single = stack(1);
 const replicated = stack(2);
 
 /** Every instance as the router on h1 addresses it, and the loopback URL of the process that stands for it. */
-const endpoints = ollamaEndpoints(single, "h1").map((e) => ({
+const endpoints = ollamaEndpoints(single, dockerVantage(single, "h1")).map((e) => ({
     ...e,
     url: loopback(e.instance.port, ADDRESS[e.host.name]),
 }));
@@ -77,7 +78,7 @@ let router: string;
 
 /** Starts a real LiteLLM on the router config rendered for `config`, pointed at the loopback hosts. */
 function startRouter(config: StackConfig, port: number, name: string): Peer {
-    const text = toLoopback(renderRouterConfig(config, "local", "h1"), {
+    const text = toLoopback(renderRouterConfig(config, "local", dockerVantage(config, "h1")), {
         apiBases,
         redis: { host: "127.0.0.1", port: PORTS.redis },
     });
@@ -197,7 +198,7 @@ async function learnThenAskOther(learner: string, other: string, learned: () => 
 /** LiteLLM's Redis keys for the cooldowns of h3's deployments, by the ids the rendered config gives them. */
 const h3CooldownKeys = () =>
     (
-        parse(renderRouterConfig(replicated, "local", "h1")) as {
+        parse(renderRouterConfig(replicated, "local", dockerVantage(replicated, "h1"))) as {
             model_list: { litellm_params: { api_base: string }; model_info: { id: string } }[];
         }
     ).model_list
@@ -216,7 +217,7 @@ describe("claim 7: router replicas share cooldowns through Redis", () => {
     it("renders the Redis settings only when there is more than one router", () => {
         type Settings = { router_settings: Record<string, unknown> };
         const settings = (config: StackConfig) =>
-            (parse(renderRouterConfig(config, "local", "h1")) as Settings).router_settings;
+            (parse(renderRouterConfig(config, "local", dockerVantage(config, "h1"))) as Settings).router_settings;
         expect(settings(replicated)).toMatchObject({
             redis_host: "redis",
             redis_port: 6379,

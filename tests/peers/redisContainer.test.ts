@@ -8,11 +8,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { containerHealthchecks, redisCommand } from "../../targets/docker/containers";
+import { serviceHealthcheck } from "../../targets/docker/containers";
+import { dockerServices, everyServiceConfig } from "../support/stack";
 import { freePort } from "../support/httpServer";
 import { REDIS_SERVER } from "./support/redis";
 
 const PASSWORD = "aigwRedisTestPassword0123456789";
+const redis = dockerServices(everyServiceConfig()).find((s) => s.role === "redis")!;
+const redisHealthcheck = serviceHealthcheck(redis.selfCheck);
 describe("Redis's command line and health check (Debian's redis-server)", () => {
     let dir: string;
     let port: number;
@@ -20,7 +23,7 @@ describe("Redis's command line and health check (Debian's redis-server)", () => 
     const env = () => ({ ...process.env, PATH: `${dir}:${process.env.PATH}`, REDIS_PASSWORD: PASSWORD });
     const healthy = () => {
         try {
-            execFileSync("sh", ["-c", containerHealthchecks.redis.tests[1]], { env: env(), stdio: "ignore" });
+            execFileSync("sh", ["-c", redisHealthcheck.tests[1]], { env: env(), stdio: "ignore" });
             return true;
         } catch {
             return false;
@@ -41,7 +44,7 @@ describe("Redis's command line and health check (Debian's redis-server)", () => 
             writeFileSync(path.join(dir, name), `#!/bin/sh\nexec /usr/bin/${name} ${args}\n`);
             chmodSync(path.join(dir, name), 0o755);
         }
-        const command = redisCommand;
+        const command = redis.command!;
         server = spawn(command[0], command.slice(1), { env: env(), stdio: "ignore" });
         for (let i = 0; i < 100 && !healthy(); i++) await sleep(50);
     });
@@ -57,7 +60,7 @@ describe("Redis's command line and health check (Debian's redis-server)", () => 
     });
 
     it("never puts the password on a command line, neither the server's nor the health check's", () => {
-        expect(containerHealthchecks.redis.tests.join(" ")).not.toMatch(/-a\b/);
+        expect(redisHealthcheck.tests.join(" ")).not.toMatch(/-a\b/);
         const commandLines = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
         expect(commandLines).toContain("redis-server");
         expect(commandLines).not.toContain(PASSWORD);

@@ -18,6 +18,7 @@ import { NO_DOCKER } from "../support/operator";
 import { toLoopback } from "./support/loopback";
 import { chat, CloudStandIn, loopback, Peer, startCloudStandIn, startLiteLLM, stopPeers } from "./support/peers";
 import { StandInInternet, standInEnv, startStandInInternet } from "./support/standInInternet";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-routes-peers-0123456789";
 const CLOUD_KEY = "sk-cloud-stand-in";
@@ -133,7 +134,7 @@ const [control, router, cloudRouter] = [PORTS.control, PORTS.router, PORTS.cloud
 
 /** The rendered config of `variant` with its deployments on the stand-ins; `without` drops allowed_routes. */
 function configText(variant: "local" | "cloud", without = false): string {
-    const text = toLoopback(renderRouterConfig(config, variant), {
+    const text = toLoopback(renderRouterConfig(config, variant, dockerVantage(config)), {
         apiBases: { "http://ollama:11434": loopback(PORTS.ollama) },
         cloudApiBase: cloud.apiBase,
     });

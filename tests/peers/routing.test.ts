@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_CONTAINER_PORT } from "../../model/litellm";
+import { OLLAMA_CONTAINER_PORT } from "../../model/ollama";
 import {
     chat,
     answeredBy,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
-import { OLLAMA_CONTAINER_PORT } from "../../model/litellm";
+import { OLLAMA_CONTAINER_PORT } from "../../model/ollama";
 import { unportablePatternReason } from "../../routing/schema";
 import { chat, loadTinyModel, loopback, Peer, startOllama, startRoutedLiteLLM, stopPeers } from "./support/peers";
 

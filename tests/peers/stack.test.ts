@@ -26,6 +26,7 @@ import {
     startOllama,
     stopPeers,
 } from "./support/peers";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const MASTER_KEY = "sk-ai-gateway-peers-test";
 const PORTS = { ollama: 11460, ollama2: 11461, router: 4060, cloudRouter: 4061, standIn: 4069 };
@@ -73,7 +74,7 @@ beforeAll(async () => {
         ["local", PORTS.router],
         ["cloud", PORTS.cloudRouter],
     ] as const) {
-        const text = toLoopback(renderRouterConfig(config, variant), mapping);
+        const text = toLoopback(renderRouterConfig(config, variant, dockerVantage(config)), mapping);
         routers.push(startLiteLLM(text, port, path.join(state, `litellm-${variant}`), env));
     }
     [router, cloudRouter] = routers.map((r) => r.url);

@@ -8,10 +8,11 @@ import { renderRoutingFilter } from "../../routing/filter";
 import { renderRoutingHook } from "../../routing/hook";
 import { REWRITTEN_IMPORTS, openWebUIFunctionProvider } from "../../providers/openWebUIFunction";
 import { Decision, routedConfig, runGenerated } from "../support/routing";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 const config = validateStackConfig(routedConfig());
-const hook = renderRoutingHook(config, "box");
-const filter = renderRoutingFilter(config, "box");
+const hook = renderRoutingHook(config, dockerVantage(config, "box"));
+const filter = renderRoutingFilter(config, dockerVantage(config, "box"));
 
 const filler = "The quarterly report lists revenue, costs and staffing. ".repeat(1000);
 
@@ -247,7 +248,7 @@ describe("rules and examples holding the text Open WebUI rewrites in a function'
             },
         }),
     );
-    const rendered = renderRoutingFilter(importish, "box");
+    const rendered = renderRoutingFilter(importish, dockerVantage(importish, "box"));
     const prompts = ["import it from main", "load it from config", "copy it from utils", "\\from apps", "hello"];
 
     it("renders them so Open WebUI rewrites nothing, and OpenWebUIFunction's check accepts the filter", async () => {
@@ -265,10 +266,14 @@ describe("rules and examples holding the text Open WebUI rewrites in a function'
         });
         expect(loaded.rewrittenImports).toEqual([]);
         expect(loaded.models).toEqual(["code", "code", "code", "code", "general"]);
-        const decisions = runGenerated<Decision[]>(renderRoutingHook(importish, "box"), "classify", {
-            texts: prompts,
-            embed: "none",
-        });
+        const decisions = runGenerated<Decision[]>(
+            renderRoutingHook(importish, dockerVantage(importish, "box")),
+            "classify",
+            {
+                texts: prompts,
+                embed: "none",
+            },
+        );
         expect(decisions.map((d) => d.reason)).toEqual([
             'matched keyword "from main"',
             'matched pattern "from config\\b"',
@@ -299,7 +304,7 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
     it("the hook loads, leaves the bad rules out, and bounds the adversarial prompt's decision", () => {
         const started = Date.now();
         const routed = runGenerated<{ model: string; headers: Record<string, string> }[]>(
-            renderRoutingHook(risky, "box"),
+            renderRoutingHook(risky, dockerVantage(risky, "box")),
             "hook",
             // The adversarial prompt is cut at this limit; the others' fresh rules processes start well within it
             // even on a loaded machine, where the hook's own 1 s sent them to the default group too.
@@ -316,7 +321,7 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
         const injecting = validateStackConfig(routedConfig());
         injecting.routing!.routes[0].keywords.push("evil\r\nset-cookie:\ta=b\u2028");
         const [{ headers }] = runGenerated<{ headers: Record<string, string> }[]>(
-            renderRoutingHook(injecting, "box"),
+            renderRoutingHook(injecting, dockerVantage(injecting, "box")),
             "hook",
             {
                 rulesTimeoutSeconds: 30,
@@ -328,9 +333,13 @@ describe("values that get past validation (an older stack, a hand edit)", () => 
     });
 
     it("the Open WebUI filter loads and routes the same, deeply nested content included", () => {
-        const loaded = runGenerated<{ models: string[] }>(renderRoutingFilter(risky, "box"), "openwebui", {
-            bodies,
-        });
+        const loaded = runGenerated<{ models: string[] }>(
+            renderRoutingFilter(risky, dockerVantage(risky, "box")),
+            "openwebui",
+            {
+                bodies,
+            },
+        );
         expect(loaded.models).toEqual(["code", "general", "general", "code"]);
     });
 });

@@ -1,13 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
-import { doorForwards } from "../../targets/docker/doorPlan";
+import { doorForwards, dockerVantage } from "../../targets/docker/doorPlan";
 import { validateStackConfig } from "../../config/load";
 import { renderRouterConfig } from "../../model/litellm";
 import { unportablePatternReason } from "../../routing/schema";
 import { classifierSpec } from "../../routing/classifier";
 import { routingHookFiles } from "../../routing/hook";
 import { renderRoutingFilter } from "../../routing/filter";
-import { StackConfigInput } from "../../config/stackKeys";
 import { Program, evaluate, problemsOf } from "../support/stack";
 import { routedConfig } from "../support/routing";
 
@@ -171,7 +170,7 @@ describe("the router config with routing by content", () => {
         model_list: { model_name: string; litellm_params: Record<string, string>; model_info: { id: string } }[];
         litellm_settings: Record<string, unknown>;
     };
-    const local = parse(renderRouterConfig(config, "local")) as Doc;
+    const local = parse(renderRouterConfig(config, "local", dockerVantage(config))) as Doc;
 
     it("lists auto as the default group's deployments, so /v1/models shows it", () => {
         const auto = local.model_list.filter((d) => d.model_name === "auto");
@@ -186,16 +185,12 @@ describe("the router config with routing by content", () => {
 
     it("loads the hook from the config's directory", () => {
         expect(local.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
-        expect(Object.keys(routingHookFiles(config, "box"))).toEqual(["routing_hook.py"]);
+        expect(Object.keys(routingHookFiles(config, dockerVantage(config, "box")))).toEqual(["routing_hook.py"]);
     });
 
     it("keeps auto on the host on the cloud router, where the hook runs too", () => {
-        const cloud = parse(
-            renderRouterConfig(
-                validateStackConfig(routedConfig({ cloud: { enabled: true }, cloudApiKey: "sk-x" })),
-                "cloud",
-            ),
-        ) as Doc;
+        const withCloud = validateStackConfig(routedConfig({ cloud: { enabled: true }, cloudApiKey: "sk-x" }));
+        const cloud = parse(renderRouterConfig(withCloud, "cloud", dockerVantage(withCloud))) as Doc;
         const auto = cloud.model_list.filter((d) => d.model_name === "auto");
         expect(auto.map((d) => d.litellm_params.model)).toEqual(["hosted_vllm/llama3.2:3b"]);
         expect(cloud.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
@@ -203,16 +198,17 @@ describe("the router config with routing by content", () => {
 
     it("adds nothing while routing is off", () => {
         const off = validateStackConfig(routedConfig({ routing: undefined }));
-        const doc = parse(renderRouterConfig(off, "local")) as Doc;
+        const doc = parse(renderRouterConfig(off, "local", dockerVantage(off))) as Doc;
         expect(doc.model_list.some((d) => d.model_name === "auto")).toBe(false);
         expect(doc.litellm_settings.callbacks).toBeUndefined();
-        expect(routingHookFiles(off, "box")).toEqual({});
+        expect(routingHookFiles(off, dockerVantage(off, "box"))).toEqual({});
     });
 });
 
 describe("the decision spec", () => {
     it("reaches the embedding model's instance by container name on its own host", () => {
-        expect(classifierSpec(validateStackConfig(routedConfig()), "box").embedding).toEqual({
+        const config = validateStackConfig(routedConfig());
+        expect(classifierSpec(config, dockerVantage(config, "box")).embedding).toEqual({
             url: "http://ollama:11434",
             model: "nomic-embed-text:v1.5",
             threshold: 0.5,
@@ -237,7 +233,7 @@ describe("the decision spec", () => {
                 openWebUI: { host: "ui" },
             }),
         );
-        expect(classifierSpec(config, "ui").embedding?.url).toBe("http://door:20001");
+        expect(classifierSpec(config, dockerVantage(config, "ui")).embedding?.url).toBe("http://door:20001");
         expect(doorForwards(config, "ui").map((f) => [f.name, f.host.bindAddress, f.port, f.listen])).toEqual([
             ["litellm", "10.0.0.5", 4000, 20000],
             ["ollama", "10.0.0.5", 11434, 20001],
@@ -255,12 +251,13 @@ describe("the program with routing by content", () => {
         // Installed through Open WebUI's API, so a change of routes never replaces the container.
         expect(files(on, "open-webui")).toEqual([]);
         const [filter] = on.ofType(":OpenWebUIFunction");
+        const routed = validateStackConfig(routedConfig());
         expect(filter.inputs).toMatchObject({
             url: "http://127.0.0.1:3000",
             adminEmail: "admin@ai-gateway.local",
             functionId: "route_by_content",
             name: "Route by content (ai-gateway)",
-            content: renderRoutingFilter(validateStackConfig(routedConfig()), "box"),
+            content: renderRoutingFilter(routed, dockerVantage(routed, "box")),
             valves: { priority: 0, show_status: true, use_embeddings: true },
             global: false,
             models: ["auto"],

@@ -5,6 +5,8 @@ import { DeclaredResource, EvaluatedProgram, evaluateProgram } from "../../comma
 import { readStackFile } from "../../commands/stackFile";
 import { ConfigError, loadStackConfig, validateStackConfig } from "../../config/load";
 import { StackConfig, StackConfigInput } from "../../config/stackKeys";
+import { ServiceSpec, describeServices } from "../../model/services";
+import { dockerVantage } from "../../targets/docker/doorPlan";
 
 /** One of the project's stack files, validated as the program validates it. */
 export function stackFileConfig(stack: string): StackConfig {
@@ -19,6 +21,23 @@ export function minimalConfig(overrides: Partial<StackConfigInput> = {}): StackC
         groups: { fast: ["llama3.2:3b"] },
         ...overrides,
     };
+}
+
+/** A stack with every service: two router replicas (so Redis), the cloud router, Qdrant and Open WebUI. */
+export function everyServiceConfig(): StackConfig {
+    return validateStackConfig(
+        minimalConfig({
+            router: { replicas: 2 },
+            cloud: { enabled: true, port: 4100 },
+            cloudApiKey: "sk-test",
+            qdrant: { enabled: true },
+        }),
+    );
+}
+
+/** The services of a stack as the Docker target describes them (model/services.ts). */
+export function dockerServices(config: StackConfig): ServiceSpec[] {
+    return describeServices(config, (hostName) => dockerVantage(config, hostName));
 }
 
 /** The problem lines of a config that must be refused; fails the test if it is accepted. */

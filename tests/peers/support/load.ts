@@ -2,7 +2,7 @@
  * Load for the load-balancing suites and the benchmark: concurrent clients, a one-thread copy of a tiny model,
  * and the instance that answered each request.
  */
-import { OLLAMA_CONTAINER_PORT } from "../../../model/litellm";
+import { OLLAMA_CONTAINER_PORT } from "../../../model/ollama";
 import { validateStackConfig } from "../../../config/load";
 import { ROUTING_STRATEGIES } from "../../../config/serviceKeys";
 import { StackConfig } from "../../../config/stackKeys";

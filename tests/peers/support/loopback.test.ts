@@ -4,6 +4,7 @@ import { stackFileConfig } from "../../support/stack";
 import { renderRouterConfig } from "../../../model/litellm";
 import { renderRoutingHook } from "../../../routing/hook";
 import { hookToLoopback, toLoopback } from "./loopback";
+import { dockerVantage } from "../../../targets/docker/doorPlan";
 
 /** The cpu example stack, with the cloud router it gets once cloud fallback is enabled. */
 const cpu = stackFileConfig("cpu");
@@ -16,7 +17,7 @@ const mapping = {
 type Doc = { model_list: { litellm_params: Record<string, string> }[] };
 
 describe("toLoopback: a rendered router config pointed at the peers", () => {
-    const rendered = renderRouterConfig(config, "cloud");
+    const rendered = renderRouterConfig(config, "cloud", dockerVantage(config));
     const mapped = toLoopback(rendered, mapping);
 
     it("points each Ollama deployment at its loopback port and tiny model", () => {
@@ -53,7 +54,11 @@ describe("toLoopback: a rendered router config pointed at the peers", () => {
 });
 
 describe("toLoopback: the Redis that router replicas share", () => {
-    const replicated = renderRouterConfig({ ...cpu, router: { ...cpu.router, replicas: 2 } }, "local");
+    const replicated = renderRouterConfig(
+        { ...cpu, router: { ...cpu.router, replicas: 2 } },
+        "local",
+        dockerVantage({ ...cpu, router: { ...cpu.router, replicas: 2 } }),
+    );
     const redis = { host: "127.0.0.1", port: 6370 };
     type Settings = { router_settings: Record<string, unknown> };
 
@@ -69,7 +74,9 @@ describe("toLoopback: the Redis that router replicas share", () => {
 
     it("refuses a Redis it has no loopback address for; a config without Redis needs none", () => {
         expect(() => toLoopback(replicated, mapping)).toThrow("no loopback address for redis redis:6379");
-        expect(toLoopback(renderRouterConfig(cpu, "local"), { ...mapping, redis })).not.toContain("redis");
+        expect(toLoopback(renderRouterConfig(cpu, "local", dockerVantage(cpu)), { ...mapping, redis })).not.toContain(
+            "redis",
+        );
     });
 });
 
@@ -91,7 +98,7 @@ describe("hookToLoopback: a rendered routing hook pointed at the peers", () => {
             embedding: { model: "tiny-embed" },
         },
     });
-    const rendered = renderRoutingHook(routed, "box");
+    const rendered = renderRoutingHook(routed, dockerVantage(routed, "box"));
     const apiBases = { "http://ollama-embed:11434": "http://127.0.0.1:11453" };
 
     it("points the embedding URL at its loopback port and changes nothing else", () => {

@@ -16,6 +16,7 @@ import { routerHookFiles } from "../../../routing/routerFiles";
 import { StackConfig } from "../../../config/stackKeys";
 import { LocalServer, readJsonBody, sendJson, startHttpServer } from "../../support/httpServer";
 import { hookToLoopback, toLoopback } from "./loopback";
+import { dockerVantage } from "../../../targets/docker/doorPlan";
 
 /** The peers/ scripts. */
 export const PEERS_DIR = path.join(__dirname, "..", "..", "..", "peers");
@@ -137,10 +138,10 @@ export function startRoutedLiteLLM(
     masterKey: string,
     host = "box",
 ): Peer {
-    const hooks = routerHookFiles(config, host);
+    const hooks = routerHookFiles(config, dockerVantage(config, host));
     if (hooks[ROUTING_HOOK_FILE]) hooks[ROUTING_HOOK_FILE] = hookToLoopback(hooks[ROUTING_HOOK_FILE], { apiBases });
     return startLiteLLM(
-        toLoopback(renderRouterConfig(config, "local"), { apiBases }),
+        toLoopback(renderRouterConfig(config, "local", dockerVantage(config)), { apiBases }),
         port,
         dir,
         { LITELLM_MASTER_KEY: masterKey },

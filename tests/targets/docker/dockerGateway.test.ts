@@ -5,6 +5,7 @@ import { renderRouterConfig } from "../../../model/litellm";
 import { ollamaContainers, serviceContainers } from "../../../model/plan";
 import { StackConfig } from "../../../config/stackKeys";
 import { minimalConfig, evaluate, evaluateStackFile, Program, stackFileConfig } from "../../support/stack";
+import { dockerVantage } from "../../../targets/docker/doorPlan";
 
 type Port = { internal: number; external: number; ip: string };
 const portsOf = (p: Program, name: string) => p.container(name).inputs.ports as Port[];
@@ -356,7 +357,8 @@ describe("cloud fallback", () => {
                 expect(d.litellm_params.api_key).toBeUndefined();
             }
             expect(p.env("litellm").CLOUD_API_KEY).toBeUndefined();
-            expect(p.upload("litellm")).toBe(renderRouterConfig(validateStackConfig(config), "local"));
+            const validated = validateStackConfig(config);
+            expect(p.upload("litellm")).toBe(renderRouterConfig(validated, "local", dockerVantage(validated)));
         }
     });
 
