@@ -98,8 +98,9 @@ export function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx):
     checkOpenWebUI(config, problem);
     checkNames(config, problem, placementInvalid);
 
-    // Ports and reachability are judged per host: they mean nothing while a placement is wrong.
-    if (placementInvalid) return;
+    // Ports and reachability are judged per Docker host: they mean nothing while a placement is wrong, nor on
+    // Kubernetes, where every service has a Service of its own.
+    if (placementInvalid || config.target !== "docker") return;
     checkPorts(config, problem);
     checkReachability(config, problem);
 }

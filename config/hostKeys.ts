@@ -19,10 +19,16 @@ import {
 export const ollamaInstance = z
     .strictObject({
         name: name("container").describe(
-            "Container name, which no other container of the stack may have; also how the router reaches it on the Docker network.",
+            "Its name, which no other service of the stack may have: its container's on Docker (how the router reaches it on the Docker network), its StatefulSet's and Service's on Kubernetes.",
         ),
-        port: port.describe("Host port published on the host's bindAddress (the container listens on 11434)."),
-        gpu: gpuRequest.default("all").describe('NVIDIA GPUs: "all", "none" (CPU), a count, or device ids ["0","1"].'),
+        port: port.describe(
+            "Its port: published on the host's bindAddress (Docker), its Service's (Kubernetes). The container listens on 11434.",
+        ),
+        gpu: gpuRequest
+            .optional()
+            .describe(
+                'NVIDIA GPUs: "all", "none" (CPU), a count, or device ids ["0","1"]. Unset: "all" on Docker, 1 on Kubernetes (which gives a pod whole GPUs by count only).',
+            ),
         models: z
             .array(modelTag)
             .optional()

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { PROJECT, formatPath, maskUrlUserinfo } from "./primitives";
 import { SECRET_KEYS, StackConfig } from "./stackKeys";
+import { TargetProblem, targetProblems } from "./targetChecks";
 import { stackSchema } from "./schema";
 
 /** A config that failed validation; `problems` holds one line per problem, ready to print. */
@@ -55,8 +56,17 @@ export function loadStackConfig(flat: Record<string, string>, secretKeys: readon
 export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     const result = stackSchema.safeParse(raw, { error: describeIssue, reportInput: true });
     const protoKeys = protoKeyProblems(raw);
-    if (result.success && protoKeys.length === 0) return result.data;
-    throw new ConfigError([...(result.error?.issues.flatMap((issue) => formatIssue(issue, raw)) ?? []), ...protoKeys]);
+    const refused = result.success ? targetProblems(raw, result.data).map(formatTargetProblem) : [];
+    if (result.success && protoKeys.length === 0 && refused.length === 0) return result.data;
+    throw new ConfigError([
+        ...(result.error?.issues.flatMap((issue) => formatIssue(issue, raw)) ?? []),
+        ...protoKeys,
+        ...refused,
+    ]);
+}
+
+function formatTargetProblem({ path, message, value }: TargetProblem): string {
+    return value === undefined ? `${fullKey(path)}: ${message}` : `${fullKey(path)}: ${show(value)} ${message}`;
 }
 
 /**

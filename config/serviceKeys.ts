@@ -107,9 +107,9 @@ const routingFilter = z
     .strictObject({
         install: z
             .boolean({ error: "is not true or false" })
-            .default(true)
+            .optional()
             .describe(
-                "With ai-gateway:routing set, `pulumi up` installs the routing filter into Open WebUI and keeps it in step with the routes. false: Open WebUI's functions are left alone (install it by hand from /app/ai-gateway).",
+                "With ai-gateway:routing set, `pulumi up` installs the routing filter into Open WebUI and keeps it in step with the routes. false: Open WebUI's functions are left alone (install it by hand from /app/ai-gateway). Unset: true on Docker; false on Kubernetes, where `up` cannot reach Open WebUI's API.",
             ),
         global: z
             .boolean({ error: "is not true or false" })
