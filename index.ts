@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DockerGateway } from "./targets/docker/dockerGateway";
+import { GatewayOutputs } from "./targets/gateway";
+import { KubernetesGateway } from "./targets/kubernetes/kubernetesGateway";
 import { ConfigError, loadStackConfig } from "./config/load";
 import { PROJECT } from "./config/primitives";
 
@@ -28,12 +30,16 @@ function validatedConfig() {
 }
 
 const config = validatedConfig();
-const gateway = new DockerGateway(PROJECT, {
+const gatewayArgs = {
     config,
     cloudApiKey: config.cloud.enabled ? new pulumi.Config().requireSecret("cloudApiKey") : undefined,
-});
+};
+const gateway: GatewayOutputs =
+    config.target === "kubernetes"
+        ? new KubernetesGateway(PROJECT, gatewayArgs)
+        : new DockerGateway(PROJECT, gatewayArgs);
 
-/** URL of every service on the machine that ran `pulumi up`. */
+/** URL of every service: from the machine that ran `pulumi up` (Docker), inside the cluster (Kubernetes). */
 export const urls = gateway.urls;
 /** Key of the local router (`Authorization: Bearer <key>`): `pulumi stack output --show-secrets masterKey`. */
 export const masterKey = gateway.masterKey;

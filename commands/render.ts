@@ -1,10 +1,10 @@
 /**
  * `npm run render -- --stack <name> [--out <dir>] [--format json|yaml]`
  *
- * Shows what `pulumi up` would deploy for a stack, without the Pulumi CLI and without Docker: the real
- * program runs under Pulumi's mocks and every resource it declares is printed with its inputs, plus the
- * generated files (the LiteLLM config of each router, the routing hook and the Open WebUI filter). `--out` also
- * writes those files to a directory.
+ * Shows what `pulumi up` would deploy for a stack, without the Pulumi CLI, Docker or a cluster: the real
+ * program runs under Pulumi's mocks and every resource it declares is printed with its inputs (containers on
+ * Docker, every object on Kubernetes), plus the generated files (the LiteLLM config of each router, the routing
+ * hook and the Open WebUI filter). `--out` also writes those files to a directory.
  * Secrets are shown as `[secret]`. The same input always gives byte-identical output.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -13,9 +13,11 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { DeclaredResource, evaluateProgram, hideSecrets } from "./evaluate";
 import { listStacks, readStackFile } from "./stackFile";
+import { NAME } from "../targets/kubernetes/names";
 
 /** How the engine names the type of an OpenWebUIFunction (a dynamic resource). */
 const OPEN_WEBUI_FUNCTION_TYPE = "pulumi-nodejs:dynamic/aigateway:OpenWebUIFunction";
+const CONFIG_MAP_TYPE = "kubernetes:core/v1:ConfigMap";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--format json|yaml]";
 
@@ -36,6 +38,12 @@ export async function renderStack(stack: string): Promise<Rendered> {
         const uploads = (resource.inputs.uploads ?? []) as { file: string; content: string }[];
         for (const upload of uploads)
             files[`${resource.inputs.name}/${path.posix.basename(upload.file)}`] = upload.content;
+        // A service's files on Kubernetes: its ConfigMap, mounted where the container reads them.
+        if (resource.type === CONFIG_MAP_TYPE) {
+            const metadata = resource.inputs.metadata as { labels: Record<string, string> };
+            for (const [file, content] of Object.entries(resource.inputs.data as Record<string, string>))
+                files[`${metadata.labels[NAME]}/${file}`] = content;
+        }
         // A function `pulumi up` installs into Open WebUI through its API: the same review as a shipped file.
         if (resource.type === OPEN_WEBUI_FUNCTION_TYPE)
             files[`open-webui/${resource.inputs.functionId}.py`] = String(resource.inputs.content);

@@ -206,7 +206,9 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
     // A config mistake is reported before the CLI is looked for or anything is created.
     const { config } = loadStack({ stack: request.stack, dir: PROJECT_DIR }, io.env);
     const say = (line: string) => io.err(`${name}: ${line}\n`);
-    if (name === "up" || name === "preview") await checkEngines(config.hosts, say);
+    // The Docker hosts' engines; a cluster is checked by the run itself, before anything is created.
+    const dockerHosts = config.target === "docker" ? config.hosts : [];
+    if (name === "up" || name === "preview") await checkEngines(dockerHosts, say);
     const cli = await requirePulumiCli(io.env, say);
     const { backend, passphrase } = prepareBackend(PROJECT_DIR, io.env, true);
     say(`stack ${request.stack}, state in ${backend.url}${passphrase ? `, passphrase from ${passphrase.source}` : ""}`);
@@ -242,7 +244,7 @@ async function runOperation(request: OperationRequest, io: CommandIO): Promise<n
 
     const startedAt = Date.now();
     if (name === "up" || name === "destroy")
-        await recoverInterruptedRun(stack, config.hosts, say, write, checkpointRestored);
+        await recoverInterruptedRun(stack, dockerHosts, say, write, checkpointRestored);
     const summary: OperationSummary = {
         stack: request.stack,
         operation: name,

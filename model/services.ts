@@ -284,6 +284,11 @@ function router(
     };
 }
 
+/** The rendered LiteLLM config a router's description ships. */
+export function routerConfigFile(spec: ServiceSpec): string {
+    return spec.files.find((file) => file.path === LITELLM_CONFIG_PATH)!.content;
+}
+
 /** The router Open WebUI talks to: the first one on its own host, else the first router host's. */
 export function openWebUIRouter(config: StackConfig): Reachable {
     const placed = placements(config);

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackConfig } from "../../config/stackKeys";
-import { LITELLM_CONFIG_FILE } from "../../model/litellm";
 import {
     CONTAINER_NAMES,
     doorContainerName,
@@ -11,7 +10,7 @@ import {
     redisPublished,
     routerContainerName,
 } from "../../model/plan";
-import { ServiceRole, ServiceSpec, describeServices } from "../../model/services";
+import { ServiceRole, describeServices, routerConfigFile } from "../../model/services";
 import { routingFilterInstall } from "../../routing/filter";
 import { GatewayOutputs } from "../gateway";
 import { STATE_ID_RESOURCE } from "./containers";
@@ -19,7 +18,8 @@ import { doorHealthPort, dockerVantage } from "./doorPlan";
 import { doorPublished, renderDoorConfig } from "./doorConfig";
 import { Door } from "./door";
 import { GatewayHost, ImageRole } from "./gatewayHost";
-import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
+import { newMasterKey } from "../secrets";
+import { LiteLLMRouter } from "./liteLLMRouter";
 import { Redis } from "./redis";
 import { OllamaService } from "./ollamaService";
 import { OpenWebUI } from "./openWebUI";
@@ -273,11 +273,6 @@ export class DockerGateway extends pulumi.ComponentResource implements GatewayOu
             routerConfigs: this.routerConfigs,
         });
     }
-}
-
-/** The rendered LiteLLM config a router's description ships. */
-function routerConfigFile(spec: ServiceSpec): string {
-    return spec.files.find((file) => file.path.endsWith(`/${LITELLM_CONFIG_FILE}`))!.content;
 }
 
 /** The images a host needs: Ollama everywhere, the others only where their service runs. */

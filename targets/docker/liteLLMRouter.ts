@@ -1,6 +1,5 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { HostConfig } from "../../config/stackKeys";
 import { ServiceSpec } from "../../model/services";
 import { HealthCheck } from "../../providers/healthCheck";
@@ -27,12 +26,6 @@ export interface LiteLLMRouterArgs {
     door?: pulumi.Resource;
     /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
-}
-
-/** A generated router master key, a secret. LiteLLM refuses master keys that do not start with "sk-". */
-export function newMasterKey(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    const keyBody = new random.RandomPassword(name, { length: 48, special: false }, opts);
-    return pulumi.secret(pulumi.interpolate`sk-${keyBody.result}`);
 }
 
 /**
