@@ -1,4 +1,4 @@
-/** Unit and mock tests; the real-services (tests/peers/) and end-to-end (tests/e2e/) suites have their own configs. */
+/** Unit and mock tests; the real-services (tests/peers/), end-to-end (tests/e2e/) and Kubernetes (tests/k8s/) suites have their own configs. */
 const { availableParallelism } = require("node:os");
 
 module.exports = {
@@ -8,6 +8,7 @@ module.exports = {
         "/node_modules/",
         "<rootDir>/tests/peers/[^/]+\\.test\\.ts$",
         "<rootDir>/tests/e2e/[^/]+\\.test\\.ts$",
+        "<rootDir>/tests/k8s/[^/]+\\.test\\.ts$",
     ],
     // `tsc -p .` type-checks before jest runs: the tests only need the TypeScript stripped, file by file, with
     // tsconfig's output settings (CommonJS, ES2022, esModuleInterop).

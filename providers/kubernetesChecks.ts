@@ -3,11 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 /**
  * The checks `pulumi up` makes on a Kubernetes cluster, talking to its API server the way kubectl does (the
  * kubeconfig's server, certificates, token or exec credential plugin):
- * - KubernetesCluster, before anything is created (in `check`, so `preview` runs it too): the cluster answers,
+ * - KubernetesPreflight, before anything is created (in `check`, so `preview` runs it too): the cluster answers,
  *   the namespace can be used, the StorageClass, RuntimeClass and IngressClass the stack names exist, and the
- *   nodes that take GPU work have the GPUs the instances ask for. Every object of the stack depends on it, so a
- *   destroy deletes it last: it waits until the stack's workloads and pods are gone, which the objects'
- *   own deletes do not (they skip the provider's awaits, below);
+ *   nodes that take GPU work have the GPUs the instances ask for;
  * - KubernetesRollout, once a workload is created or changed: waits until it is ready (a Job: complete), and fails
  *   at once with the scheduler's own reason when a pod cannot be scheduled, where a bare timeout would come later.
  * Self-contained: Node's built-ins and the `yaml` package, required inside the functions that use them.
@@ -41,8 +39,6 @@ export interface PreflightArgs {
     storageClass?: string;
     /** The IngressClass the Ingress names, when there is one. */
     ingressClass?: string;
-    /** Seconds a destroy waits for the stack's workloads and pods to be gone. */
-    timeoutSeconds: number;
     /** The GPU instances' asks, and where they may run. */
     gpu: {
         resource: string;
@@ -200,12 +196,13 @@ async function kubeGet(config: Kubeconfig, path: string): Promise<any> {
 export function schedulingFix(reason: string): string {
     if (/Insufficient [\w.]+\/(gpu|mig)/.test(reason))
         return "too few free GPUs: lower the instances' gpu, free GPUs, or add GPU nodes (the NVIDIA GPU operator advertises them)";
+    // Before the taints: GPU nodes are tainted on purpose, and what a pod that may not go there lacks is elsewhere.
+    if (/Insufficient (cpu|memory)/.test(reason)) return "lower kubernetes.resources, or add nodes";
     if (/didn't match Pod's node affinity\/selector/.test(reason))
         return "no node has the labels kubernetes.nodeSelector asks for (the NVIDIA GPU operator labels GPU nodes nvidia.com/gpu.present=true)";
     if (/untolerated taint/.test(reason)) return "the nodes are tainted: add the taint to kubernetes.tolerations";
     if (/PersistentVolumeClaim|volume node affinity|unbound/.test(reason))
         return "a volume claim cannot be bound: set kubernetes.storageClass to a class that provisions volumes";
-    if (/Insufficient (cpu|memory)/.test(reason)) return "lower kubernetes.resources, or add nodes";
     return "see kubectl describe pod";
 }
 
@@ -478,43 +475,8 @@ export async function awaitRollout(args: RolloutArgs, now = () => Date.now()): P
 /** The engine's view of an input that a preview does not know yet. */
 const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The kinds of the stack's objects that a deletion leaves running for a while: pods and what makes them. */
-const LINGERING = [
-    "/api/v1/namespaces/NS/pods",
-    "/apis/apps/v1/namespaces/NS/deployments",
-    "/apis/apps/v1/namespaces/NS/statefulsets",
-    "/apis/batch/v1/namespaces/NS/jobs",
-];
-
-/** Waits until no pod or workload of the stack is left in the namespace; resolves to what it waited for. */
-export async function awaitStackGone(args: PreflightArgs, timeoutSeconds: number): Promise<string> {
-    const config = readKubeconfig(args.access);
-    const selector = encodeURIComponent(`ai-gateway/stack=${args.stack}`);
-    const started = Date.now();
-    for (;;) {
-        const left: string[] = [];
-        for (const list of LINGERING) {
-            const { status, json } = await kubeApi(
-                config,
-                "GET",
-                `${list.replace("NS", args.namespace)}?labelSelector=${selector}`,
-            );
-            if (status === 200)
-                for (const item of json.items ?? [])
-                    left.push(`${list.slice(list.lastIndexOf("/") + 1)}/${item.metadata.name}`);
-        }
-        if (left.length === 0)
-            return `the stack's workloads and pods in namespace ${args.namespace} are gone after ${Math.round((Date.now() - started) / 1000)}s`;
-        if (Date.now() - started >= timeoutSeconds * 1000)
-            throw new Error(
-                `still in namespace ${args.namespace} after ${timeoutSeconds}s: ${left.join(", ")} (kubectl -n ${args.namespace} describe them)`,
-            );
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-}
-
 /** Exported for direct tests; the engine runs its serialized copy. */
-export const kubernetesClusterProvider: pulumi.dynamic.ResourceProvider = {
+export const kubernetesPreflightProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
         const problems = await preflightProblems(news as PreflightArgs);
         return { inputs: news, failures: problems.map((reason) => ({ property: "access", reason })) };
@@ -528,19 +490,15 @@ export const kubernetesClusterProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id, _olds, news) {
         return { outs: news };
     },
-    async delete(_id, props) {
-        console.log(await awaitStackGone(props as PreflightArgs, props.timeoutSeconds));
-    },
 };
 
 /**
- * The cluster as the stack uses it: checked before anything of the stack is created, in preview too, and left
- * without the stack's workloads when a destroy ends (see the file's comment). Its failures are the one line
- * each that `up` prints, with the fix.
+ * Before anything of the stack is created, in preview too: the cluster can take it (see the file's comment). Its
+ * failures are the one line each that `up` prints, with the fix.
  */
-export class KubernetesCluster extends pulumi.dynamic.Resource {
+export class KubernetesPreflight extends pulumi.dynamic.Resource {
     constructor(name: string, args: pulumi.Unwrap<PreflightArgs>, opts?: pulumi.CustomResourceOptions) {
-        super(kubernetesClusterProvider, name, args, opts, "aigateway", "KubernetesCluster");
+        super(kubernetesPreflightProvider, name, args, opts, "aigateway", "KubernetesPreflight");
     }
 }
 

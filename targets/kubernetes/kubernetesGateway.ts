@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import { PROJECT } from "../../config/primitives";
 import { StackConfig } from "../../config/stackKeys";
 import { SecretName, describeServices, routerConfigFile } from "../../model/services";
-import { ClusterAccess, KubernetesCluster } from "../../providers/kubernetesChecks";
+import { ClusterAccess, KubernetesPreflight } from "../../providers/kubernetesChecks";
 import { GatewayOutputs } from "../gateway";
 import { newMasterKey } from "../secrets";
 import { ingressAnnotations, ingressSpec } from "./ingress";
@@ -50,13 +50,12 @@ export class KubernetesGateway extends pulumi.ComponentResource implements Gatew
         const access: ClusterAccess = { kubeconfig, context: kubernetes.context };
         const services = describeServices(config, () => kubernetesVantage);
 
-        const cluster = new KubernetesCluster(
-            "cluster-check",
+        const preflight = new KubernetesPreflight(
+            "cluster-preflight",
             {
                 access,
                 namespace: kubernetes.namespace,
                 stack,
-                timeoutSeconds: kubernetes.timeoutSeconds,
                 storageClass: kubernetes.storageClass,
                 ingressClass: kubernetes.ingress?.className,
                 gpu: {
@@ -81,7 +80,7 @@ export class KubernetesGateway extends pulumi.ComponentResource implements Gatew
         const namespace = new k8s.core.v1.Namespace(
             "namespace",
             { metadata: { name: kubernetes.namespace, labels: stackLabels } },
-            { ...keptWithData, dependsOn: [cluster] },
+            { ...keptWithData, dependsOn: [preflight] },
         ).metadata.name;
 
         // The same generated keys as on Docker; Open WebUI's open data that outlives the stack, so they are kept.

@@ -35,6 +35,11 @@ export interface ServiceWorkloadArgs {
 
 /** `pulumi up` waits with its own check (KubernetesRollout), which names the scheduler's reason at once. */
 const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" };
+/**
+ * A workload is deleted at once and its pods after it, as `kubectl delete` does: a destroy need not wait for every
+ * pod to stop (the default, foreground, would), and a later up makes new ones beside those still stopping.
+ */
+const WORKLOAD = { ...SKIP_AWAIT, "pulumi.com/deletionPropagationPolicy": "background" };
 
 /**
  * One service on Kubernetes: the ConfigMap of its files, its workload (a StatefulSet with a claim of its own, or
@@ -81,7 +86,7 @@ export class ServiceWorkload extends pulumi.ComponentResource {
                 ? new k8s.apps.v1.StatefulSet(
                       name,
                       {
-                          metadata: metadata(spec.name, SKIP_AWAIT),
+                          metadata: metadata(spec.name, WORKLOAD),
                           spec: statefulSetSpec(spec, settings, args.startsAfter),
                       },
                       { ...child, dependsOn },
@@ -89,7 +94,7 @@ export class ServiceWorkload extends pulumi.ComponentResource {
                 : new k8s.apps.v1.Deployment(
                       name,
                       {
-                          metadata: metadata(spec.name, SKIP_AWAIT),
+                          metadata: metadata(spec.name, WORKLOAD),
                           spec: deploymentSpec(spec, settings, args.startsAfter),
                       },
                       { ...child, dependsOn },
@@ -122,7 +127,7 @@ export class ServiceWorkload extends pulumi.ComponentResource {
             const job = new k8s.batch.v1.Job(
                 `${name}-pull`,
                 {
-                    metadata: { namespace, labels: pullLabels(spec, settings.stack), annotations: SKIP_AWAIT },
+                    metadata: { namespace, labels: pullLabels(spec, settings.stack), annotations: WORKLOAD },
                     spec: pullJobSpec(spec, settings),
                 },
                 { ...child, dependsOn: args.dependsOn },

@@ -1,0 +1,71 @@
+/**
+ * The real Kubernetes control plane of ../shared/kubernetes (kube-apiserver, scheduler, controllers 1.34.4, kwok
+ * nodes: gpu-0 and gpu-1 with one nvidia.com/gpu each, tainted as GPU nodes are, and cpu-0), started once for
+ * the Kubernetes suite and stopped after it, with what a cluster with the NVIDIA GPU operator and a storage
+ * provisioner has: the RuntimeClass `nvidia`, a StorageClass, volumes to bind, an IngressClass. No container runs
+ * in a pod: kwok marks pods Running and Ready, and Job pods Succeeded.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PROJECT_DIR } from "../../../commands/stackFile";
+
+/** Where ../shared/kubernetes is, beside the project, as on this machine kind and in CI. */
+export const KUBE_SHARED = process.env.AIGW_KUBE_SHARED ?? path.resolve(PROJECT_DIR, "..", "shared", "kubernetes");
+/** The control plane's folder: its certificates, etcd's data, its logs, and the kubeconfig. */
+export const CONTROL_PLANE_DIR = path.join(tmpdir(), "aigw-k8s-control-plane");
+export const KUBECONFIG = path.join(CONTROL_PLANE_DIR, "kubeconfig");
+/** The StorageClass the suite's stacks name: no provisioner, volumes made beforehand, bound on first use. */
+export const STORAGE_CLASS = "manual";
+/** The volumes made for the claims; each binds once (kept on release), so the suite's stacks get enough. */
+const VOLUMES = 16;
+
+/** What an administrator installs before the stack: what the GPU operator, a provisioner and a controller add. */
+const CLUSTER_SETUP = [
+    "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nvidia}\nhandler: nvidia",
+    `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: ${STORAGE_CLASS}}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer`,
+    "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx}\nspec: {controller: k8s.io/ingress-nginx}",
+    ...Array.from(
+        { length: VOLUMES },
+        (_, i) =>
+            `apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: volume-${i}}\nspec:\n  capacity: {storage: 500Gi}\n` +
+            `  accessModes: [ReadWriteOnce]\n  storageClassName: ${STORAGE_CLASS}\n  persistentVolumeReclaimPolicy: Retain\n` +
+            `  hostPath: {path: /tmp/aigw-k8s-volume-${i}}`,
+    ),
+].join("\n---\n");
+
+/** kubectl against the suite's control plane; its version-skew warnings are left out. */
+export function kubectl(args: string[], input?: string): string {
+    return execFileSync("kubectl", args, {
+        env: { ...process.env, KUBECONFIG },
+        encoding: "utf8",
+        input,
+        stdio: ["pipe", "pipe", "ignore"],
+    });
+}
+
+/** A kubectl `get -o json` answer. */
+export function kubeGet<T = { items: any[] }>(args: string[]): T {
+    return JSON.parse(kubectl(["get", ...args, "-o", "json"])) as T;
+}
+
+/** The folder of the control plane's tools, which also holds the @pulumi/kubernetes provider the engine runs. */
+export function kubeTools(): string {
+    return execFileSync("bash", [path.join(KUBE_SHARED, "install.sh")], { encoding: "utf8" }).trim();
+}
+
+/** Starts a fresh control plane (whatever an earlier run left is stopped and removed first) and sets it up. */
+export function startControlPlane(): void {
+    stopControlPlane();
+    rmSync(CONTROL_PLANE_DIR, { recursive: true, force: true });
+    execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), "start", CONTROL_PLANE_DIR, "2", "1"], {
+        stdio: ["ignore", "ignore", "inherit"],
+    });
+    kubectl(["apply", "-f", "-"], CLUSTER_SETUP);
+}
+
+export function stopControlPlane(): void {
+    if (existsSync(path.join(CONTROL_PLANE_DIR, "run")))
+        execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), "stop", CONTROL_PLANE_DIR]);
+}
