@@ -70,14 +70,14 @@ const UNSCHEDULABLE_GRACE_MS = 15_000;
 const POLL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-interface Kubeconfig {
+export interface Kubeconfig {
     server: string;
     tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
     token?: string;
 }
 
 /** The kubeconfig's cluster and credentials for `access`, as kubectl reads them (files merged, first wins). */
-function readKubeconfig(access: ClusterAccess): Kubeconfig {
+export function readKubeconfig(access: ClusterAccess): Kubeconfig {
     const fs = require("node:fs");
     const os = require("node:os");
     const path = require("node:path");
