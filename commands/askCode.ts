@@ -13,7 +13,7 @@ import {
     CommandIO,
     STACK_OPTIONS,
     UsageError,
-    loadStack,
+    loadDockerStack,
     parseCommandArgs,
     runWhenMain,
 } from "./cli";
@@ -61,7 +61,7 @@ export const askCodeCommand: Command = {
     usage: USAGE,
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values, positionals } = parseCommandArgs(argv, STACK_OPTIONS, true);
-        const stack = loadStack(values, io.env);
+        const stack = loadDockerStack(values, io.env);
         if (!Object.hasOwn(stack.config.groups, CODE_GROUP))
             throw new CommandFailure(
                 `stack ${stack.name} has no model group "${CODE_GROUP}" (groups: ${Object.keys(stack.config.groups).join(", ")})`,

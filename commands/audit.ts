@@ -40,7 +40,7 @@ import { HostConfig, StackConfig } from "../config/stackKeys";
 import { isOllamaCloudModel, isPinnedImage } from "../config/primitives";
 import { needsRedis, placements, redisPublished } from "../model/plan";
 import { GatewayService, authHeaders, listServices, refusesCall } from "../targets/docker/endpoints";
-import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
+import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadDockerStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, oneLine, request } from "./http";
 import { StackKeys } from "./keys";
@@ -723,7 +723,7 @@ export const auditCommand: Command = {
     usage: USAGE,
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, "probe-addresses": { type: "string" } });
-        const stack = loadStack(values, io.env);
+        const stack = loadDockerStack(values, io.env);
         const probeAddresses = parseAddresses(values["probe-addresses"]);
         const masterKey = await new StackKeys(stack.name, io.env).require("masterKey");
         const findings = await auditStack(stack.config, masterKey, probeAddresses);

@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { parseArgs, ParseArgsConfig } from "node:util";
 import { ConfigError, loadStackConfig } from "../config/load";
+import { PROJECT } from "../config/primitives";
 import { StackConfig } from "../config/stackKeys";
 import { PROJECT_DIR, listStacks, readStackFile } from "./stackFile";
 
@@ -107,6 +108,20 @@ export function loadStack(values: { stack?: string; dir?: string }, env: NodeJS.
             throw new CommandFailure(`Pulumi.${name}.yaml is invalid:\n${err.problems.join("\n")}`);
         throw new CommandFailure((err as Error).message);
     }
+}
+
+/**
+ * A stack whose services this command reaches on its Docker hosts (their published ports, their Docker API): a
+ * stack on Kubernetes is refused in one line that says where to look instead.
+ */
+export function loadDockerStack(values: { stack?: string; dir?: string }, env: NodeJS.ProcessEnv): LoadedStack {
+    const stack = loadStack(values, env);
+    if (stack.config.target !== "docker")
+        throw new CommandFailure(
+            `stack ${stack.name} runs on Kubernetes (${PROJECT}:target), and this command checks the services of Docker ` +
+                `hosts: use kubectl -n ${stack.config.kubernetes.namespace} get pods,services (docs/kubernetes.md)`,
+        );
+    return stack;
 }
 
 /** Runs a command, printing any failure as `<command>: <message>` and returning the exit code. */

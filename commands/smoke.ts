@@ -6,7 +6,15 @@
  * Exit 1 when any group fails. The router's key comes from `AIGW_MASTER_KEY` or the stack's outputs.
  */
 import { listServices, refusesCall, serviceOfKind } from "../targets/docker/endpoints";
-import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
+import {
+    Command,
+    CommandIO,
+    REPORT_OPTIONS,
+    loadDockerStack,
+    parseCommandArgs,
+    runWhenMain,
+    secondsOption,
+} from "./cli";
 import { ChatError, streamChat } from "./chat";
 import { oneLine } from "./http";
 import { KEY_VARIABLES, StackKeys } from "./keys";
@@ -40,7 +48,7 @@ export const smokeCommand: Command = {
     usage: USAGE,
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, timeout: { type: "string" } });
-        const stack = loadStack(values, io.env);
+        const stack = loadDockerStack(values, io.env);
         const router = serviceOfKind(listServices(stack.config), "router")!;
         const key = await new StackKeys(stack.name, io.env).require("masterKey");
         const timeoutMs = secondsOption(values.timeout, 300, "timeout") * 1000;

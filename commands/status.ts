@@ -5,7 +5,15 @@
  * answer, the latency and the version it reports. Exit 0 when every service is up, 1 when any is down.
  */
 import { GatewayService, listServices } from "../targets/docker/endpoints";
-import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
+import {
+    Command,
+    CommandIO,
+    REPORT_OPTIONS,
+    loadDockerStack,
+    parseCommandArgs,
+    runWhenMain,
+    secondsOption,
+} from "./cli";
 import { ContainerFacts, StackContainers, inspectStackContainers } from "./docker";
 import { ServiceHealth, probeService } from "./health";
 import { formatDuration, formatTable } from "./table";
@@ -88,7 +96,7 @@ export const statusCommand: Command = {
     usage: USAGE,
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, timeout: { type: "string" } });
-        const stack = loadStack(values, io.env);
+        const stack = loadDockerStack(values, io.env);
         const timeoutMs = secondsOption(values.timeout, 5, "timeout") * 1000;
         const { statuses, dockerProblems } = await stackStatus(listServices(stack.config), timeoutMs);
         const down = statuses.filter((s) => !s.up);

@@ -5,7 +5,15 @@
  * names each service that is not healthy, with its URL and last answer, and exits 1.
  */
 import { GatewayService, listServices } from "../targets/docker/endpoints";
-import { Command, CommandIO, STACK_OPTIONS, loadStack, parseCommandArgs, runWhenMain, secondsOption } from "./cli";
+import {
+    Command,
+    CommandIO,
+    STACK_OPTIONS,
+    loadDockerStack,
+    parseCommandArgs,
+    runWhenMain,
+    secondsOption,
+} from "./cli";
 import { ServiceHealth, probeService } from "./health";
 
 const USAGE = "usage: npm run wait -- --stack <name> [--timeout <seconds>] [--interval <seconds>] [--dir <folder>]";
@@ -49,7 +57,7 @@ export const waitCommand: Command = {
             timeout: { type: "string" },
             interval: { type: "string" },
         });
-        const stack = loadStack(values, io.env);
+        const stack = loadDockerStack(values, io.env);
         const timeoutSeconds = secondsOption(values.timeout, 600, "timeout");
         const services = listServices(stack.config);
         io.err(`wait: waiting up to ${timeoutSeconds}s for ${services.length} services of stack ${stack.name}\n`);
