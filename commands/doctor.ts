@@ -4,7 +4,8 @@
  * Before the first `up`: is Docker reachable on every host, and recent enough to keep the stack's ports off the
  * LAN; does a host whose instances ask for a GPU
  * have the NVIDIA runtime or CDI (with the exact fix when not); are the stack's ports free; is there
- * disk space under each data directory for the models; is the Pulumi CLI there. Exit 1 when a check fails.
+ * disk space under each data directory for the models; is the Pulumi CLI there. On Kubernetes: the cluster, by the
+ * preflight `up` runs, and the Pulumi CLI. Exit 1 when a check fails.
  */
 import { existsSync, statfsSync } from "node:fs";
 import * as net from "node:net";
@@ -21,6 +22,8 @@ import { DockerUnreachable, engineVersion, inspectStackContainers } from "./dock
 import { judgeEngine } from "./dockerVersion";
 import { Finding, findingFor, reportFindings } from "./findings";
 import { runGpuCheck } from "./gpuCheck";
+import { preflightProblems } from "../providers/kubernetesChecks";
+import { preflightArgs } from "../targets/kubernetes/preflight";
 
 const USAGE = "usage: npm run doctor -- --stack <name> [--json] [--dir <folder>]";
 
@@ -138,12 +141,35 @@ async function pulumiFinding(env: NodeJS.ProcessEnv): Promise<Finding> {
     );
 }
 
+/** A Kubernetes stack's cluster, checked by the very preflight `up` runs before it creates anything. */
+async function clusterFindings(config: StackConfig, stack: string): Promise<Finding[]> {
+    const args = preflightArgs(config, stack);
+    const finding = findingFor("cluster", `namespace ${args.namespace}`);
+    const problems = await preflightProblems(args);
+    if (problems.length > 0) return problems.map((problem) => finding("fail", problem));
+    const gpus = args.gpu.asks.reduce((sum, ask) => sum + ask.count, 0);
+    return [
+        finding(
+            "pass",
+            `the cluster answers, the namespace can be used, the classes the stack names exist` +
+                (gpus > 0 ? `, and its GPU nodes have the ${gpus} ${args.gpu.resource} the instances ask for` : ""),
+        ),
+    ];
+}
+
 export const doctorCommand: Command = {
     name: "doctor",
     usage: USAGE,
     async run(argv: string[], io: CommandIO): Promise<number> {
         const { values } = parseCommandArgs(argv, REPORT_OPTIONS);
         const stack = loadStack(values, io.env);
+        if (stack.config.target === "kubernetes") {
+            const [cluster, pulumi] = await Promise.all([
+                clusterFindings(stack.config, stack.name),
+                pulumiFinding(io.env),
+            ]);
+            return reportFindings(io, "doctor", stack.name, [...cluster, pulumi], values.json);
+        }
         const [hosts, ports, pulumi] = await Promise.all([
             Promise.all(stack.config.hosts.map(hostFindings)),
             portFindings(stack.config, listServices(stack.config)),

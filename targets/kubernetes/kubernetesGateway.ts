@@ -1,4 +1,3 @@
-import * as os from "node:os";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -12,7 +11,7 @@ import { ingressAnnotations, ingressSpec } from "./ingress";
 import { PART_OF, SECRET_OBJECT, STACK, kubernetesVantage, secretKey } from "./names";
 import { networkPolicies } from "./networkPolicies";
 import { ServiceWorkload } from "./serviceWorkload";
-import { gpuCount } from "./workloads";
+import { kubeconfigPath, preflightArgs } from "./preflight";
 
 export interface KubernetesGatewayArgs {
     /** The validated stack config, with `target: kubernetes`. */
@@ -46,33 +45,11 @@ export class KubernetesGateway extends pulumi.ComponentResource implements Gatew
         const kubernetes = config.kubernetes;
         const stack = pulumi.getStack();
         const settings = { kubernetes, stack };
-        const kubeconfig = kubernetes.kubeconfig?.replace(/^~(?=\/|$)/, os.homedir());
+        const kubeconfig = kubeconfigPath(config);
         const access: ClusterAccess = { kubeconfig, context: kubernetes.context };
         const services = describeServices(config, () => kubernetesVantage);
 
-        const preflight = new KubernetesPreflight(
-            "cluster-preflight",
-            {
-                access,
-                namespace: kubernetes.namespace,
-                stack,
-                storageClass: kubernetes.storageClass,
-                ingressClass: kubernetes.ingress?.className,
-                gpu: {
-                    resource: kubernetes.gpuResource,
-                    runtimeClassName: kubernetes.runtimeClassName,
-                    nodeSelector: kubernetes.nodeSelector,
-                    tolerations: kubernetes.tolerations,
-                    asks: config.hosts.flatMap((host, i) =>
-                        host.ollama.flatMap((instance, j) => {
-                            const count = gpuCount(services.find((s) => s.name === instance.name)!);
-                            return count > 0 ? [{ key: `${PROJECT}:hosts[${i}].ollama[${j}].gpu`, count }] : [];
-                        }),
-                    ),
-                },
-            },
-            { parent: this },
-        );
+        const preflight = new KubernetesPreflight("cluster-preflight", preflightArgs(config, stack), { parent: this });
         const provider = new k8s.Provider("cluster", { kubeconfig, context: kubernetes.context }, { parent: this });
         const onCluster = { parent: this, provider };
         const keptWithData = { ...onCluster, retainOnDelete: kubernetes.keepDataOnDestroy };

@@ -2,7 +2,9 @@
  * The checks `up` makes on a cluster (providers/kubernetesChecks.ts), against the real API server of the
  * suite's control plane: each problem is found, and said with its fix; a cluster that can take the stack has none.
  */
+import { doctorCommand } from "../../commands/doctor";
 import { PreflightArgs, awaitRollout, preflightProblems } from "../../providers/kubernetesChecks";
+import { StackFolder, runInProcess } from "../support/operator";
 import { freePort } from "../support/httpServer";
 import { KUBECONFIG, STORAGE_CLASS, kubectl } from "./support/cluster";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -157,5 +159,42 @@ describe("the wait for a rollout", () => {
         await expect(rollout("never", 3)).rejects.toThrow(
             /^Deployment rollouts\/never is not ready after 3s \(0 of 1 ready/,
         );
+    });
+});
+
+describe("npm run doctor on a Kubernetes stack", () => {
+    const folder = new StackFolder();
+    const stack = (name: string, kubernetes: Record<string, unknown>, gpu: number | "none" = 1) =>
+        folder.write(name, {
+            target: "kubernetes",
+            kubernetes: { kubeconfig: KUBECONFIG, storageClass: STORAGE_CLASS, ...kubernetes },
+            hosts: [{ name: "cluster", ollama: [{ name: "ollama", port: 11434, gpu }] }],
+            groups: { fast: ["llama3.2:3b"] },
+        });
+    afterAll(() => folder.remove());
+
+    it("runs the preflight up runs: the cluster can take the stack", async () => {
+        const { code, out } = await runInProcess(doctorCommand, ["--stack", stack("fits", {}), "--json"], folder.env());
+        const report = JSON.parse(out);
+        expect(report.findings[0]).toEqual({
+            rule: "cluster",
+            subject: "namespace ai-gateway",
+            verdict: "pass",
+            detail: "the cluster answers, the namespace can be used, the classes the stack names exist, and its GPU nodes have the 1 nvidia.com/gpu the instances ask for",
+        });
+        expect(code).toBe(0);
+    });
+
+    it("fails with each problem and its fix", async () => {
+        const { code, out, err } = await runInProcess(
+            doctorCommand,
+            ["--stack", stack("missing", { storageClass: "fast-ssd", runtimeClassName: "nvidia-cdi" }, 3)],
+            folder.env(),
+        );
+        expect(code).toBe(1);
+        expect(out).toContain("StorageClass fast-ssd does not exist");
+        expect(out).toContain("RuntimeClass nvidia-cdi does not exist");
+        expect(out).toContain("Insufficient nvidia.com/gpu: the instances ask for 3");
+        expect(err).toBe("doctor: stack missing fails 3 of 4 checks: cluster\n");
     });
 });

@@ -63,6 +63,27 @@ export function startControlPlane(): void {
         stdio: ["ignore", "ignore", "inherit"],
     });
     kubectl(["apply", "-f", "-"], CLUSTER_SETUP);
+    waitForNodes();
+}
+
+/**
+ * Waits until every node is Ready and the controllers have lifted the taints of a node that is not yet
+ * (node.kubernetes.io/not-ready): before that the scheduler, and the preflight, rightly take no pod there.
+ */
+function waitForNodes(): void {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+        const nodes = kubeGet(["nodes"]).items;
+        const ready = nodes.filter(
+            (node: any) =>
+                node.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True") &&
+                !(node.spec.taints ?? []).some((taint: any) => taint.key.startsWith("node.kubernetes.io/")),
+        );
+        if (nodes.length === 3 && ready.length === 3) return;
+        if (Date.now() > deadline)
+            throw new Error(`the control plane's nodes are not ready: ${kubectl(["get", "nodes"])}`);
+        execFileSync("sleep", ["1"]);
+    }
 }
 
 export function stopControlPlane(): void {
