@@ -1,34 +1,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HostConfig } from "../../config/stackKeys";
 import { dataDirs } from "../../model/plan";
-import { ServiceSpec } from "../../model/services";
 import { RoutingFilterInstall } from "../../routing/filter";
 import { OpenWebUIFunction } from "../../providers/openWebUIFunction";
-import { SecretValues, ServiceContainer } from "./serviceContainer";
+import { ServiceArgs, ServiceContainer } from "./serviceContainer";
 
-export interface OpenWebUIArgs {
-    /** Open WebUI, as every target describes it (model/services.ts). */
-    spec: ServiceSpec;
-    /** The host that runs it. */
-    host: HostConfig;
+export interface OpenWebUIArgs extends ServiceArgs {
     /** Email of the admin account created at first start. */
     adminEmail: string;
-    /** The keys of the services it uses: the router's master key, Qdrant's API key when it is deployed. */
-    secrets: SecretValues;
-    /** Image id of the pinned Open WebUI image on this host. */
-    imageId: pulumi.Input<string>;
-    /** The host's Docker networks it joins; it is created on the first. */
-    networks: pulumi.Input<string>[];
-    /** The id of the stack's state, for the state label of its containers (targets/docker/containers.ts). */
-    stateId: pulumi.Input<string>;
-    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
-    door?: pulumi.Resource;
     /** The routing filter, installed into Open WebUI once it is healthy, signed in as the admin. */
     routingFilter?: RoutingFilterInstall;
-    /** Resources that must be ready before the container starts (e.g. Qdrant, its vector store). */
-    waitFor?: pulumi.Resource[];
 }
 
 /**

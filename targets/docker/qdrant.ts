@@ -1,25 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HostConfig } from "../../config/stackKeys";
-import { ServiceSpec } from "../../model/services";
 import { HealthCheck } from "../../providers/healthCheck";
-import { ServiceContainer } from "./serviceContainer";
+import { ServiceArgs, ServiceContainer } from "./serviceContainer";
 
-export interface QdrantArgs {
-    /** Qdrant, as every target describes it (model/services.ts). */
-    spec: ServiceSpec;
-    /** The host that runs it. */
-    host: HostConfig;
-    /** Image id of the pinned Qdrant image on this host. */
-    imageId: pulumi.Input<string>;
-    /** The host's Docker networks it joins; it is created on the first. */
-    networks: pulumi.Input<string>[];
-    /** The id of the stack's state, for the state label of its containers (targets/docker/containers.ts). */
-    stateId: pulumi.Input<string>;
-    /** The host's door container, when the door publishes its port (see ServiceContainerArgs.door). */
-    door?: pulumi.Resource;
-}
+/** Qdrant's own container args; it makes its API key itself. */
+export type QdrantArgs = Omit<ServiceArgs, "secrets">;
 
 /**
  * Qdrant with an API key (it is open by default) and persistent storage. Only the HTTP port is

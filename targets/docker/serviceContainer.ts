@@ -10,16 +10,13 @@ import { commonContainerArgs, gpuDeviceRequests, publish, serviceHealthcheck, se
 /** The stack's secrets a container's environment names, by name (model/services.ts). */
 export type SecretValues = Partial<Record<SecretName, pulumi.Input<string>>>;
 
-export interface ServiceContainerArgs {
-    /** The service, as every target describes it. */
+/** What every service component of a host takes: the service, where it runs, and how its container is made. */
+export interface ServiceArgs {
+    /** The service, as every target describes it (model/services.ts). */
     spec: ServiceSpec;
-    /** Container name, which is also its name on the host's Docker network: the service's, or a replica's. */
-    containerName: string;
-    /** Its one port on the host's bind address: the service's, or a replica's; published by the container itself, or by the host's door. */
-    port: number;
     /** The host that runs it. */
     host: HostConfig;
-    /** The secrets its environment names. */
+    /** The secrets its environment names that the component does not make itself. */
     secrets: SecretValues;
     /** Image id of the pinned image on this host. */
     imageId: pulumi.Input<string>;
@@ -34,6 +31,13 @@ export interface ServiceContainerArgs {
     door?: pulumi.Resource;
     /** Resources that must be ready before the container starts (e.g. Redis for the router replicas). */
     waitFor?: pulumi.Resource[];
+}
+
+export interface ServiceContainerArgs extends ServiceArgs {
+    /** Container name, which is also its name on the host's Docker network: the service's, or a replica's. */
+    containerName: string;
+    /** Its one port on the host's bind address: the service's, or a replica's; published by the container itself, or by the host's door. */
+    port: number;
     /** Create the container only once Docker's own healthcheck passes (for services others wait for behind the door). */
     waitHealthy?: boolean;
 }
