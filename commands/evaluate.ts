@@ -103,6 +103,14 @@ function mockedState(type: string, inputs: Record<string, unknown>): Record<stri
         case "docker:index/remoteImage:RemoteImage":
             // Readable stand-in for the image id, so the record shows which image each container runs.
             return { ...inputs, imageId: inputs.name };
+        // Keys and certificates made by `up` (@pulumi/tls): a private key is a secret like any generated one.
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, privateKeyPem: SECRET_PLACEHOLDER };
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: "[certificate request]\n" };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: `[${inputs.isCaCertificate ? "CA certificate" : "certificate"}]\n` };
         default:
             return inputs;
     }

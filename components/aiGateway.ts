@@ -9,6 +9,9 @@ import { STATE_ID_RESOURCE } from "../config/containers";
 import { doorHealthPort, doorUrl } from "../config/door";
 import { CONTAINER_NAMES, doorContainerName, hasDoor, routerContainerName } from "../config/plan";
 import { doorPublished, renderDoorConfig } from "../config/doorConfig";
+import { remoteAccessListeners, remoteAccessUrl } from "../config/doorHttps";
+import { remoteAccessHost } from "../config/remoteAccess";
+import { RemoteAccessCertificate } from "./certificates";
 import { Door } from "./door";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { LiteLLMRouter, newMasterKey } from "./liteLLMRouter";
@@ -47,6 +50,8 @@ export class AiGateway extends pulumi.ComponentResource {
     public readonly openWebUIAdmin?: { email: string; password: pulumi.Output<string> };
     /** Qdrant's API key, when deployed; a secret. */
     public readonly qdrantApiKey?: pulumi.Output<string>;
+    /** Remote access, when on: the URL other devices open, and the internal CA's certificate they install. */
+    public readonly remoteAccess?: { url: string; caCertificate?: pulumi.Output<string> };
 
     constructor(name: string, args: AiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aigateway:index:AiGateway", name, {}, opts);
@@ -70,6 +75,9 @@ export class AiGateway extends pulumi.ComponentResource {
             ]),
         );
         const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });
+        const remote = config.remoteAccess;
+        const certificate = remote && new RemoteAccessCertificate("remote-access", { remote }, { parent: this });
+        if (certificate) this.remoteAccess = { url: remoteAccessUrl(remote), caCertificate: certificate.caCertificate };
 
         // The door of each host that has one. It waits for the containers it publishes, which exist only below:
         // each is added to its host's list, and the lists are handed over once every service is declared.
@@ -93,6 +101,10 @@ export class AiGateway extends pulumi.ComponentResource {
                     networks: [gatewayHost.networkName, gatewayHost.internalNetworkName!],
                     stateId,
                     waitFor,
+                    remoteAccess:
+                        remoteAccessHost(config) === host.name
+                            ? { listeners: remoteAccessListeners(config, host.name), pem: certificate!.pem }
+                            : undefined,
                 },
                 onHost(host.name),
             );

@@ -10,6 +10,7 @@
 import { OPEN_WEBUI_CONTAINER_PORT, QDRANT_HTTP_PORT } from "./containers";
 import { doorContainerName, hasDoor, routerContainerName } from "./plan";
 import { DoorForward, doorForwards, doorHealthPort } from "./door";
+import { renderDoorHttps } from "./doorHttps";
 import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT, urlHost } from "./litellm";
 import { StackConfig, placements, redisPublished } from "./schema";
 
@@ -102,6 +103,7 @@ export function renderDoorConfig(config: StackConfig, hostName: string): string 
             `    server ${p.containerName} ${p.containerName}:${p.containerPort} resolvers docker init-addr libc,none`,
         );
     for (const f of doorForwards(config, hostName)) lines.push("", ...forwardLines(f));
+    lines.push(...renderDoorHttps(config, hostName, idle));
     return lines.join("\n") + "\n";
 }
 

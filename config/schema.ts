@@ -19,6 +19,7 @@ import {
     redisPublished,
     serviceContainers,
 } from "./plan";
+import { checkRemoteAccess, remoteAccessKey } from "./remoteAccess";
 import { checkRouting, routingKey } from "./routing";
 
 // Where the services run is decided with their names (config/plan.ts); its users have always found it here.
@@ -458,6 +459,7 @@ const stackKeys = z.strictObject({
     openWebUI: openWebUI.prefault({}),
     qdrant: qdrant.prefault({}),
     routing: routingKey({ groupName: name("group"), modelTag }),
+    remoteAccess: remoteAccessKey({ hostName: name("host"), port, ipAddress }),
 });
 
 /** The whole `ai-gateway:*` namespace of a stack config. */
@@ -576,6 +578,7 @@ function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx): void {
     if (placementInvalid) return;
     checkPorts(config, problem);
     checkReachability(config, problem);
+    checkRemoteAccess(config, problem);
 }
 
 /** Open WebUI's keys that name other parts of the stack: its embedding model, the routing filter's examples. */
