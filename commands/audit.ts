@@ -18,7 +18,9 @@
  * - no-egress: the routers on 4000, Open WebUI, Qdrant and Redis are on internal networks only, and from inside
  *   each router and Open WebUI a connection to an address beyond the stack fails: a listener this audit opens on
  *   the Docker host's address on the stack's ordinary network, which any container with a route out reaches
- *   (and on the host's address on the internal network, if it has one there).
+ *   (and on the host's address on the internal network, if it has one there);
+ * - one-door and tls, with remote access on (commands/auditRemote.ts): only the door answers on the remote-access
+ *   address, and what it serves there verifies against the stack's CA, over TLS 1.2 or newer, far from its end.
  * Exit 1 when any rule fails, and an answer the audit cannot read fails its own rule only. The router's key comes
  * from `AIGW_MASTER_KEY` or the stack's outputs.
  */
@@ -50,6 +52,7 @@ import { GatewayService, authHeaders, listServices, refusesCall } from "../confi
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, oneLine, request } from "./http";
+import { remoteAccessAuditFindings, remoteAccessCa } from "./auditRemote";
 import { StackKeys } from "./keys";
 import { Finding, findingFor, reportFindings } from "./findings";
 
@@ -672,11 +675,15 @@ async function noEgressFinding(
     return finding(verdict, `${seen}; cannot connect to ${blocked.join("; nor to ")}`);
 }
 
-/** Applies every rule to a deployed stack. */
+/**
+ * Applies every rule to a deployed stack. `remoteAccessCa` gives what the remote-access chain must verify against
+ * (commands/auditRemote.ts remoteAccessCa).
+ */
 export async function auditStack(
     config: StackConfig,
     masterKey: string,
     probeAddresses?: string[],
+    remoteAccessCa: () => Promise<string | true | undefined> = async () => undefined,
 ): Promise<Finding[]> {
     const services = listServices(config);
     const redis = redisContainer(config);
@@ -684,7 +691,7 @@ export async function auditStack(
     const containers = await inspectStackContainers(audited);
     // Every replica of the local router on every router host, each against the instances as its host reaches them.
     const routers = services.filter((s) => s.kind === "router");
-    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images, noEgress] = await Promise.all([
+    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images, noEgress, remote] = await Promise.all([
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
         redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
@@ -694,6 +701,7 @@ export async function auditStack(
         ollamaCloudFindings(services),
         imageFindings(audited, containers),
         noEgressFindings(audited, containers),
+        remoteAccessAuditFindings(config, remoteAccessCa),
     ]);
     return [
         ...bindingFindings(audited, containers),
@@ -707,6 +715,7 @@ export async function auditStack(
         ...noCloud,
         ...images,
         ...noEgress,
+        ...remote,
     ];
 }
 
@@ -728,8 +737,15 @@ export const auditCommand: Command = {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, "probe-addresses": { type: "string" } });
         const stack = loadStack(values, io.env);
         const probeAddresses = parseAddresses(values["probe-addresses"]);
-        const masterKey = await new StackKeys(stack.name, io.env).require("masterKey");
-        const findings = await auditStack(stack.config, masterKey, probeAddresses);
+        const keys = new StackKeys(stack.name, io.env);
+        const masterKey = await keys.require("masterKey");
+        const remote = stack.config.remoteAccess;
+        const findings = await auditStack(
+            stack.config,
+            masterKey,
+            probeAddresses,
+            async () => remote && remoteAccessCa(remote, (name) => keys.output(name)),
+        );
         return reportFindings(io, "audit", stack.name, findings, values.json);
     },
 };

@@ -74,7 +74,8 @@ export class RemoteAccessCertificate extends pulumi.ComponentResource {
                 validityPeriodHours: settings.validityDays * 24,
                 // The provider replaces the certificate at the first up within this many hours of its end.
                 earlyRenewalHours: settings.renewBeforeDays * 24,
-                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+                // An ECDSA key signs; it never enciphers a session key (that is RSA key exchange).
+                allowedUses: ["digital_signature", "server_auth"],
             },
             { parent: this },
         );
