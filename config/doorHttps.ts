@@ -87,6 +87,8 @@ export function renderDoorHttps(config: StackConfig, hostName: string, idleSecon
         `    bind :${https.listen} ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 no-tls-tickets alpn h2,http/1.1`,
         // A client gets 30 s to send its request's headers: a slow one cannot hold connections open for an hour.
         "    timeout http-request 30s",
+        // Streamed answers are many small writes: each goes out as it comes, never held back for more (MSG_MORE).
+        "    option http-no-delay",
         "    option forwardfor",
         "    http-request set-header X-Forwarded-Proto https",
         "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower",

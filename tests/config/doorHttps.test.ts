@@ -44,6 +44,7 @@ describe("the door's HTTPS front", () => {
             "mode http",
             `bind :443 ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 no-tls-tickets alpn h2,http/1.1`,
             "timeout http-request 30s",
+            "option http-no-delay",
             "option forwardfor",
             "http-request set-header X-Forwarded-Proto https",
             "http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
