@@ -77,7 +77,8 @@ export function handshake(address: string, port: number, options: HandshakeOptio
             ALPNProtocols: ["http/1.1"],
             rejectUnauthorized: verify !== undefined,
             ca: typeof verify === "string" ? verify : undefined,
-            checkServerIdentity: verify === undefined ? () => undefined : undefined,
+            // Node's own check of the name or address when verifying; none when only looking.
+            ...(verify === undefined ? { checkServerIdentity: () => undefined } : {}),
             minVersion: versions?.min ?? "TLSv1.2",
             maxVersion: versions?.max ?? "TLSv1.3",
             // To offer TLS 1.0 and 1.1 at all, OpenSSL 3 must be told to accept their weak hashes.

@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { SECRET_PLACEHOLDER } from "../../commands/evaluate";
 import { REMOTE_ACCESS_PEM } from "../../config/doorHttps";
+import { IssuedCertificate, issueCertificate } from "../support/certificates";
 import { Program, evaluate, minimalConfig } from "../support/stack";
 
 type Upload = { file: string; content: string };
@@ -75,36 +75,15 @@ describe("remote access with the internal CA", () => {
 
 describe("remote access with the operator's files", () => {
     let dir: string;
+    let issued: IssuedCertificate;
     beforeAll(() => {
         dir = mkdtempSync(path.join(tmpdir(), "remote-access-program-"));
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=ai.lan",
-                "-addext",
-                "subjectAltName=DNS:ai.lan,IP:192.168.1.20",
-                "-keyout",
-                path.join(dir, "ai.key"),
-                "-out",
-                path.join(dir, "ai.crt"),
-            ],
-            { stdio: "ignore" },
-        );
+        issued = issueCertificate(dir, "DNS:ai.lan,IP:192.168.1.20");
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it("serves them, the key kept as a secret that no record shows, and makes no CA", async () => {
-        const [certFile, keyFile] = [path.join(dir, "ai.crt"), path.join(dir, "ai.key")];
+        const { certFile, keyFile } = issued;
         const p = await evaluate(
             minimalConfig({
                 remoteAccess: {

@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { validateStackConfig } from "../../config/load";
 import { remoteAccessHost } from "../../config/remoteAccess";
 import { StackConfigInput } from "../../config/schema";
+import { IssuedCertificate, issueCertificate } from "../support/certificates";
 import { minimalConfig, problemsOf } from "../support/stack";
 
 const withRemote = (remoteAccess: unknown, overrides: Partial<StackConfigInput> = {}) =>
@@ -136,46 +136,23 @@ describe("ai-gateway:remoteAccess", () => {
 
     describe("with tls.mode files", () => {
         let dir: string;
+        let good: IssuedCertificate;
+        let other: IssuedCertificate;
         const file = (name: string) => path.join(dir, name);
-        /** A key and a certificate for `names` (openssl's subjectAltName syntax), self-signed. */
-        const issue = (stem: string, names: string) =>
-            execFileSync(
-                "openssl",
-                [
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-days",
-                    "30",
-                    "-subj",
-                    "/CN=ai.lan",
-                    "-addext",
-                    `subjectAltName=${names}`,
-                    "-keyout",
-                    file(`${stem}.key`),
-                    "-out",
-                    file(`${stem}.crt`),
-                ],
-                { stdio: "ignore" },
-            );
         const files = (settings: object) =>
             withRemote({ address: "192.168.1.20", hostnames: ["ai.lan"], tls: { mode: "files", ...settings } });
 
         beforeAll(() => {
             dir = mkdtempSync(path.join(tmpdir(), "remote-access-files-"));
-            issue("good", "DNS:ai.lan,IP:192.168.1.20");
-            issue("other", "DNS:other.lan");
+            good = issueCertificate(file("good"), "DNS:ai.lan,IP:192.168.1.20");
+            other = issueCertificate(file("other"), "DNS:other.lan");
             writeFileSync(file("not.pem"), "not a certificate\n");
         });
         afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
         it("takes a certificate and its key that cover every hostname and the address", () => {
-            const config = validateStackConfig(files({ certFile: file("good.crt"), keyFile: file("good.key") }));
-            expect(config.remoteAccess!.tls).toMatchObject({ mode: "files", certFile: file("good.crt") });
+            const config = validateStackConfig(files({ certFile: good.certFile, keyFile: good.keyFile }));
+            expect(config.remoteAccess!.tls).toMatchObject({ mode: "files", certFile: good.certFile });
         });
 
         it("refuses missing, unreadable or mismatched files, and a certificate without the names", () => {
@@ -183,20 +160,20 @@ describe("ai-gateway:remoteAccess", () => {
                 'ai-gateway:remoteAccess.tls.certFile: is required with tls.mode "files"',
                 'ai-gateway:remoteAccess.tls.keyFile: is required with tls.mode "files"',
             ]);
-            expect(problemsOf(files({ certFile: file("none.crt"), keyFile: file("good.key") }))).toEqual([
+            expect(problemsOf(files({ certFile: file("none.crt"), keyFile: good.keyFile }))).toEqual([
                 `ai-gateway:remoteAccess.tls.certFile: "${file("none.crt")}" cannot be read (ENOENT)`,
             ]);
-            expect(problemsOf(files({ certFile: file("not.pem"), keyFile: file("good.key") }))).toEqual([
+            expect(problemsOf(files({ certFile: file("not.pem"), keyFile: good.keyFile }))).toEqual([
                 `ai-gateway:remoteAccess.tls.certFile: "${file("not.pem")}" is not a PEM certificate`,
             ]);
-            expect(problemsOf(files({ certFile: file("good.crt"), keyFile: file("other.key") }))).toEqual([
-                `ai-gateway:remoteAccess.tls.keyFile: "${file("other.key")}" is not the key of the certificate in ${file("good.crt")}`,
+            expect(problemsOf(files({ certFile: good.certFile, keyFile: other.keyFile }))).toEqual([
+                `ai-gateway:remoteAccess.tls.keyFile: "${other.keyFile}" is not the key of the certificate in ${good.certFile}`,
             ]);
-            expect(problemsOf(files({ certFile: file("other.crt"), keyFile: file("other.key") }))).toEqual([
-                `ai-gateway:remoteAccess.tls.certFile: "${file("other.crt")}" does not cover ai.lan, 192.168.1.20 (its names: ` +
+            expect(problemsOf(files({ certFile: other.certFile, keyFile: other.keyFile }))).toEqual([
+                `ai-gateway:remoteAccess.tls.certFile: "${other.certFile}" does not cover ai.lan, 192.168.1.20 (its names: ` +
                     "DNS:other.lan): devices would refuse it there",
             ]);
-            expect(problemsOf(files({ certFile: "good.crt", keyFile: file("good.key") }))).toEqual([
+            expect(problemsOf(files({ certFile: "good.crt", keyFile: good.keyFile }))).toEqual([
                 'ai-gateway:remoteAccess.tls.certFile: "good.crt" is not an absolute path',
             ]);
         });

@@ -18,7 +18,8 @@ import { doorHealthPort } from "../../../config/door";
 import { renderDoorConfig } from "../../../config/doorConfig";
 import { validateStackConfig } from "../../../config/load";
 import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
-import { doorToLoopback, issueDoorCertificate, startDoor } from "../support/door";
+import { issueCertificate } from "../../support/certificates";
+import { doorToLoopback, startDoor } from "../support/door";
 import { Peer, loadTinyModel, loopback, p50, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
 import { Measure } from "./results";
 
@@ -102,7 +103,7 @@ export async function remoteAccessBench(): Promise<Measure[]> {
         const router = startRoutedLiteLLM(config, apiBases, PORTS.router, path.join(state, "litellm"), MASTER_KEY);
         peers.push(router);
 
-        const { caFile, pemFile } = issueDoorCertificate(path.join(state, "tls"), "DNS:ai.lan,IP:127.0.0.1");
+        const { caFile, pemFile } = issueCertificate(path.join(state, "tls"), "DNS:ai.lan,IP:127.0.0.1");
         const doorConfig = path.join(state, "haproxy.cfg");
         writeFileSync(
             doorConfig,
