@@ -17,6 +17,18 @@ import type { StackConfig } from "./schema";
 
 /** The certificate chain and private key the HTTPS front serves, in one file as HAProxy reads it. */
 export const REMOTE_ACCESS_PEM = "/usr/local/etc/haproxy/remote-access.pem";
+/**
+ * TLS 1.2's cipher suites: Mozilla's "intermediate" list, forward secret and authenticated (AES-GCM, ChaCha20) only;
+ * TLS 1.3's are OpenSSL's, all of that kind.
+ */
+export const TLS12_CIPHERS = [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
 /** HSTS for a year, for the hostnames only: browsers ignore it for an address, and so no subdomains either. */
 export const HSTS = "max-age=31536000";
 /** The path under which the router's OpenAI API is served: clients take `https://<name>/v1` as their base URL. */
@@ -84,7 +96,7 @@ export function renderDoorHttps(config: StackConfig, hostName: string, idleSecon
         `# ${remoteAccessUrl(remote)} for other devices (remoteAccess), published on ${urlHost(https.address)}:${https.port}: TLS ends here`,
         "frontend remote-access:https",
         "    mode http",
-        `    bind :${https.listen} ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 no-tls-tickets alpn h2,http/1.1`,
+        `    bind :${https.listen} ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 ciphers ${TLS12_CIPHERS} no-tls-tickets alpn h2,http/1.1`,
         // A client gets 30 s to send its request's headers: a slow one cannot hold connections open for an hour.
         "    timeout http-request 30s",
         // Streamed answers are many small writes: each goes out as it comes, never held back for more (MSG_MORE).

@@ -1,5 +1,11 @@
 import { renderDoorConfig } from "../../config/doorConfig";
-import { REMOTE_ACCESS_PEM, remoteAccessListeners, remoteAccessUrl, renderDoorHttps } from "../../config/doorHttps";
+import {
+    REMOTE_ACCESS_PEM,
+    TLS12_CIPHERS,
+    remoteAccessListeners,
+    remoteAccessUrl,
+    renderDoorHttps,
+} from "../../config/doorHttps";
 import { validateStackConfig } from "../../config/load";
 import { StackConfigInput } from "../../config/schema";
 import { minimalConfig } from "../support/stack";
@@ -42,7 +48,7 @@ describe("the door's HTTPS front", () => {
         const text = renderDoorConfig(config, "box")!;
         expect(section(text, "frontend remote-access:https")).toEqual([
             "mode http",
-            `bind :443 ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 no-tls-tickets alpn h2,http/1.1`,
+            `bind :443 ssl crt ${REMOTE_ACCESS_PEM} ssl-min-ver TLSv1.2 ciphers ${TLS12_CIPHERS} no-tls-tickets alpn h2,http/1.1`,
             "timeout http-request 30s",
             "option http-no-delay",
             "option forwardfor",
