@@ -8,10 +8,10 @@ import {
 } from "../../config/doorHttps";
 import { validateStackConfig } from "../../config/load";
 import { StackConfigInput } from "../../config/schema";
-import { minimalConfig } from "../support/stack";
+import { UI_ON_ITS_OWN_HOST, minimalConfig, withRemoteAccess } from "../support/stack";
 
 const withRemote = (remoteAccess: object, overrides: Partial<StackConfigInput> = {}) =>
-    validateStackConfig(minimalConfig({ ...overrides, remoteAccess } as Partial<StackConfigInput>));
+    validateStackConfig(withRemoteAccess(remoteAccess, overrides));
 
 /** The lines of one section (`frontend x`, `backend y`) of a rendered config, indented lines only. */
 function section(text: string, header: string): string[] {
@@ -121,20 +121,7 @@ describe("the door's HTTPS front", () => {
     });
 
     it("belongs to the door of its host only", () => {
-        const config = validateStackConfig(
-            minimalConfig({
-                hosts: [
-                    {
-                        name: "gpu",
-                        bindAddress: "10.0.0.1",
-                        ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b"] }],
-                    },
-                    { name: "ui", bindAddress: "10.0.0.2", ollama: [{ name: "ollama-ui", port: 11434, models: [] }] },
-                ],
-                openWebUI: { host: "ui" },
-                remoteAccess: { address: "192.168.1.20" },
-            } as Partial<StackConfigInput>),
-        );
+        const config = validateStackConfig(withRemoteAccess({ address: "192.168.1.20" }, UI_ON_ITS_OWN_HOST));
         expect(remoteAccessListeners(config, "gpu")).toEqual([]);
         expect(renderDoorConfig(config, "gpu")).not.toContain("remote-access");
         expect(renderDoorConfig(config, "ui")).toContain("frontend remote-access:https");

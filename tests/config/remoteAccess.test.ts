@@ -5,29 +5,14 @@ import { validateStackConfig } from "../../config/load";
 import { remoteAccessHost } from "../../config/remoteAccess";
 import { StackConfigInput } from "../../config/schema";
 import { IssuedCertificate, issueCertificate } from "../support/certificates";
-import { minimalConfig, problemsOf } from "../support/stack";
+import { UI_ON_ITS_OWN_HOST, minimalConfig, problemsOf, withRemoteAccess } from "../support/stack";
 
-const withRemote = (remoteAccess: unknown, overrides: Partial<StackConfigInput> = {}) =>
-    minimalConfig({ ...overrides, remoteAccess } as Partial<StackConfigInput>);
-
-/** Two hosts: the router on gpu, Open WebUI on ui. */
-const split = (remoteAccess: unknown) =>
-    withRemote(remoteAccess, {
-        hosts: [
-            {
-                name: "gpu",
-                bindAddress: "10.0.0.1",
-                ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b"] }],
-            },
-            { name: "ui", bindAddress: "10.0.0.2", ollama: [{ name: "ollama-ui", port: 11434, models: [] }] },
-        ],
-        openWebUI: { host: "ui" },
-    });
+const split = (remoteAccess: unknown) => withRemoteAccess(remoteAccess, UI_ON_ITS_OWN_HOST);
 
 describe("ai-gateway:remoteAccess", () => {
     it("is off when absent, and needs only the address: Open WebUI on 443 with an internal CA, a year, renewed in the last 30 days", () => {
         expect(validateStackConfig(minimalConfig()).remoteAccess).toBeUndefined();
-        const config = validateStackConfig(withRemote({ address: "192.168.1.20" }));
+        const config = validateStackConfig(withRemoteAccess({ address: "192.168.1.20" }));
         expect(config.remoteAccess).toEqual({
             address: "192.168.1.20",
             hostnames: [],
@@ -41,11 +26,11 @@ describe("ai-gateway:remoteAccess", () => {
     });
 
     it("refuses an address other devices cannot reach, or where the host publishes everything else", () => {
-        expect(problemsOf(withRemote({ address: "127.0.0.1" }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "127.0.0.1" }))).toEqual([
             'ai-gateway:remoteAccess.address: "127.0.0.1" is not an address other devices reach (give the host\'s LAN or VPN address, e.g. 192.168.1.20)',
         ]);
-        expect(problemsOf(withRemote({ address: "::" }))).toHaveLength(1);
-        expect(problemsOf(withRemote({ address: "ai.lan" }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "::" }))).toHaveLength(1);
+        expect(problemsOf(withRemoteAccess({ address: "ai.lan" }))).toEqual([
             'ai-gateway:remoteAccess.address: "ai.lan" is not an IP address (e.g. 127.0.0.1 or 192.168.1.20)',
         ]);
         expect(problemsOf(split({ address: "10.0.0.1", host: "gpu", expose: ["router"] }))).toEqual([
@@ -78,44 +63,44 @@ describe("ai-gateway:remoteAccess", () => {
             'ai-gateway:remoteAccess.expose[0]: "openWebUI" runs on host ui, not on host gpu, whose door serves remote access ' +
                 "(a door serves only its own host's services: set remoteAccess.host to ui)",
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20" }, { openWebUI: { enabled: false } }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20" }, { openWebUI: { enabled: false } }))).toEqual([
             'ai-gateway:remoteAccess.expose[0]: "openWebUI" is not deployed (openWebUI.enabled is false)',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", host: "nas" }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", host: "nas" }))).toEqual([
             'ai-gateway:remoteAccess.host: "nas" is not one of the hosts (box)',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", expose: ["router", "router", "ollama"] }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: ["router", "router", "ollama"] }))).toEqual([
             'ai-gateway:remoteAccess.expose[2]: "ollama" is not one of openWebUI, router',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", expose: ["router", "router"] }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: ["router", "router"] }))).toEqual([
             'ai-gateway:remoteAccess.expose[1]: "router" is listed twice',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", expose: [] }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: [] }))).toEqual([
             "ai-gateway:remoteAccess.expose: [] lists nothing (give openWebUI, router or both)",
         ]);
     });
 
     it("takes names for the certificate, never an address or a wildcard, and keeps port 80 for the redirect", () => {
         expect(
-            problemsOf(withRemote({ address: "192.168.1.20", hostnames: ["ai.lan", "AI.lan", "*.lan", "10.0.0.5"] })),
+            problemsOf(withRemoteAccess({ address: "192.168.1.20", hostnames: ["ai.lan", "AI.lan", "*.lan", "10.0.0.5"] })),
         ).toEqual([
             'ai-gateway:remoteAccess.hostnames[1]: "AI.lan" is not a host name (lower-case letters, digits, "-" and dots, e.g. "ai.lan"; no wildcards)',
             'ai-gateway:remoteAccess.hostnames[2]: "*.lan" is not a host name (lower-case letters, digits, "-" and dots, e.g. "ai.lan"; no wildcards)',
             'ai-gateway:remoteAccess.hostnames[3]: "10.0.0.5" is an IP address, not a name (the address is in the certificate already: remoteAccess.address)',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", hostnames: ["ai.lan", "ai.lan"] }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", hostnames: ["ai.lan", "ai.lan"] }))).toEqual([
             'ai-gateway:remoteAccess.hostnames[1]: "ai.lan" is listed twice',
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", port: 80, httpRedirect: true }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", port: 80, httpRedirect: true }))).toEqual([
             "ai-gateway:remoteAccess.port: 80 is the port of the HTTP redirect (httpRedirect: true): give HTTPS another port, e.g. 443",
         ]);
-        expect(problemsOf(withRemote({ address: "192.168.1.20", portt: 8443 }))).toEqual([
+        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", portt: 8443 }))).toEqual([
             "ai-gateway:remoteAccess.portt: unknown key (allowed: address, host, hostnames, port, httpRedirect, expose, tls)",
         ]);
     });
 
     it("renews an internal certificate within its validity, before the audit's 14 days, and at most at 825 days", () => {
-        const tls = (settings: object) => problemsOf(withRemote({ address: "192.168.1.20", tls: settings }));
+        const tls = (settings: object) => problemsOf(withRemoteAccess({ address: "192.168.1.20", tls: settings }));
         expect(tls({ validityDays: 900 })).toEqual([
             "ai-gateway:remoteAccess.tls.validityDays: 900 is not a validity (a whole number of days, 1 to 825)",
         ]);
@@ -140,7 +125,7 @@ describe("ai-gateway:remoteAccess", () => {
         let other: IssuedCertificate;
         const file = (name: string) => path.join(dir, name);
         const files = (settings: object) =>
-            withRemote({ address: "192.168.1.20", hostnames: ["ai.lan"], tls: { mode: "files", ...settings } });
+            withRemoteAccess({ address: "192.168.1.20", hostnames: ["ai.lan"], tls: { mode: "files", ...settings } });
 
         beforeAll(() => {
             dir = mkdtempSync(path.join(tmpdir(), "remote-access-files-"));

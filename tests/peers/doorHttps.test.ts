@@ -5,19 +5,17 @@
  * audit's tls rule and status judging it. Ports: Ollama 11484, LiteLLM 4084, the door's HTTPS 8484 and redirect
  * 8485 (its other listeners 14084, 13084, 18484).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { tlsFindings } from "../../commands/auditRemote";
 import { remoteAccessStatus } from "../../commands/servedCertificate";
-import { doorHealthPort } from "../../config/door";
-import { renderDoorConfig } from "../../config/doorConfig";
 import { OLLAMA_CONTAINER_PORT } from "../../config/litellm";
 import { validateStackConfig } from "../../config/load";
 import { issueCertificate } from "../support/certificates";
-import { doorToLoopback, startDoor } from "./support/door";
+import { startRenderedDoor } from "./support/door";
 import { Peer, loadTinyModel, loopback, startOllama, startRoutedLiteLLM, stopPeers } from "./support/peers";
 
 const PORTS = {
@@ -86,23 +84,20 @@ beforeAll(async () => {
     peers.push(startRoutedLiteLLM(config, apiBases, PORTS.router, path.join(state, "litellm"), MASTER_KEY));
     const issued = issueCertificate(path.join(state, "tls"), "DNS:ai.lan,IP:127.0.0.1");
     ca = readFileSync(issued.caFile, "utf8");
-    const doorConfig = path.join(state, "haproxy.cfg");
-    writeFileSync(
-        doorConfig,
-        doorToLoopback(renderDoorConfig(config, "box")!, {
+    // No Open WebUI here: its backend is a port nothing listens on.
+    peers.push(
+        startRenderedDoor(config, "box", path.join(state, "door"), {
             ports: {
                 [PORTS.router]: PORTS.doorRouter,
                 3000: PORTS.doorOpenWebUI,
-                [doorHealthPort(config, "box")]: PORTS.doorHealth,
                 443: PORTS.https,
                 80: PORTS.redirect,
             },
-            // No Open WebUI here: its backend is a port nothing listens on.
-            servers: { [`litellm:4000`]: `127.0.0.1:${PORTS.router}`, "open-webui:8080": "127.0.0.1:9" },
+            servers: { "litellm:4000": `127.0.0.1:${PORTS.router}`, "open-webui:8080": "127.0.0.1:9" },
             pemFile: issued.pemFile,
+            healthPort: PORTS.doorHealth,
         }),
     );
-    peers.push(startDoor(doorConfig, PORTS.doorHealth, path.join(state, "door")));
 }, 300_000);
 
 afterAll(() => {

@@ -9,17 +9,15 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { connect as tcpConnect } from "node:net";
-import { doorHealthPort } from "../../../config/door";
-import { renderDoorConfig } from "../../../config/doorConfig";
 import { validateStackConfig } from "../../../config/load";
 import { OLLAMA_CONTAINER_PORT } from "../../../config/litellm";
 import { issueCertificate } from "../../support/certificates";
-import { doorToLoopback, startDoor } from "../support/door";
+import { startRenderedDoor } from "../support/door";
 import { Peer, loadTinyModel, loopback, p50, startOllama, startRoutedLiteLLM, stopPeers } from "../support/peers";
 import { Measure } from "./results";
 
@@ -104,21 +102,14 @@ export async function remoteAccessBench(): Promise<Measure[]> {
         peers.push(router);
 
         const { caFile, pemFile } = issueCertificate(path.join(state, "tls"), "DNS:ai.lan,IP:127.0.0.1");
-        const doorConfig = path.join(state, "haproxy.cfg");
-        writeFileSync(
-            doorConfig,
-            doorToLoopback(renderDoorConfig(config, "box")!, {
-                ports: {
-                    [PORTS.router]: PORTS.doorRouter,
-                    3000: PORTS.doorOpenWebUI,
-                    [doorHealthPort(config, "box")]: PORTS.doorHealth,
-                    443: PORTS.https,
-                },
+        peers.push(
+            startRenderedDoor(config, "box", path.join(state, "door"), {
+                ports: { [PORTS.router]: PORTS.doorRouter, 3000: PORTS.doorOpenWebUI, 443: PORTS.https },
                 servers: { "litellm:4000": `127.0.0.1:${PORTS.router}`, "open-webui:8080": "127.0.0.1:9" },
                 pemFile,
+                healthPort: PORTS.doorHealth,
             }),
         );
-        peers.push(startDoor(doorConfig, PORTS.doorHealth, path.join(state, "door")));
 
         const ca = readFileSync(caFile);
         const direct = new http.Agent({ keepAlive: true, maxSockets: 1 });

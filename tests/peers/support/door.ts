@@ -4,12 +4,17 @@
  * loopback ports, its services' container names pointed at the peers' loopback addresses instead of Docker's DNS,
  * and its certificate file where the test keeps one (tests/support/certificates.ts issues one).
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { doorHealthPort } from "../../../config/door";
+import { renderDoorConfig } from "../../../config/doorConfig";
 import { REMOTE_ACCESS_PEM } from "../../../config/doorHttps";
+import { StackConfig } from "../../../config/schema";
 import { Peer, loopback, peerScript, stopPeers } from "./peers";
 
 export interface DoorOnLoopback {
-    /** The door's listeners by the port the rendered config binds, to the loopback port they bind here. */
+    /** The door's listeners by the port the rendered config binds, to the loopback port they bind here (its health
+     * check's is added by startRenderedDoor). */
     ports: Record<number, number>;
     /** The services by the `name:port` the rendered config names, to the `127.0.0.1:port` of the peer. */
     servers: Record<string, string>;
@@ -37,11 +42,23 @@ export function doorToLoopback(config: string, where: DoorOnLoopback): string {
         .join(where.pemFile);
 }
 
-/** Starts Debian's HAProxy on a door config on loopback; `healthPort` is where its health check answers. */
-export function startDoor(configFile: string, healthPort: number, dir: string): Peer {
-    const peer = { url: loopback(healthPort), dir, pidFiles: [path.join(dir, "door.pid")] };
+/**
+ * Starts Debian's HAProxy on the door config the program renders for `hostName`, moved onto loopback as `where`
+ * says, with its health check on `healthPort`; its config and log go to `dir`.
+ */
+export function startRenderedDoor(
+    config: StackConfig,
+    hostName: string,
+    dir: string,
+    where: DoorOnLoopback & { healthPort: number },
+): Peer {
+    mkdirSync(dir, { recursive: true });
+    const configFile = path.join(dir, "haproxy.cfg");
+    const ports = { ...where.ports, [doorHealthPort(config, hostName)]: where.healthPort };
+    writeFileSync(configFile, doorToLoopback(renderDoorConfig(config, hostName)!, { ...where, ports }));
+    const peer = { url: loopback(where.healthPort), dir, pidFiles: [path.join(dir, "door.pid")] };
     try {
-        peerScript("start_door.sh", [configFile, `127.0.0.1:${healthPort}`, dir]);
+        peerScript("start_door.sh", [configFile, `127.0.0.1:${where.healthPort}`, dir]);
     } catch (err) {
         stopPeers(peer);
         throw err;
