@@ -3,7 +3,7 @@
  *
  * The final audit of a deployed stack, one verdict per rule and subject:
  * - bind-address: every published port of every container is on the host's bind address only, and only the
- *   door publishes the ports of the services behind it;
+ *   door publishes the ports of the services behind it (and, with remote access, its HTTPS front on that address);
  * - ollama-not-beyond: no Ollama instance answers on any other address of this machine;
  * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session,
  *   a published Redis without its password;
@@ -29,6 +29,7 @@ import { Server, createServer, connect, isIP } from "node:net";
 import { sameAddress } from "../config/addresses";
 import { NETWORK_NAME, serviceUrl } from "../config/containers";
 import { INTERNAL_NETWORK_NAME, doorPublishedPorts } from "../config/door";
+import { remoteAccessListeners } from "../config/doorHttps";
 import { doorContainerName, hasDoor } from "../config/plan";
 import {
     CLOUD_API_KEY_ENV,
@@ -92,6 +93,8 @@ export interface AuditedContainer {
     publishes: number[];
     /** Why it publishes nothing, when it publishes nothing. */
     publishesNothing?: string;
+    /** What it publishes on the remote-access address: the door that serves remote access, its HTTPS front. */
+    publishesRemote?: { address: string; port: number }[];
     /** It must have no route out (internal networks only). */
     noEgress: boolean;
     /** Its image has Python, so the egress probe runs inside it (the LiteLLM and Open WebUI images). */
@@ -145,6 +148,7 @@ export function auditedContainers(config: StackConfig): AuditedContainer[] {
             containerName: doorContainerName(config, host.name),
             host,
             publishes: doorPublishedPorts(config, host.name),
+            publishesRemote: remoteAccessListeners(config, host.name).map(({ address, port }) => ({ address, port })),
             noEgress: false,
             image: config.images.door,
             secretEnv: [],
@@ -161,30 +165,35 @@ export function bindingFindings(services: AuditedContainer[], containers: StackC
         const facts = containers.found.get(service.containerName);
         if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
         const bind = service.host.bindAddress;
-        const wrong = facts.ports.filter(
-            (p) => !p.hostIp || !sameAddress(p.hostIp, bind) || !service.publishes.includes(p.hostPort),
-        );
-        const allowed = service.publishes.map((port) => `${bind}:${port}`).join(", ");
+        // Its own ports on the bind address, and the door's HTTPS front on the remote-access address.
+        const allowedPorts = [
+            ...service.publishes.map((port) => ({ address: bind, port })),
+            ...(service.publishesRemote ?? []),
+        ];
+        const published = (p: { hostIp: string; hostPort: number }, a: { address: string; port: number }) =>
+            p.hostIp !== "" && sameAddress(p.hostIp, a.address) && p.hostPort === a.port;
+        const wrong = facts.ports.filter((p) => !allowedPorts.some((a) => published(p, a)));
+        const allowed = allowedPorts.map((a) => `${a.address}:${a.port}`).join(", ");
         if (wrong.length > 0)
             return finding(
                 "fail",
                 wrong
                     .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
                     .join(", ") +
-                    (service.publishes.length === 0
+                    (allowedPorts.length === 0
                         ? ` (it must publish nothing: ${service.publishesNothing})`
-                        : ` (only ${allowed} ${service.publishes.length === 1 ? "is" : "are"} allowed)`),
+                        : ` (only ${allowed} ${allowedPorts.length === 1 ? "is" : "are"} allowed)`),
             );
-        if (service.publishes.length === 0)
+        if (allowedPorts.length === 0)
             return finding(
                 "pass",
                 service.port === undefined
                     ? "publishes no port (reached on the Docker network only)"
                     : `publishes no port (the door publishes ${bind}:${service.port})`,
             );
-        const missing = service.publishes.filter((port) => !facts.ports.some((p) => p.hostPort === port));
+        const missing = allowedPorts.filter((a) => !facts.ports.some((p) => published(p, a)));
         if (missing.length > 0)
-            return finding("fail", `does not publish ${missing.map((p) => `${bind}:${p}`).join(", ")}`);
+            return finding("fail", `does not publish ${missing.map((a) => `${a.address}:${a.port}`).join(", ")}`);
         return finding("pass", `published on ${allowed} only`);
     });
 }

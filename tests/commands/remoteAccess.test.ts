@@ -9,6 +9,7 @@ import { createServer, AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import * as path from "node:path";
 import { Server, createServer as createTlsServer } from "node:tls";
+import { auditedContainers, bindingFindings } from "../../commands/audit";
 import { PORT_PROBE, judgeProbe, probedPorts, tlsFindings } from "../../commands/auditRemote";
 import { caCommand } from "../../commands/ca";
 import { doctorCommand } from "../../commands/doctor";
@@ -160,6 +161,43 @@ describe("the one-door probe", () => {
         } finally {
             await open.close();
         }
+    });
+});
+
+describe("the audit's bind-address rule with remote access", () => {
+    const config = validateStackConfig(
+        minimalConfig({ remoteAccess: { address: "192.168.1.20", httpRedirect: true } } as object),
+    );
+    const door = auditedContainers(config).find((c) => c.containerName === "door")!;
+    const judged = (ports: { hostIp: string; hostPort: number }[]) =>
+        bindingFindings([door], {
+            found: new Map([
+                ["door", { ports: ports.map((p) => ({ ...p, containerPort: `${p.hostPort}/tcp` })) } as never],
+            ]),
+            unreachable: new Map(),
+        })[0];
+    const own = [
+        { hostIp: "127.0.0.1", hostPort: 4000 },
+        { hostIp: "127.0.0.1", hostPort: 3000 },
+    ];
+
+    it("lets the door publish its HTTPS front and redirect on the address, and nothing else there", () => {
+        const front = [
+            { hostIp: "192.168.1.20", hostPort: 443 },
+            { hostIp: "192.168.1.20", hostPort: 80 },
+        ];
+        expect(judged([...own, ...front])).toMatchObject({
+            verdict: "pass",
+            detail: "published on 127.0.0.1:4000, 127.0.0.1:3000, 192.168.1.20:443, 192.168.1.20:80 only",
+        });
+        expect(judged([...own, ...front, { hostIp: "192.168.1.20", hostPort: 4000 }])).toMatchObject({
+            verdict: "fail",
+            detail: "4000/tcp published on 192.168.1.20:4000 (only 127.0.0.1:4000, 127.0.0.1:3000, 192.168.1.20:443, 192.168.1.20:80 are allowed)",
+        });
+        expect(judged(own)).toMatchObject({
+            verdict: "fail",
+            detail: "does not publish 192.168.1.20:443, 192.168.1.20:80",
+        });
     });
 });
 
