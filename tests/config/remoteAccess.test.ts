@@ -69,9 +69,9 @@ describe("ai-gateway:remoteAccess", () => {
         expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", host: "nas" }))).toEqual([
             'ai-gateway:remoteAccess.host: "nas" is not one of the hosts (box)',
         ]);
-        expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: ["router", "router", "ollama"] }))).toEqual([
-            'ai-gateway:remoteAccess.expose[2]: "ollama" is not one of openWebUI, router',
-        ]);
+        expect(
+            problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: ["router", "router", "ollama"] })),
+        ).toEqual(['ai-gateway:remoteAccess.expose[2]: "ollama" is not one of openWebUI, router']);
         expect(problemsOf(withRemoteAccess({ address: "192.168.1.20", expose: ["router", "router"] }))).toEqual([
             'ai-gateway:remoteAccess.expose[1]: "router" is listed twice',
         ]);
@@ -82,7 +82,9 @@ describe("ai-gateway:remoteAccess", () => {
 
     it("takes names for the certificate, never an address or a wildcard, and keeps port 80 for the redirect", () => {
         expect(
-            problemsOf(withRemoteAccess({ address: "192.168.1.20", hostnames: ["ai.lan", "AI.lan", "*.lan", "10.0.0.5"] })),
+            problemsOf(
+                withRemoteAccess({ address: "192.168.1.20", hostnames: ["ai.lan", "AI.lan", "*.lan", "10.0.0.5"] }),
+            ),
         ).toEqual([
             'ai-gateway:remoteAccess.hostnames[1]: "AI.lan" is not a host name (lower-case letters, digits, "-" and dots, e.g. "ai.lan"; no wildcards)',
             'ai-gateway:remoteAccess.hostnames[2]: "*.lan" is not a host name (lower-case letters, digits, "-" and dots, e.g. "ai.lan"; no wildcards)',
