@@ -54,3 +54,7 @@ export const openWebUIAdminEmail = gateway.openWebUIAdmin?.email;
 export const openWebUIAdminPassword = gateway.openWebUIAdmin?.password;
 /** Qdrant API key (clients send it as the `api-key` header). */
 export const qdrantApiKey = gateway.qdrantApiKey;
+/** What other devices open, with remote access on. */
+export const remoteAccessUrl = gateway.remoteAccess?.url;
+/** The internal CA's certificate, which devices install to trust it: `npm run ca -- --stack <name>` prints it. */
+export const remoteAccessCaCertificate = gateway.remoteAccess?.caCertificate;

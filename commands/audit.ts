@@ -3,7 +3,7 @@
  *
  * The final audit of a deployed stack, one verdict per rule and subject:
  * - bind-address: every published port of every container is on the host's bind address only, and only the
- *   door publishes the ports of the services behind it;
+ *   door publishes the ports of the services behind it (and, with remote access, its HTTPS front on that address);
  * - ollama-not-beyond: no Ollama instance answers on any other address of this machine;
  * - auth: the routers and Qdrant refuse calls without a key or with a wrong one, Open WebUI without a session,
  *   a published Redis without its password;
@@ -18,7 +18,9 @@
  * - no-egress: the routers on 4000, Open WebUI, Qdrant and Redis are on internal networks only, and from inside
  *   each router and Open WebUI a connection to an address beyond the stack fails: a listener this audit opens on
  *   the Docker host's address on the stack's ordinary network, which any container with a route out reaches
- *   (and on the host's address on the internal network, if it has one there).
+ *   (and on the host's address on the internal network, if it has one there);
+ * - one-door and tls, with remote access on (commands/auditRemote.ts): only the door answers on the remote-access
+ *   address, and what it serves there verifies against the stack's CA, over TLS 1.2 or newer, far from its end.
  * Exit 1 when any rule fails, and an answer the audit cannot read fails its own rule only. The router's key comes
  * from `AIGW_MASTER_KEY` or the stack's outputs.
  */
@@ -28,13 +30,8 @@ import { sameAddress } from "../config/addresses";
 import { NETWORK_NAME, serviceUrl } from "../targets/docker/containers";
 import { INTERNAL_NETWORK_NAME, doorPublishedPorts, dockerVantage } from "../targets/docker/doorPlan";
 import { doorContainerName, hasDoor } from "../model/plan";
-import {
-    CLOUD_API_KEY_ENV,
-    REDIS_CONTAINER,
-    REDIS_PASSWORD_ENV,
-    nonLocalReason,
-    ollamaApiBases,
-} from "../model/litellm";
+import { remoteAccessListeners } from "../targets/docker/doorHttps";
+import { CLOUD_API_KEY_ENV, REDIS_CONTAINER, REDIS_PASSWORD_ENV, nonLocalReason, ollamaApiBases } from "../model/litellm";
 import { CLOUD_GROUP, RESERVED_GROUPS } from "../config/serviceKeys";
 import { HostConfig, StackConfig } from "../config/stackKeys";
 import { isOllamaCloudModel, isPinnedImage } from "../config/primitives";
@@ -43,6 +40,7 @@ import { GatewayService, authHeaders, listServices, refusesCall } from "../targe
 import { Command, CommandIO, REPORT_OPTIONS, UsageError, loadDockerStack, parseCommandArgs, runWhenMain } from "./cli";
 import { StackContainers, execInContainer, imageTags, inspectNetworks, inspectStackContainers } from "./docker";
 import { acceptsConnections, errorMessage, oneLine, request } from "./http";
+import { remoteAccessAuditFindings, remoteAccessCa } from "./auditRemote";
 import { StackKeys } from "./keys";
 import { Finding, findingFor, reportFindings } from "./findings";
 
@@ -82,6 +80,8 @@ export interface AuditedContainer {
     publishes: number[];
     /** Why it publishes nothing, when it publishes nothing. */
     publishesNothing?: string;
+    /** What it publishes on the remote-access address: the door that serves remote access, its HTTPS front. */
+    publishesRemote?: { address: string; port: number }[];
     /** It must have no route out (internal networks only). */
     noEgress: boolean;
     /** Its image has Python, so the egress probe runs inside it (the LiteLLM and Open WebUI images). */
@@ -135,6 +135,7 @@ export function auditedContainers(config: StackConfig): AuditedContainer[] {
             containerName: doorContainerName(config, host.name),
             host,
             publishes: doorPublishedPorts(config, host.name),
+            publishesRemote: remoteAccessListeners(config, host.name).map(({ address, port }) => ({ address, port })),
             noEgress: false,
             image: config.images.door,
             secretEnv: [],
@@ -151,30 +152,35 @@ export function bindingFindings(services: AuditedContainer[], containers: StackC
         const facts = containers.found.get(service.containerName);
         if (!facts) return finding("fail", `no container ${service.containerName} on host ${service.host.name}`);
         const bind = service.host.bindAddress;
-        const wrong = facts.ports.filter(
-            (p) => !p.hostIp || !sameAddress(p.hostIp, bind) || !service.publishes.includes(p.hostPort),
-        );
-        const allowed = service.publishes.map((port) => `${bind}:${port}`).join(", ");
+        // Its own ports on the bind address, and the door's HTTPS front on the remote-access address.
+        const allowedPorts = [
+            ...service.publishes.map((port) => ({ address: bind, port })),
+            ...(service.publishesRemote ?? []),
+        ];
+        const published = (p: { hostIp: string; hostPort: number }, a: { address: string; port: number }) =>
+            p.hostIp !== "" && sameAddress(p.hostIp, a.address) && p.hostPort === a.port;
+        const wrong = facts.ports.filter((p) => !allowedPorts.some((a) => published(p, a)));
+        const allowed = allowedPorts.map((a) => `${a.address}:${a.port}`).join(", ");
         if (wrong.length > 0)
             return finding(
                 "fail",
                 wrong
                     .map((p) => `${p.containerPort} published on ${p.hostIp || "every address"}:${p.hostPort}`)
                     .join(", ") +
-                    (service.publishes.length === 0
+                    (allowedPorts.length === 0
                         ? ` (it must publish nothing: ${service.publishesNothing})`
-                        : ` (only ${allowed} ${service.publishes.length === 1 ? "is" : "are"} allowed)`),
+                        : ` (only ${allowed} ${allowedPorts.length === 1 ? "is" : "are"} allowed)`),
             );
-        if (service.publishes.length === 0)
+        if (allowedPorts.length === 0)
             return finding(
                 "pass",
                 service.port === undefined
                     ? "publishes no port (reached on the Docker network only)"
                     : `publishes no port (the door publishes ${bind}:${service.port})`,
             );
-        const missing = service.publishes.filter((port) => !facts.ports.some((p) => p.hostPort === port));
+        const missing = allowedPorts.filter((a) => !facts.ports.some((p) => published(p, a)));
         if (missing.length > 0)
-            return finding("fail", `does not publish ${missing.map((p) => `${bind}:${p}`).join(", ")}`);
+            return finding("fail", `does not publish ${missing.map((a) => `${a.address}:${a.port}`).join(", ")}`);
         return finding("pass", `published on ${allowed} only`);
     });
 }
@@ -665,11 +671,15 @@ async function noEgressFinding(
     return finding(verdict, `${seen}; cannot connect to ${blocked.join("; nor to ")}`);
 }
 
-/** Applies every rule to a deployed stack. */
+/**
+ * Applies every rule to a deployed stack. `remoteAccessCa` gives what the remote-access chain must verify against
+ * (commands/auditRemote.ts remoteAccessCa).
+ */
 export async function auditStack(
     config: StackConfig,
     masterKey: string,
     probeAddresses?: string[],
+    remoteAccessCa: () => Promise<string | true | undefined> = async () => undefined,
 ): Promise<Finding[]> {
     const services = listServices(config);
     const redis = redisContainer(config);
@@ -677,7 +687,7 @@ export async function auditStack(
     const containers = await inspectStackContainers(audited);
     // Every replica of the local router on every router host, each against the instances as its host reaches them.
     const routers = services.filter((s) => s.kind === "router");
-    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images, noEgress] = await Promise.all([
+    const [beyond, auth, redisAuth, localOnly, routes, noCloud, images, noEgress, remote] = await Promise.all([
         ollamaBeyondFindings(services, probeAddresses),
         authFindings(services),
         redis ? redisAuthFinding(redis).then((f) => [f]) : Promise.resolve([]),
@@ -691,6 +701,7 @@ export async function auditStack(
         ollamaCloudFindings(services),
         imageFindings(audited, containers),
         noEgressFindings(audited, containers),
+        remoteAccessAuditFindings(config, remoteAccessCa),
     ]);
     return [
         ...bindingFindings(audited, containers),
@@ -704,6 +715,7 @@ export async function auditStack(
         ...noCloud,
         ...images,
         ...noEgress,
+        ...remote,
     ];
 }
 
@@ -725,8 +737,15 @@ export const auditCommand: Command = {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, "probe-addresses": { type: "string" } });
         const stack = loadDockerStack(values, io.env);
         const probeAddresses = parseAddresses(values["probe-addresses"]);
-        const masterKey = await new StackKeys(stack.name, io.env).require("masterKey");
-        const findings = await auditStack(stack.config, masterKey, probeAddresses);
+        const keys = new StackKeys(stack.name, io.env);
+        const masterKey = await keys.require("masterKey");
+        const remote = stack.config.remoteAccess;
+        const findings = await auditStack(
+            stack.config,
+            masterKey,
+            probeAddresses,
+            async () => remote && remoteAccessCa(remote, (name) => keys.output(name)),
+        );
         return reportFindings(io, "audit", stack.name, findings, values.json);
     },
 };

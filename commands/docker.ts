@@ -136,6 +136,26 @@ export async function execInContainer(endpoint: string, container: string, argv:
     return docker(endpoint, ["exec", container, ...argv]);
 }
 
+/**
+ * Runs `argv` in a new container of `image` (already on the host: nothing is pulled) on `network`, removed when it
+ * ends (`docker run --rm`); resolves its standard output.
+ */
+export async function runThrowaway(endpoint: string, image: string, network: string, argv: string[]): Promise<string> {
+    const [entrypoint, ...args] = argv;
+    return docker(endpoint, [
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        network,
+        "--entrypoint",
+        entrypoint,
+        image,
+        ...args,
+    ]);
+}
+
 /** The containers of a stack's services, asked of each host's engine; engines that did not answer say why. */
 export interface StackContainers {
     /** Facts by container name, for the containers that exist. */

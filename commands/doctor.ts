@@ -8,7 +8,6 @@
  * preflight `up` runs, and the Pulumi CLI. Exit 1 when a check fails.
  */
 import { existsSync, statfsSync } from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { gpuHost, wantsGpu } from "../targets/docker/gpu";
 import { hostModelEstimates } from "../model/modelSize";
@@ -20,8 +19,10 @@ import { INSTALL_HINT, PULUMI_CLI_VERSION, findPulumiCli, installRoot } from "./
 import { Command, CommandIO, REPORT_OPTIONS, loadStack, parseCommandArgs, runWhenMain } from "./cli";
 import { DockerUnreachable, engineVersion, inspectStackContainers } from "./docker";
 import { judgeEngine } from "./dockerVersion";
+import { remoteAccessFindings } from "./doctorRemote";
 import { Finding, findingFor, reportFindings } from "./findings";
 import { runGpuCheck } from "./gpuCheck";
+import { tryListen } from "./http";
 import { preflightProblems } from "../providers/kubernetesChecks";
 import { preflightArgs } from "../targets/kubernetes/preflight";
 
@@ -60,15 +61,6 @@ async function hostFindings(host: HostConfig, index: number): Promise<Finding[]>
             ...(wantsGpu(host) ? [gpu("fail", "cannot check: Docker does not answer")] : []),
         ];
     }
-}
-
-/** Tries to listen where the service will publish: the plainest proof that the port is free. */
-function tryListen(address: string, port: number): Promise<string | undefined> {
-    return new Promise((resolve) => {
-        const server = net.createServer();
-        server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-        server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(undefined)));
-    });
 }
 
 async function portFindings(config: StackConfig, services: GatewayService[]): Promise<Finding[]> {
@@ -170,12 +162,13 @@ export const doctorCommand: Command = {
             ]);
             return reportFindings(io, "doctor", stack.name, [...cluster, pulumi], values.json);
         }
-        const [hosts, ports, pulumi] = await Promise.all([
+        const [hosts, ports, remote, pulumi] = await Promise.all([
             Promise.all(stack.config.hosts.map(hostFindings)),
             portFindings(stack.config, listServices(stack.config)),
+            remoteAccessFindings(stack.config),
             pulumiFinding(io.env),
         ]);
-        const findings = [...hosts.flat(), ...ports, ...diskFindings(stack.config), pulumi];
+        const findings = [...hosts.flat(), ...ports, ...remote, ...diskFindings(stack.config), pulumi];
         return reportFindings(io, "doctor", stack.name, findings, values.json);
     },
 };

@@ -33,6 +33,8 @@ export interface DeclaredResource {
     dependsOn: string[];
     /** Whether a replacement deletes the old resource first (containers with fixed names and ports must). */
     deleteBeforeReplace: boolean;
+    /** Whether it is protected: `destroy` (which excludes protected resources) keeps it. */
+    protect: boolean;
     /** Its inputs, resolved. */
     inputs: Record<string, unknown>;
 }
@@ -103,6 +105,14 @@ function mockedState(type: string, inputs: Record<string, unknown>): Record<stri
         case "docker:index/remoteImage:RemoteImage":
             // Readable stand-in for the image id, so the record shows which image each container runs.
             return { ...inputs, imageId: inputs.name };
+        // Keys and certificates made by `up` (@pulumi/tls): a private key is a secret like any generated one.
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, privateKeyPem: SECRET_PLACEHOLDER };
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: "[certificate request]\n" };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: `[${inputs.isCaCertificate ? "CA certificate" : "certificate"}]\n` };
         default:
             return inputs;
     }
@@ -114,7 +124,8 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /**
  * The inputs as an operator reads them. Secret wrappers are unwrapped: what they hold is either the
- * placeholder or derived from it, so it still shows as `[secret]`. Dynamic resources carry their
+ * placeholder or derived from it, so it still shows as `[secret]`, or a private key the program read from a file
+ * (remoteAccess.tls.keyFile), which the placeholder replaces. Dynamic resources carry their
  * provider's serialized code, which is not an input anyone wants to read.
  */
 function readableInputs(inputs: Record<string, unknown>): Record<string, unknown> {
@@ -126,8 +137,19 @@ function unwrapSecrets(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(unwrapSecrets);
     if (typeof value !== "object" || value === null) return value;
     const record = value as Record<string, unknown>;
-    if (record[SECRET_SIG_KEY] === SECRET_SIG) return unwrapSecrets(record.value);
+    if (record[SECRET_SIG_KEY] === SECRET_SIG) return hidePrivateKeys(unwrapSecrets(record.value));
     return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+/** A PEM private key, in whatever form (`PRIVATE KEY`, `EC PRIVATE KEY`, `RSA PRIVATE KEY`, ...). */
+const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
+
+/** Every PEM private key in the strings of a secret value replaced by the placeholder. */
+function hidePrivateKeys(value: unknown): unknown {
+    if (typeof value === "string") return value.replace(PEM_PRIVATE_KEY, SECRET_PLACEHOLDER);
+    if (Array.isArray(value)) return value.map(hidePrivateKeys);
+    if (typeof value !== "object" || value === null) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hidePrivateKeys(v)]));
 }
 
 /** `urn:pulumi:stack::project::type::name` and a provider reference (`urn::id`) both end in the name. */
@@ -194,6 +216,7 @@ function recordRegistrations(
                         parent: parent ? nameOf(parent) : undefined,
                         dependsOn: (request.getDependenciesList() as string[]).map(nameOf).sort(),
                         deleteBeforeReplace: request.getDeletebeforereplace(),
+                        protect: request.getProtect() ?? false,
                         inputs: readableInputs(pulumi.runtime.deserializeProperties(request.getObject())),
                     });
                 }

@@ -1,6 +1,6 @@
 /**
  * Small network probes the operator commands share: one HTTP request with its latency and a readable
- * reason when it fails, and a bare TCP connection attempt.
+ * reason when it fails, a bare TCP connection attempt, and a listen where a service will publish.
  */
 import * as net from "node:net";
 
@@ -109,5 +109,14 @@ export function acceptsConnections(address: string, port: number, timeoutMs = 10
             .on("connect", () => done(true))
             .on("timeout", () => done(false))
             .on("error", () => done(false));
+    });
+}
+
+/** Tries to listen at `address:port`: the plainest proof that the port is free there. Resolves the error code, if any. */
+export function tryListen(address: string, port: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(undefined)));
     });
 }

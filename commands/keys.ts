@@ -33,13 +33,18 @@ export class StackKeys {
         const variable = KEY_VARIABLES[output];
         const fromEnv = this.env[variable];
         if (fromEnv !== undefined) return fromEnv;
-        this.outputs ??= deployedOutputs(this.stack, this.projectDir, this.env);
-        const fromOutputs = (await this.outputs)?.[output];
+        const fromOutputs = await this.output(output);
         if (typeof fromOutputs === "string") return fromOutputs;
         throw new CommandFailure(
             `no ${output} for stack ${this.stack}: set ${variable} ` +
                 `(${variable}=$(pulumi stack output --stack ${this.stack} --show-secrets ${output})), ` +
                 "or install the Pulumi CLI so it is read from the deployed stack",
         );
+    }
+
+    /** A stack output of the deployed stack, read once per command; undefined when it cannot be read. */
+    async output(name: string): Promise<unknown> {
+        this.outputs ??= deployedOutputs(this.stack, this.projectDir, this.env);
+        return (await this.outputs)?.[name];
     }
 }

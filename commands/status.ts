@@ -16,6 +16,7 @@ import {
 } from "./cli";
 import { ContainerFacts, StackContainers, inspectStackContainers } from "./docker";
 import { ServiceHealth, probeService } from "./health";
+import { formatRemoteAccessStatus, remoteAccessStatus } from "./servedCertificate";
 import { formatDuration, formatTable } from "./table";
 
 const USAGE = "usage: npm run status -- --stack <name> [--json] [--timeout <seconds>] [--dir <folder>]";
@@ -98,19 +99,25 @@ export const statusCommand: Command = {
         const { values } = parseCommandArgs(argv, { ...REPORT_OPTIONS, timeout: { type: "string" } });
         const stack = loadDockerStack(values, io.env);
         const timeoutMs = secondsOption(values.timeout, 5, "timeout") * 1000;
-        const { statuses, dockerProblems } = await stackStatus(listServices(stack.config), timeoutMs);
-        const down = statuses.filter((s) => !s.up);
+        const remote = stack.config.remoteAccess;
+        const [{ statuses, dockerProblems }, remoteAccess] = await Promise.all([
+            stackStatus(listServices(stack.config), timeoutMs),
+            remote ? remoteAccessStatus(remote, timeoutMs) : undefined,
+        ]);
+        const down = statuses.filter((s) => !s.up).map((s) => s.service);
+        if (remoteAccess && !remoteAccess.up) down.push("remote access");
         if (values.json) {
             io.out(
-                `${JSON.stringify({ stack: stack.name, up: down.length === 0, dockerProblems, services: statuses }, null, 2)}\n`,
+                `${JSON.stringify({ stack: stack.name, up: down.length === 0, dockerProblems, services: statuses, remoteAccess }, null, 2)}\n`,
             );
         } else {
             io.out(formatStatus(statuses));
+            if (remoteAccess) io.out(`${formatRemoteAccessStatus(remoteAccess)}\n`);
             for (const problem of dockerProblems) io.err(`status: container states unknown: ${problem}\n`);
             io.err(
                 down.length === 0
-                    ? `status: all ${statuses.length} services of stack ${stack.name} are up\n`
-                    : `status: down: ${down.map((s) => s.service).join(", ")}\n`,
+                    ? `status: all ${statuses.length + (remoteAccess ? 1 : 0)} services of stack ${stack.name} are up\n`
+                    : `status: down: ${down.join(", ")}\n`,
             );
         }
         return down.length === 0 ? 0 : 1;

@@ -7,6 +7,7 @@ import { checkRouting } from "../routing/checks";
 import { openWebUIEmbeddingHost } from "../model/plan";
 import { checkPorts, checkReachability } from "./hostChecks";
 import { checkNames } from "./nameChecks";
+import { checkRemoteAccess } from "./remoteAccessChecks";
 import { Problem, ollamaModelKey, sameOllamaModel } from "./primitives";
 import { RESERVED_GROUPS } from "./serviceKeys";
 import type { StackConfig } from "./stackKeys";
@@ -103,6 +104,7 @@ export function checkCrossReferences(config: StackConfig, ctx: z.RefinementCtx):
     if (placementInvalid || config.target !== "docker") return;
     checkPorts(config, problem);
     checkReachability(config, problem);
+    checkRemoteAccess(config, problem);
 }
 
 /** Open WebUI's keys that name other parts of the stack: its embedding model, the routing filter's examples. */

@@ -8,6 +8,7 @@ import { routingKey } from "../routing/schema";
 import { DEFAULT_HOSTS, host, tuning } from "./hostKeys";
 import { gpuRequest, modelTag, name } from "./primitives";
 import { kubernetes, target } from "./kubernetesKeys";
+import { remoteAccessKey } from "./remoteAccessKeys";
 import { cloud, images, openWebUI, qdrant, router } from "./serviceKeys";
 
 /** The keys of the `ai-gateway:*` namespace, before defaults that depend on each other are filled in. */
@@ -34,6 +35,7 @@ export const stackKeys = z.strictObject({
     openWebUI: openWebUI.prefault({}),
     qdrant: qdrant.prefault({}),
     routing: routingKey,
+    remoteAccess: remoteAccessKey,
     kubernetes,
 });
 

@@ -31,6 +31,7 @@ const DOCKER_ONLY_KEYS: [string[], string][] = [
     [["openWebUI", "host"], "the scheduler places Open WebUI"],
     [["qdrant", "host"], "the scheduler places Qdrant"],
     [["images", "door"], "the cluster's Services and NetworkPolicies do the door's work"],
+    [["remoteAccess"], "the one way in from other devices is an Ingress (kubernetes.ingress, with its TLS Secret)"],
 ];
 
 /** The refusals of a config that parsed, judged on `raw`, the keys as written. */

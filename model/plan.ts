@@ -218,3 +218,8 @@ export function routingEmbeddingInstance(
         for (const instance of host.ollama) if (instance.models.includes(model)) return { host, instance };
     return undefined;
 }
+
+/** The host whose door serves remote access (remoteAccess.host, else Open WebUI's); undefined without remote access. */
+export function remoteAccessHost(config: StackConfig): string | undefined {
+    return config.remoteAccess && (config.remoteAccess.host ?? placements(config).openWebUI);
+}

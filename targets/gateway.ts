@@ -16,4 +16,6 @@ export interface GatewayOutputs {
     readonly openWebUIAdmin?: { email: string; password: pulumi.Output<string> };
     /** Qdrant's API key, when deployed; a secret. */
     readonly qdrantApiKey?: pulumi.Output<string>;
+    /** Remote access, when on (Docker): the URL other devices open, and the internal CA's certificate they install. */
+    readonly remoteAccess?: { url: string; caCertificate?: pulumi.Output<string> };
 }

@@ -2,7 +2,9 @@
 # Before the real-software suites (npm run test:peers and npm run test:e2e both run it first): what they use,
 # made from nothing on a new machine and reused from ~/.cache on a warm one.
 #   1. Debian's packages, in one apt-get: peers/install.sh's, debootstrap (images/build.sh makes its base file
-#      system with it) and chromium (the browser suite drives it; no browser is ever downloaded);
+#      system with it), chromium (the browser suites drive it; no browser is ever downloaded), libnss3-tools
+#      (certutil: the remote-access suite's browser trusts the stack's CA through an NSS database) and haproxy
+#      (the benchmark's door in front of the real router);
 #   2. at the same time, since the first is mostly compiling and the second mostly downloading:
 #      - peers/install.sh venvs ollama: the LiteLLM and gguf venvs, Ollama built from its Go module;
 #      - images/build.sh for litellm, open-webui, redis and haproxy (the door), pushed to the images' local registry;
@@ -34,7 +36,7 @@ run() {
   grep -E '^\[(peers|images)\] .*[0-9]s\b' "$logs/$name.log" | sed 's/^/[prepare]   /' >&2 || true
 }
 
-run apt env AIGW_EXTRA_APT_PKGS="debootstrap chromium" bash peers/install.sh apt
+run apt env AIGW_EXTRA_APT_PKGS="debootstrap chromium libnss3-tools haproxy" bash peers/install.sh apt
 
 bash images/registry.sh start "$registry" >/dev/null
 trap 'bash images/registry.sh stop >/dev/null 2>&1 || true' EXIT

@@ -8,6 +8,7 @@ import {
     needsRedis,
     placements,
     redisPublished,
+    remoteAccessHost,
     routerContainerName,
 } from "../../model/plan";
 import { ServiceRole, describeServices, routerConfigFile } from "../../model/services";
@@ -16,6 +17,8 @@ import { GatewayOutputs } from "../gateway";
 import { STATE_ID_RESOURCE } from "./containers";
 import { doorHealthPort, dockerVantage } from "./doorPlan";
 import { doorPublished, renderDoorConfig } from "./doorConfig";
+import { remoteAccessListeners, remoteAccessUrl } from "./doorHttps";
+import { RemoteAccessCertificate } from "./certificates";
 import { Door } from "./door";
 import { GatewayHost, ImageRole } from "./gatewayHost";
 import { newMasterKey } from "../secrets";
@@ -55,6 +58,8 @@ export class DockerGateway extends pulumi.ComponentResource implements GatewayOu
     public readonly openWebUIAdmin?: { email: string; password: pulumi.Output<string> };
     /** Qdrant's API key, when deployed; a secret. */
     public readonly qdrantApiKey?: pulumi.Output<string>;
+    /** Remote access, when on: the URL other devices open, and the internal CA's certificate they install. */
+    public readonly remoteAccess?: { url: string; caCertificate?: pulumi.Output<string> };
 
     constructor(name: string, args: DockerGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         // The type the Docker stacks have had from the start: a new one would change the URN of every resource,
@@ -80,6 +85,9 @@ export class DockerGateway extends pulumi.ComponentResource implements GatewayOu
             ]),
         );
         const onHost = (hostName: string) => ({ parent: this, providers: { docker: hosts.get(hostName)!.provider } });
+        const remote = config.remoteAccess;
+        const certificate = remote && new RemoteAccessCertificate("remote-access", { remote }, { parent: this });
+        if (certificate) this.remoteAccess = { url: remoteAccessUrl(remote), caCertificate: certificate.caCertificate };
 
         // The door of each host that has one. It waits for the containers it publishes, which exist only below:
         // each is added to its host's list, and the lists are handed over once every service is declared.
@@ -103,6 +111,10 @@ export class DockerGateway extends pulumi.ComponentResource implements GatewayOu
                     networks: [gatewayHost.networkName, gatewayHost.internalNetworkName!],
                     stateId,
                     waitFor,
+                    remoteAccess:
+                        remoteAccessHost(config) === host.name
+                            ? { listeners: remoteAccessListeners(config, host.name), pem: certificate!.pem }
+                            : undefined,
                 },
                 onHost(host.name),
             );

@@ -4,6 +4,8 @@ import { commonContainerArgs, doorHealthcheck, publish } from "./containers";
 import { DOOR_CONTAINER } from "./doorPlan";
 import { DOOR_CONFIG_PATH } from "./doorConfig";
 import { HostConfig } from "../../config/stackKeys";
+import { REMOTE_ACCESS_PEM, RemoteListener } from "./doorHttps";
+import { PortGuard } from "../../providers/portGuard";
 
 export interface DoorArgs {
     /** Container name: `door`, or `door-<host>` beyond the first host (targets/docker/doorPlan.ts). */
@@ -28,13 +30,20 @@ export interface DoorArgs {
      * own, which goes through the door.
      */
     waitFor: pulumi.Input<pulumi.Resource[]>;
+    /** The HTTPS front for other devices, when this door serves it (config/doorHttps.ts). */
+    remoteAccess?: {
+        /** What it publishes on the remote-access address. */
+        listeners: RemoteListener[];
+        /** The certificate chain and key it serves (a secret). */
+        pem: pulumi.Input<string>;
+    };
 }
 
 /**
  * The door of one host: HAProxy on both of its networks, the only way in to the containers that are on the
  * internal one, and their only way out, to the stack's services on other hosts (targets/docker/doorPlan.ts). It publishes
  * their ports on the host's bind address and forwards each byte for byte (TCP); it holds no key and keeps
- * nothing. The HTTPS front for other devices is meant to be this same container.
+ * nothing but, when it serves remote access, the certificate of its HTTPS front for other devices.
  */
 export class Door extends pulumi.ComponentResource {
     /** The container: the health checks of the services behind it wait for it. */
@@ -44,6 +53,15 @@ export class Door extends pulumi.ComponentResource {
         super("aigateway:network:Door", name, {}, opts);
         const { host } = args;
         const common = commonContainerArgs(args.containerName, args.networks, pulumi.getStack(), args.stateId);
+        const remote = args.remoteAccess;
+        const guards = (remote?.listeners ?? []).map(
+            (l) =>
+                new PortGuard(
+                    `${name}-${l.kind}-port`,
+                    { bindAddress: l.address, port: l.port, service: "the door's HTTPS front", configKey: l.configKey },
+                    { parent: this },
+                ),
+        );
         this.container = new docker.Container(
             args.containerName,
             {
@@ -55,11 +73,26 @@ export class Door extends pulumi.ComponentResource {
                 // foreground, logging to stderr (docker logs door).
                 entrypoints: ["haproxy"],
                 command: ["-W", "-db", "-f", DOOR_CONFIG_PATH],
-                uploads: [{ file: DOOR_CONFIG_PATH, content: args.config }],
-                ports: args.ports.map((port) => publish(host, port, port)),
+                uploads: [
+                    { file: DOOR_CONFIG_PATH, content: args.config },
+                    ...(remote ? [{ file: REMOTE_ACCESS_PEM, content: remote.pem }] : []),
+                ],
+                ports: [
+                    ...args.ports.map((port) => publish(host, port, port)),
+                    ...(remote?.listeners ?? []).map((l) => ({
+                        internal: l.listen,
+                        external: l.port,
+                        ip: l.address,
+                        protocol: "tcp",
+                    })),
+                ],
                 healthcheck: doorHealthcheck(args.healthPort),
             },
-            { parent: this, deleteBeforeReplace: true, dependsOn: args.waitFor },
+            {
+                parent: this,
+                deleteBeforeReplace: true,
+                dependsOn: pulumi.output(args.waitFor).apply((waitFor) => [...waitFor, ...guards]),
+            },
         );
         this.registerOutputs({});
     }

@@ -15,6 +15,7 @@ import { DoorForward, doorForwards, doorHealthPort } from "./doorPlan";
 import { LITELLM_CONTAINER_PORT, REDIS_CONTAINER, REDIS_CONTAINER_PORT } from "../../model/litellm";
 import { StackConfig } from "../../config/stackKeys";
 import { placements, redisPublished } from "../../model/plan";
+import { renderDoorHttps } from "./doorHttps";
 
 /** Where the config is uploaded: where the official HAProxy image and images/haproxy read it. */
 export const DOOR_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
@@ -105,6 +106,7 @@ export function renderDoorConfig(config: StackConfig, hostName: string): string 
             `    server ${p.containerName} ${p.containerName}:${p.containerPort} resolvers docker init-addr libc,none`,
         );
     for (const f of doorForwards(config, hostName)) lines.push("", ...forwardLines(f));
+    lines.push(...renderDoorHttps(config, hostName, idle));
     return lines.join("\n") + "\n";
 }
 

@@ -60,7 +60,7 @@ export function doorPublishedPorts(config: StackConfig, hostName: string): numbe
 }
 
 /** The first port from `start` up that is none of `taken`. */
-function freePort(start: number, taken: Set<number>): number {
+export function freePort(start: number, taken: Set<number>): number {
     let port = start;
     while (taken.has(port)) port++;
     return port;

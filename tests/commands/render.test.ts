@@ -100,6 +100,38 @@ describe("npm run render", () => {
         }
     });
 
+    it("shows remote access: the door's HTTPS front in its haproxy.cfg, its certificate file with the key hidden, the CA", () => {
+        const stackFile = path.join(PROJECT_DIR, "Pulumi.render-test-remote.yaml");
+        writeFileSync(
+            stackFile,
+            "config:\n  ai-gateway:groups:\n    fast: [llama3.2:3b]\n  ai-gateway:remoteAccess:\n" +
+                "    address: 192.168.1.20\n    hostnames: [ai.lan]\n    expose: [openWebUI, router]\n",
+        );
+        try {
+            const { code, stdout } = render("--stack", "render-test-remote");
+            expect(code).toBe(0);
+            const rendered = JSON.parse(stdout);
+            expect(Object.keys(rendered.files)).toEqual([
+                "door/haproxy.cfg",
+                "door/remote-access.pem",
+                "litellm/config.yaml",
+            ]);
+            expect(rendered.files["door/haproxy.cfg"]).toContain("frontend remote-access:https\n");
+            expect(rendered.files["door/remote-access.pem"]).toBe("[certificate]\n[secret]\n");
+            const tls = rendered.resources.filter((r: { type: string }) => r.type.startsWith("tls:"));
+            expect(tls.map((r: { name: string }) => r.name).sort()).toEqual([
+                "remote-access-ca",
+                "remote-access-ca-key",
+                "remote-access-certificate",
+                "remote-access-key",
+                "remote-access-request",
+            ]);
+            expect(stdout).not.toContain("PRIVATE KEY");
+        } finally {
+            rmSync(stackFile);
+        }
+    });
+
     it("names the stacks that exist when asked for one that does not", () => {
         const { code, stderr } = render("--stack", "nope");
         expect(code).toBe(1);

@@ -93,7 +93,7 @@ describe("a wrong value fails with one line naming the key, the value and what i
             "an unknown top-level key",
             { ...minimalConfig(), grups: {} },
             [
-                "ai-gateway:grups: unknown key (allowed: target, hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing, kubernetes)",
+                "ai-gateway:grups: unknown key (allowed: target, hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing, remoteAccess, kubernetes)",
             ],
         ],
         [
@@ -625,7 +625,7 @@ describe("names that every object has", () => {
         const flat = { ...flatConfig(minimalConfig()), "ai-gateway:__proto__": '{"router":{"port":1}}' };
         const problems = loadProblems(flat);
         expect(problems).toEqual([
-            "ai-gateway:__proto__: unknown key (allowed: target, hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing, kubernetes)",
+            "ai-gateway:__proto__: unknown key (allowed: target, hosts, ollama, images, groups, router, cloud, cloudApiKey, openWebUI, qdrant, routing, remoteAccess, kubernetes)",
         ]);
     });
 });

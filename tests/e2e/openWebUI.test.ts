@@ -9,17 +9,20 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Browser, Page } from "playwright-core";
+import { Browser } from "playwright-core";
 import { DeployFolder } from "./support/deployFolder";
 import { ModelRegistry, startRegistries, withTools } from "./support/modelRegistry";
 import {
     STRANGER,
     Session,
+    ask,
     clearTestOutput,
     findAs,
     getAs,
+    inPage,
     launchChromium,
     signIn,
+    signInInBrowser,
     signUp,
     testOutput,
 } from "./support/openWebUI";
@@ -75,50 +78,6 @@ function initialConfig(dataDir: string): Record<string, unknown> {
             default: "fast",
             routes: [{ name: "code", group: "code", keywords: ["python", "function"] }],
         },
-    };
-}
-
-/** A page of its own in the shared browser; on failure its screenshot is kept as `<name>-failed.png`. */
-async function inPage<T>(name: string, steps: (page: Page) => Promise<T>): Promise<T> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    // Open WebUI shows its release notes to an account once, over whatever the step was about to click.
-    await page.addLocatorHandler(page.getByRole("button", { name: "Okay, Let's Go!" }), (button) => button.click());
-    try {
-        return await steps(page);
-    } catch (err) {
-        await page.screenshot({ path: testOutput(`${name}-failed.png`) }).catch(() => undefined);
-        throw err;
-    } finally {
-        await context.close();
-    }
-}
-
-/** Signs in on Open WebUI's own sign-in page, as the admin with the stack's generated password. */
-async function signInInBrowser(page: Page, then = "/"): Promise<void> {
-    await page.goto(`${OPEN_WEBUI}/auth?redirect=${encodeURIComponent(then)}`);
-    await page.locator("#email").fill(admin.email);
-    await page.locator("#password").fill(admin.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.locator("#chat-input").waitFor({ timeout: 120_000 });
-}
-
-/**
- * Sends `question` from the chat input and waits for its answer to be complete (a response's actions, such as
- * Regenerate, appear once it is); resolves to that response's status line and answer.
- */
-async function ask(page: Page, question: string): Promise<{ status: string; answer: string }> {
-    const responses = page.locator('[id^="message-"]').filter({ has: page.locator("#response-content-container") });
-    const before = await responses.count();
-    await page.locator("#chat-input").fill(question);
-    await page.locator("#chat-input").press("Enter");
-    const response = responses.nth(before);
-    await response.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 180_000 });
-    // Complete, so a status line is there now or never: read without waiting.
-    const statuses = await response.getByRole("button", { name: "Toggle status history" }).allInnerTexts();
-    return {
-        status: statuses.join("\n").trim(),
-        answer: (await response.locator("#response-content-container").innerText()).trim(),
     };
 }
 
@@ -195,8 +154,8 @@ test("up deploys the stack with Open WebUI and its routing filter", async () => 
 
 test("in the browser, the admin asks auto a coding question and sees it answered by the code group", async () => {
     const started = Date.now();
-    const { status, answer } = await inPage(`${SCREENSHOTS}chat`, async (page) => {
-        await signInInBrowser(page);
+    const { status, answer } = await inPage(browser, `${SCREENSHOTS}chat`, async (page) => {
+        await signInInBrowser(page, OPEN_WEBUI, admin);
         await page.locator("#model-selector-model-button").click();
         await page.locator("#model-search-input").fill("auto");
         await page.getByRole("option", { name: "Select auto model" }).click();
@@ -240,8 +199,8 @@ test("a new Open WebUI image replaces the container and keeps the users, the cha
 
     // In the browser: the chat is there as it was, and the filter still routes a follow-up to code.
     const started = Date.now();
-    const { status } = await inPage(`${SCREENSHOTS}after-upgrade`, async (page) => {
-        await signInInBrowser(page, `/c/${chatId}`);
+    const { status } = await inPage(browser, `${SCREENSHOTS}after-upgrade`, async (page) => {
+        await signInInBrowser(page, OPEN_WEBUI, admin, `/c/${chatId}`);
         await page.locator("#messages-container").getByText(QUESTION).waitFor();
         const asked = await ask(page, FOLLOW_UP);
         await page.screenshot({ path: testOutput(`${SCREENSHOTS}after-upgrade.png`) });

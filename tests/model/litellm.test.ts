@@ -1,14 +1,7 @@
 import { parse } from "yaml";
 import { validateStackConfig } from "../../config/load";
 import { renderDoorConfig } from "../../targets/docker/doorConfig";
-import {
-    assertLocalOnly,
-    nonLocalReason,
-    ollamaEndpoints,
-    ROUTER_ALLOWED_ROUTES,
-    renderRouterConfig,
-    routerConfig,
-} from "../../model/litellm";
+import { assertLocalOnly, nonLocalReason, ollamaEndpoints, ROUTER_ALLOWED_ROUTES, renderRouterConfig, routerConfig } from "../../model/litellm";
 import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../routing/failoverHook";
 import { routerHookFiles } from "../../routing/routerFiles";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "../../routing/schema";

@@ -6,7 +6,9 @@
  * - loadBalancing: the router against direct Ollama, its overhead and throughput (tests/peers/bench/loadBalancing.ts);
  * - health: HealthCheck's detection after a real Ollama becomes ready, and its requests to a slow starter;
  * - routing: what routing by content adds on the rules-only path, `auto` against the named group
- *   (tests/peers/bench/routing.ts).
+ *   (tests/peers/bench/routing.ts);
+ * - remoteAccess: what the door's HTTPS front adds to a short streamed chat, against the router on loopback
+ *   (tests/peers/bench/remoteAccess.ts).
  * Prints a Markdown table and writes every row to bench-results/bench.json (tests/peers/bench/results.ts).
  * Ports: Ollama 11464 (pulls), 11465 (pushes), registry 5061 (blobs 127.0.0.2:5061),
  * the slowed registry 5092 (blobs 5093), HealthCheck's slow starters 11490-11491.
@@ -35,6 +37,7 @@ import {
 } from "./support/peers";
 import { requirePeersFor } from "./support/requirements";
 import { loadBalancingBench } from "./bench/loadBalancing";
+import { remoteAccessBench } from "./bench/remoteAccess";
 import { routingBench } from "./bench/routing";
 
 const PORTS = {
@@ -111,6 +114,8 @@ const SECTIONS: Record<string, (peers: Peers) => Promise<Measure[]>> = {
     },
     // Its own Ollama and router (tests/peers/bench/routing.ts).
     routing: () => routingBench(),
+    // Its own Ollama, router and door (tests/peers/bench/remoteAccess.ts).
+    remoteAccess: () => remoteAccessBench(),
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -152,7 +157,7 @@ async function main(argv: string[]): Promise<void> {
             date: new Date().toISOString(),
             command: `npm run bench${values.only ? ` -- --only ${values.only}` : ""}`,
             machine: { cores: cpus().length, loadAverage: { start: loadAtStart, end: loadavg() } },
-            versions: { ollama: "0.17.4", litellm: "1.87.0" },
+            versions: { ollama: "0.17.4", litellm: "1.87.0", haproxy: "2.6.12" },
         });
         writeBenchResults(BENCH_RESULTS_FILE, results);
         const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");

@@ -40,6 +40,20 @@ export function dockerServices(config: StackConfig): ServiceSpec[] {
     return describeServices(config, (hostName) => dockerVantage(config, hostName));
 }
 
+/** `minimalConfig` with `ai-gateway:remoteAccess` set to `remoteAccess`, and `overrides`. */
+export function withRemoteAccess(remoteAccess: unknown, overrides: Partial<StackConfigInput> = {}): StackConfigInput {
+    return minimalConfig({ ...overrides, remoteAccess } as Partial<StackConfigInput>);
+}
+
+/** Two hosts on a LAN: the router and its Ollama on gpu (10.0.0.1), Open WebUI on ui (10.0.0.2). */
+export const UI_ON_ITS_OWN_HOST: Partial<StackConfigInput> = {
+    hosts: [
+        { name: "gpu", bindAddress: "10.0.0.1", ollama: [{ name: "ollama", port: 11434, models: ["llama3.2:3b"] }] },
+        { name: "ui", bindAddress: "10.0.0.2", ollama: [{ name: "ollama-ui", port: 11434, models: [] }] },
+    ],
+    openWebUI: { host: "ui" },
+};
+
 /** The problem lines of a config that must be refused; fails the test if it is accepted. */
 export function problemsOf(raw: Record<string, unknown>): string[] {
     try {

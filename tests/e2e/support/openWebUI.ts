@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { Browser, chromium } from "playwright-core";
+import { Browser, LaunchOptions, Page, chromium } from "playwright-core";
 import { PROJECT_DIR } from "../../../commands/stackFile";
 import { CHROMIUM } from "./stackHarness";
 
@@ -69,11 +69,64 @@ export async function getAs<T>(url: string, session: Session, apiPath: string): 
     return found;
 }
 
-/** Debian's Chromium, headless; without its sandbox, which cannot start as root. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless; without its sandbox, which cannot start as root. `options` may start it another
+ * way (a wrapper as `executablePath`) or with another environment (`env`).
+ */
+export function launchChromium(options: Pick<LaunchOptions, "executablePath" | "env"> = {}): Promise<Browser> {
     return chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
         args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+        ...options,
     });
+}
+
+/** A page of its own in `browser`; on failure its screenshot is kept as `<name>-failed.png` in the test output. */
+export async function inPage<T>(browser: Browser, name: string, steps: (page: Page) => Promise<T>): Promise<T> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    // Open WebUI shows its release notes to an account once, over whatever the step was about to click.
+    await page.addLocatorHandler(page.getByRole("button", { name: "Okay, Let's Go!" }), (button) => button.click());
+    try {
+        return await steps(page);
+    } catch (err) {
+        await page.screenshot({ path: testOutput(`${name}-failed.png`) }).catch(() => undefined);
+        throw err;
+    } finally {
+        await context.close();
+    }
+}
+
+/** Signs in on the sign-in page of Open WebUI at `url` as `account`, then goes to `then`. */
+export async function signInInBrowser(
+    page: Page,
+    url: string,
+    account: { email: string; password: string },
+    then = "/",
+): Promise<void> {
+    await page.goto(`${url}/auth?redirect=${encodeURIComponent(then)}`);
+    await page.locator("#email").fill(account.email);
+    await page.locator("#password").fill(account.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#chat-input").waitFor({ timeout: 120_000 });
+}
+
+/**
+ * Sends `question` from the chat input and waits for its answer to be complete (a response's actions, such as
+ * Regenerate, appear once it is); resolves to that response's status line and answer.
+ */
+export async function ask(page: Page, question: string): Promise<{ status: string; answer: string }> {
+    const responses = page.locator('[id^="message-"]').filter({ has: page.locator("#response-content-container") });
+    const before = await responses.count();
+    await page.locator("#chat-input").fill(question);
+    await page.locator("#chat-input").press("Enter");
+    const response = responses.nth(before);
+    await response.getByRole("button", { name: "Regenerate" }).waitFor({ timeout: 180_000 });
+    // Complete, so a status line is there now or never: read without waiting.
+    const statuses = await response.getByRole("button", { name: "Toggle status history" }).allInnerTexts();
+    return {
+        status: statuses.join("\n").trim(),
+        answer: (await response.locator("#response-content-container").innerText()).trim(),
+    };
 }
