@@ -4,15 +4,10 @@
  */
 import * as http from "node:http";
 import { execFileSync } from "node:child_process";
-import {
-    CANARY_KEY,
-    CANARY_ROUTES,
-    EGRESS_PROBE,
-    auditCommand,
-    auditedContainers,
-    cloudKeyFindings,
-    secretProblem,
-} from "../../commands/audit";
+import { CANARY_KEY, CANARY_ROUTES } from "../../commands/auditRouters";
+import { EGRESS_PROBE } from "../../commands/auditNetwork";
+import { auditCommand } from "../../commands/audit";
+import { auditedContainers, cloudKeyFindings, secretProblem } from "../../commands/auditContainers";
 import { ContainerFacts } from "../../commands/docker";
 import { validateStackConfig } from "../../config/load";
 import { ROUTER_ALLOWED_ROUTES } from "../../model/litellm";

@@ -9,7 +9,7 @@ import { createServer, AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import * as path from "node:path";
 import { Server, createServer as createTlsServer } from "node:tls";
-import { auditedContainers, bindingFindings } from "../../commands/audit";
+import { auditedContainers, bindingFindings } from "../../commands/auditContainers";
 import { PORT_PROBE, judgeProbe, probedPorts, tlsFindings } from "../../commands/auditRemote";
 import { caCommand } from "../../commands/ca";
 import { doctorCommand } from "../../commands/doctor";

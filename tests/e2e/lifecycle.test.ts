@@ -43,7 +43,7 @@ import {
 import { widestProgressStep } from "../peers/support/pullProgress";
 import { evaluate } from "../support/stack";
 import { containerStartsBehindModelPulls, criticalPath, measuredSpans } from "../../commands/startOrder";
-import { EGRESS_PROBE } from "../../commands/audit";
+import { EGRESS_PROBE } from "../../commands/auditNetwork";
 
 const STACK = "e2e";
 /** Ports of the stack on 127.0.0.1, away from the defaults and from the peers suite's. */

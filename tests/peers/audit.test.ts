@@ -7,13 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import {
-    AuditedContainer,
-    auditStack,
-    bindingFindings,
-    localOnlyFinding,
-    redisAuthFinding,
-} from "../../commands/audit";
+import { AuditedContainer, bindingFindings } from "../../commands/auditContainers";
+import { auditStack } from "../../commands/audit";
+import { localOnlyFinding } from "../../commands/auditRouters";
+import { redisAuthFinding } from "../../commands/auditNetwork";
 import { ollamaEnv } from "../../model/ollama";
 import { validateStackConfig } from "../../config/load";
 import { OLLAMA_OPENAI_PATH, ollamaApiBases, renderRouterConfig } from "../../model/litellm";

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { CANARY_ROUTES, routesFinding } from "../../commands/audit";
+import { CANARY_ROUTES, routesFinding } from "../../commands/auditRouters";
 import { validateStackConfig } from "../../config/load";
 import { ROUTER_ALLOWED_ROUTES, renderRouterConfig } from "../../model/litellm";
 import { listServices } from "../../targets/docker/endpoints";
