@@ -1,5 +1,5 @@
 /**
- * Names that must not collide: containers, data folders and model pulls, as config/plan names them.
+ * Names that must not collide: containers, data folders and model pulls, as model/plan.ts names them.
  */
 import {
     PlannedContainer,

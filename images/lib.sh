@@ -1,12 +1,12 @@
 # Sourced by the images/ scripts: pinned versions, cache layout, small helpers.
 # Ollama and LiteLLM pins come from peers/common.sh (the same versions the tests run);
-# Open WebUI's is the tag of config/schema.ts's default image. Redis comes from
+# Open WebUI's is the tag of config/serviceKeys.ts's default image. Redis comes from
 # Debian bookworm, whose version the image tag carries.
 source "$(dirname "${BASH_SOURCE[0]}")/../peers/common.sh"
 AIGW_OPEN_WEBUI_VERSION=0.12.4
 # The Redis image is tagged with bookworm's redis-server version; its build checks the package still is.
 AIGW_REDIS_VERSION=7.0.15
-# The door's HAProxy likewise: bookworm's haproxy (2.6 LTS), the version of config/schema.ts's default image.
+# The door's HAProxy likewise: bookworm's haproxy (2.6 LTS), the version of config/serviceKeys.ts's default image.
 AIGW_HAPROXY_VERSION=2.6.12
 
 AIGW_IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

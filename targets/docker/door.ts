@@ -30,7 +30,7 @@ export interface DoorArgs {
      * own, which goes through the door.
      */
     waitFor: pulumi.Input<pulumi.Resource[]>;
-    /** The HTTPS front for other devices, when this door serves it (config/doorHttps.ts). */
+    /** The HTTPS front for other devices, when this door serves it (targets/docker/doorHttps.ts). */
     remoteAccess?: {
         /** What it publishes on the remote-access address. */
         listeners: RemoteListener[];

@@ -1,7 +1,7 @@
 /**
  * The door's HTTPS front for other devices (`ai-gateway:remoteAccess`): the part of the door's haproxy.cfg that
  * ends TLS on the remote-access address and serves Open WebUI at `/` and the router's OpenAI API at `/v1`, and
- * the ports the door publishes there. Pure, like the rest of the door's config (config/doorConfig.ts).
+ * the ports the door publishes there. Pure, like the rest of the door's config (targets/docker/doorConfig.ts).
  *
  * These listeners are HTTP (`mode http`), where the door's others are TCP: it must read the path to pick the
  * service, and it sets the response headers a browser on the LAN should get (HSTS, no server banner). HAProxy
@@ -12,9 +12,8 @@ import { OPEN_WEBUI_CONTAINER_PORT } from "../../model/openWebUI";
 import { doorForwards, doorHealthPort, doorPublishedPorts, freePort } from "./doorPlan";
 import { LITELLM_CONTAINER_PORT } from "../../model/litellm";
 import { urlHost } from "../../model/addressing";
-import { CONTAINER_NAMES, placements, routerContainerName } from "../../model/plan";
+import { CONTAINER_NAMES, placements, remoteAccessHost, routerContainerName } from "../../model/plan";
 import { HTTP_REDIRECT_PORT, RemoteAccessConfig } from "../../config/remoteAccessKeys";
-import { remoteAccessHost } from "../../model/plan";
 import type { StackConfig } from "../../config/stackKeys";
 
 /** The certificate chain and private key the HTTPS front serves, in one file as HAProxy reads it. */
