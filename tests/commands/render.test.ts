@@ -61,6 +61,40 @@ describe("npm run render", () => {
         expect(stdout).not.toContain("__provider");
     });
 
+    it("shows every Kubernetes object of Pulumi.k8s.yaml, the files of its ConfigMaps, and its secrets masked", () => {
+        const { code, stdout } = render("--stack", "k8s");
+        expect(code).toBe(0);
+        const rendered = JSON.parse(stdout) as {
+            resources: { type: string; inputs: any }[];
+            files: Record<string, string>;
+        };
+        const kinds = new Set(
+            rendered.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => r.inputs.kind),
+        );
+        expect([...kinds].sort()).toEqual([
+            "ConfigMap",
+            "Deployment",
+            "Ingress",
+            "Job",
+            "Namespace",
+            "NetworkPolicy",
+            "PersistentVolumeClaim",
+            "Secret",
+            "Service",
+            "StatefulSet",
+        ]);
+        expect(rendered.resources.filter((r) => r.type.startsWith("docker:"))).toEqual([]);
+        const secret = rendered.resources.find((r) => r.inputs.kind === "Secret")!;
+        expect(secret.inputs.stringData["router-master-key"]).toBe("sk-[secret]");
+        expect(secret.inputs.stringData["open-webui-admin-password"]).toBe("[secret]");
+        expect(Object.keys(rendered.files)).toEqual([
+            "litellm/config.yaml",
+            "litellm/routing_hook.py",
+            "open-webui/route_by_content.py",
+        ]);
+        expect(rendered.files["litellm/config.yaml"]).toContain("api_base: http://ollama-2:11434/v1");
+    });
+
     it("writes the generated router configs with --out, and prints YAML with --format yaml", () => {
         const out = mkdtempSync(path.join(tmpdir(), "render-"));
         try {
