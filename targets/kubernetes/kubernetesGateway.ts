@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PROJECT } from "../../config/primitives";
 import { StackConfig } from "../../config/stackKeys";
-import { SecretName, describeServices, routerConfigFile } from "../../model/services";
+import { SecretName, ServiceRole, describeServices, routerConfigFile } from "../../model/services";
 import { ClusterAccess, KubernetesPreflight } from "../../providers/kubernetesChecks";
 import { GatewayOutputs } from "../gateway";
 import { newMasterKey } from "../secrets";
@@ -19,6 +19,14 @@ export interface KubernetesGatewayArgs {
     /** The cloud provider's key (a secret); required when cloud fallback is enabled. */
     cloudApiKey?: pulumi.Input<string>;
 }
+
+/** The `urls` output's key of each service clients use, as on Docker. */
+const URL_KEYS: Partial<Record<ServiceRole, string>> = {
+    router: "router",
+    cloudRouter: "cloudRouter",
+    qdrant: "qdrant",
+    openWebUI: "openWebUI",
+};
 
 /** The pod's and the Ingress's allowance beyond the router's own timeout, so the router's answer gets through. */
 const TIMEOUT_MARGIN_SECONDS = 60;
@@ -60,7 +68,8 @@ export class KubernetesGateway extends pulumi.ComponentResource implements Gatew
             { ...keptWithData, dependsOn: [preflight] },
         ).metadata.name;
 
-        // The same generated keys as on Docker; Open WebUI's open data that outlives the stack, so they are kept.
+        // The same generated keys as on Docker. Open WebUI's two open data that outlives the stack (its admin account,
+        // its users' sessions): they are protected, so a destroy keeps them as it keeps the data.
         const password = (resource: string, length: number, kept = false) =>
             new random.RandomPassword(resource, { length, special: false }, { parent: this, protect: kept }).result;
         this.masterKey = newMasterKey("router-master-key", { parent: this });
@@ -117,8 +126,11 @@ export class KubernetesGateway extends pulumi.ComponentResource implements Gatew
                 onCluster,
             );
 
+        // Under the keys the Docker target gives them, for the services clients use.
         this.urls = Object.fromEntries(
-            services.map((s) => [s.name, `http://${s.name}.${kubernetes.namespace}.svc:${s.port.service}`]),
+            services
+                .filter((s) => URL_KEYS[s.role] !== undefined)
+                .map((s) => [URL_KEYS[s.role], `http://${s.name}.${kubernetes.namespace}.svc:${s.port.service}`]),
         );
         if (kubernetes.ingress) {
             new k8s.networking.v1.Ingress(

@@ -84,7 +84,8 @@ describe("the program with target: kubernetes", () => {
         expect(kinds(":Service")).toEqual(["litellm", "ollama", "ollama-2", "open-webui", "qdrant", "redis"]);
         expect(program.ofType(":Ingress")).toHaveLength(1);
         expect(program.evaluated.outputs.urls).toMatchObject({
-            litellm: "http://litellm.ai-gateway.svc:4000",
+            router: "http://litellm.ai-gateway.svc:4000",
+            openWebUI: "http://open-webui.ai-gateway.svc:3000",
             ingress: "http://ai.example.com/",
         });
     });
