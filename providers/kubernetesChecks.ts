@@ -521,7 +521,11 @@ export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
 
 /** Waits for a workload to be ready once it is created or changed (see the file's comment). */
 export class KubernetesRollout extends pulumi.dynamic.Resource {
-    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+    constructor(
+        name: string,
+        args: { [K in keyof RolloutArgs]: pulumi.Input<RolloutArgs[K]> },
+        opts?: pulumi.CustomResourceOptions,
+    ) {
         super(kubernetesRolloutProvider, name, args, opts, "aigateway", "KubernetesRollout");
     }
 }

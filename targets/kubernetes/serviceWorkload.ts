@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSpec } from "../../model/services";
-import { ClusterAccess, KubernetesRollout } from "../../providers/kubernetesChecks";
+import { ClusterAccess, KubernetesRollout, RolloutArgs } from "../../providers/kubernetesChecks";
 import { claimName, filesConfigMap, labelsOf } from "./names";
 import {
     KubernetesSettings,
@@ -107,7 +107,7 @@ export class ServiceWorkload extends pulumi.ComponentResource {
         const rollout = (
             resource: string,
             object: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job,
-            objectKind: string,
+            objectKind: RolloutArgs["kind"],
         ) =>
             new KubernetesRollout(
                 resource,
