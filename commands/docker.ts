@@ -2,7 +2,8 @@
  * What the operator commands ask a host's Docker engine, through the `docker` CLI and the host's endpoint
  * from the stack config (`unix:///var/run/docker.sock` or `ssh://user@host`, which the CLI handles itself).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { oneLine } from "./http";
 
@@ -218,4 +219,75 @@ export async function labelledObjects(
 export async function removeObjects(endpoint: string, objects: { containers: string[]; networks: string[] }) {
     if (objects.containers.length > 0) await docker(endpoint, ["container", "rm", "--force", ...objects.containers]);
     if (objects.networks.length > 0) await docker(endpoint, ["network", "rm", ...objects.networks]);
+}
+
+/** What to read of a container's log (`docker logs`). */
+export interface LogOptions {
+    /** Only lines since then: a duration such as `10m` or `1h30m`, or a timestamp (Docker's `--since`). */
+    since?: string;
+    /** Only the last this many lines (Docker's `--tail`). */
+    tail?: number;
+    /** Keep reading as the container writes, until it stops or `stop()` is called. */
+    follow?: boolean;
+}
+
+/** One line of a container's log. */
+export interface LogLine {
+    /** When Docker received it: RFC 3339 with nanoseconds, UTC. */
+    time: string;
+    /** The line, without its newline. */
+    text: string;
+}
+
+/** A log being read: `done` resolves when the output ends, or rejects with `DockerUnreachable` and Docker's words. */
+export interface LogReader {
+    done: Promise<void>;
+    /** Stops reading (a `follow` otherwise lasts as long as the container). */
+    stop(): void;
+}
+
+/** Docker's timestamp in front of every line of `docker logs --timestamps`. */
+const LOG_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\S+Z) (.*)$/s;
+
+/**
+ * Reads the log of container `name` at `endpoint` (`docker logs --timestamps`), its standard output and error alike,
+ * calling `onLine` for each line as it comes. The CLI's own complaints (no such container, no engine) are told from
+ * the container's lines by their missing timestamp.
+ */
+export function readContainerLog(
+    endpoint: string,
+    name: string,
+    options: LogOptions,
+    onLine: (line: LogLine) => void,
+): LogReader {
+    const args = ["-H", endpoint, "logs", "--timestamps"];
+    if (options.since !== undefined) args.push("--since", options.since);
+    if (options.tail !== undefined) args.push("--tail", String(options.tail));
+    if (options.follow) args.push("--follow");
+    const child = spawn("docker", [...args, name], { stdio: ["ignore", "pipe", "pipe"] });
+    const complaints: string[] = [];
+    const read = (stream: NodeJS.ReadableStream) =>
+        new Promise<void>((resolve) => {
+            const lines = createInterface({ input: stream, crlfDelay: Infinity });
+            lines.on("line", (line) => {
+                const stamped = LOG_TIMESTAMP.exec(line);
+                if (stamped) onLine({ time: stamped[1], text: stamped[2] });
+                else if (line.trim()) complaints.push(line);
+            });
+            lines.on("close", resolve);
+        });
+    const reading = Promise.all([read(child.stdout!), read(child.stderr!)]);
+    const done = new Promise<void>((resolve, reject) => {
+        child.on("error", (err: NodeJS.ErrnoException) =>
+            reject(err.code === "ENOENT" ? new DockerUnreachable("the docker CLI is not installed") : err),
+        );
+        child.on("close", (code, signal) => {
+            void reading.then(() => {
+                if (code === 0 || signal !== null) return resolve();
+                const reason = oneLine(complaints.join(" ") || `exit ${code}`);
+                reject(new DockerUnreachable(`docker logs ${name} at ${endpoint} failed: ${reason}`));
+            });
+        });
+    });
+    return { done, stop: () => child.kill("SIGTERM") };
 }

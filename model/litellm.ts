@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import { FAILOVER_HOOK_CALLBACK, needsFailoverHook } from "../routing/failoverHook";
 import { CONTAINER_NAMES, needsRedis, placements } from "./plan";
+import { REQUEST_LOG_CALLBACK } from "../routing/requestLog";
 import { AUTO_MODEL, ROUTING_HOOK_CALLBACK } from "../routing/schema";
 import { HostConfig, OllamaInstanceConfig, StackConfig } from "../config/stackKeys";
 import { isOllamaCloudModel } from "../config/primitives";
@@ -181,6 +182,7 @@ export function routerConfig(config: StackConfig, variant: RouterVariant, from: 
     const callbacks = [
         ...(config.routing ? [ROUTING_HOOK_CALLBACK] : []),
         ...(needsFailoverHook(config) ? [FAILOVER_HOOK_CALLBACK] : []),
+        REQUEST_LOG_CALLBACK,
     ];
     const doc = {
         model_list: [...local, ...cloud],
@@ -203,7 +205,7 @@ export function routerConfig(config: StackConfig, variant: RouterVariant, from: 
             // Clients such as Open WebUI send OpenAI parameters Ollama does not know; drop them instead of failing.
             drop_params: true,
             request_timeout: config.router.timeoutSeconds,
-            ...(callbacks.length > 0 ? { callbacks } : {}),
+            callbacks,
         },
         general_settings: { master_key: `os.environ/${MASTER_KEY_ENV}`, allowed_routes: [...ROUTER_ALLOWED_ROUTES] },
     };

@@ -47,6 +47,9 @@ def _header_value(text):
 class RouteByContent(CustomLogger):
     """Rewrites requests for the virtual model to the group the classifier picks; leaves all others alone."""
 
+    # Where the decision is kept: the request log (request_log.py) reads it there, and nowhere else.
+    decision_key = DECISION_KEY
+
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         if data.get("model") != ROUTING["virtualModel"]:
             return data

@@ -1,6 +1,7 @@
 /** The operator commands that speak to Docker hosts, on a stack that runs on Kubernetes: one line, exit 1. */
 import { askCodeCommand } from "../../commands/askCode";
 import { auditCommand } from "../../commands/audit";
+import { logsCommand } from "../../commands/logs";
 import { smokeCommand } from "../../commands/smoke";
 import { statusCommand } from "../../commands/status";
 import { waitCommand } from "../../commands/wait";
@@ -18,6 +19,7 @@ describe("a Docker host's command on a Kubernetes stack", () => {
 
     it.each([
         ["status", statusCommand],
+        ["logs", logsCommand],
         ["wait", waitCommand],
         ["smoke", smokeCommand],
         ["audit", auditCommand],

@@ -45,6 +45,7 @@ describe("npm run render", () => {
             "door/haproxy.cfg",
             "litellm/config.yaml",
             "litellm/routing_hook.py",
+            "litellm/request_log.py",
             "open-webui/route_by_content.py",
         ]);
         expect(parse(rendered.files["litellm/config.yaml"]).general_settings).toEqual({
@@ -89,6 +90,7 @@ describe("npm run render", () => {
         expect(secret.inputs.stringData["open-webui-admin-password"]).toBe("[secret]");
         expect(Object.keys(rendered.files)).toEqual([
             "litellm/config.yaml",
+            "litellm/request_log.py",
             "litellm/routing_hook.py",
             "open-webui/route_by_content.py",
         ]);
@@ -149,6 +151,7 @@ describe("npm run render", () => {
                 "door/haproxy.cfg",
                 "door/remote-access.pem",
                 "litellm/config.yaml",
+                "litellm/request_log.py",
             ]);
             expect(rendered.files["door/haproxy.cfg"]).toContain("frontend remote-access:https\n");
             expect(rendered.files["door/remote-access.pem"]).toBe("[certificate]\n[secret]\n");

@@ -3,6 +3,7 @@ import { validateStackConfig } from "../../config/load";
 import { renderDoorConfig } from "../../targets/docker/doorConfig";
 import { assertLocalOnly, nonLocalReason, ollamaEndpoints, ROUTER_ALLOWED_ROUTES, renderRouterConfig, routerConfig } from "../../model/litellm";
 import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../routing/failoverHook";
+import { REQUEST_LOG_CALLBACK, REQUEST_LOG_FILE } from "../../routing/requestLog";
 import { routerHookFiles } from "../../routing/routerFiles";
 import { ROUTING_HOOK_CALLBACK, ROUTING_HOOK_FILE } from "../../routing/schema";
 import { StackConfig, StackConfigInput } from "../../config/stackKeys";
@@ -80,7 +81,7 @@ describe("the local router config", () => {
             routing_strategy: "simple-shuffle",
             enable_weighted_failover: true,
         });
-        expect(rendered().litellm_settings).not.toHaveProperty("callbacks");
+        expect(rendered().litellm_settings.callbacks).toEqual([REQUEST_LOG_CALLBACK]);
         const leastBusy = twoInstances({ router: { strategy: "least-busy" } });
         expect(rendered(leastBusy).router_settings).not.toHaveProperty("enable_weighted_failover");
     });
@@ -90,17 +91,28 @@ describe("the local router config", () => {
         (strategy) => {
             const config = twoInstances({ router: { strategy }, cloud: { enabled: true }, cloudApiKey: "sk-x" });
             for (const variant of ["local", "cloud"] as const)
-                expect(rendered(config, variant).litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK]);
-            expect(Object.keys(routerHookFiles(config, dockerVantage(config, "box")))).toEqual([FAILOVER_HOOK_FILE]);
+                expect(rendered(config, variant).litellm_settings.callbacks).toEqual([
+                    FAILOVER_HOOK_CALLBACK,
+                    REQUEST_LOG_CALLBACK,
+                ]);
+            expect(Object.keys(routerHookFiles(config, dockerVantage(config, "box")))).toEqual([
+                FAILOVER_HOOK_FILE,
+                REQUEST_LOG_FILE,
+            ]);
         },
     );
 
-    it("names both hooks when routing by content is on too, and ships both", () => {
+    it("names both hooks and the request log when routing by content is on too, and ships them all", () => {
         const config = validateStackConfig(routedConfig({ router: { strategy: "latency-based-routing" } }));
-        expect(rendered(config).litellm_settings.callbacks).toEqual([ROUTING_HOOK_CALLBACK, FAILOVER_HOOK_CALLBACK]);
+        expect(rendered(config).litellm_settings.callbacks).toEqual([
+            ROUTING_HOOK_CALLBACK,
+            FAILOVER_HOOK_CALLBACK,
+            REQUEST_LOG_CALLBACK,
+        ]);
         expect(Object.keys(routerHookFiles(config, dockerVantage(config, "box")))).toEqual([
             ROUTING_HOOK_FILE,
             FAILOVER_HOOK_FILE,
+            REQUEST_LOG_FILE,
         ]);
     });
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { FAILOVER_HOOK_CALLBACK } from "../../routing/failoverHook";
+import { REQUEST_LOG_CALLBACK } from "../../routing/requestLog";
 import { renderRouterConfig } from "../../model/litellm";
 import { ROUTING_STRATEGIES } from "../../config/serviceKeys";
 import {
@@ -71,7 +72,7 @@ async function runWithKill(strategy: RoutingStrategy, withoutHook = false): Prom
             const doc = parseDocument(
                 toLoopback(renderRouterConfig(config, "local", dockerVantage(config)), { apiBases }),
             );
-            expect(doc.toJS().litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK]);
+            expect(doc.toJS().litellm_settings.callbacks).toEqual([FAILOVER_HOOK_CALLBACK, REQUEST_LOG_CALLBACK]);
             doc.deleteIn(["litellm_settings", "callbacks"]);
             router = startLiteLLM(doc.toString(), PORTS.router, routerDir, { LITELLM_MASTER_KEY: MASTER_KEY });
         } else router = startRoutedLiteLLM(config, apiBases, PORTS.router, routerDir, MASTER_KEY);

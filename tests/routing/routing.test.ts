@@ -184,7 +184,7 @@ describe("the router config with routing by content", () => {
     });
 
     it("loads the hook from the config's directory", () => {
-        expect(local.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
+        expect(local.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content", "request_log.request_log"]);
         expect(Object.keys(routingHookFiles(config, dockerVantage(config, "box")))).toEqual(["routing_hook.py"]);
     });
 
@@ -193,14 +193,14 @@ describe("the router config with routing by content", () => {
         const cloud = parse(renderRouterConfig(withCloud, "cloud", dockerVantage(withCloud))) as Doc;
         const auto = cloud.model_list.filter((d) => d.model_name === "auto");
         expect(auto.map((d) => d.litellm_params.model)).toEqual(["hosted_vllm/llama3.2:3b"]);
-        expect(cloud.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content"]);
+        expect(cloud.litellm_settings.callbacks).toEqual(["routing_hook.route_by_content", "request_log.request_log"]);
     });
 
     it("adds nothing while routing is off", () => {
         const off = validateStackConfig(routedConfig({ routing: undefined }));
         const doc = parse(renderRouterConfig(off, "local", dockerVantage(off))) as Doc;
         expect(doc.model_list.some((d) => d.model_name === "auto")).toBe(false);
-        expect(doc.litellm_settings.callbacks).toBeUndefined();
+        expect(doc.litellm_settings.callbacks).toEqual(["request_log.request_log"]);
         expect(routingHookFiles(off, dockerVantage(off, "box"))).toEqual({});
     });
 });
@@ -246,8 +246,8 @@ describe("the program with routing by content", () => {
         const on = await evaluate({ ...routedConfig(), cloud: { enabled: true }, cloudApiKey: "sk-x" });
         const files = (program: Program, name: string) =>
             ((program.container(name).inputs.uploads ?? []) as { file: string }[]).map((u) => u.file);
-        expect(files(on, "litellm")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
-        expect(files(on, "litellm-cloud")).toEqual(["/app/config.yaml", "/app/routing_hook.py"]);
+        expect(files(on, "litellm")).toEqual(["/app/config.yaml", "/app/routing_hook.py", "/app/request_log.py"]);
+        expect(files(on, "litellm-cloud")).toEqual(["/app/config.yaml", "/app/routing_hook.py", "/app/request_log.py"]);
         // Installed through Open WebUI's API, so a change of routes never replaces the container.
         expect(files(on, "open-webui")).toEqual([]);
         const [filter] = on.ofType(":OpenWebUIFunction");
@@ -265,7 +265,7 @@ describe("the program with routing by content", () => {
         expect(filter.dependsOn).toContain("open-webui-healthy");
 
         const off = await evaluate(routedConfig({ routing: undefined }));
-        expect(off.container("litellm").inputs.uploads).toHaveLength(1);
+        expect(off.container("litellm").inputs.uploads).toHaveLength(2); // config.yaml and the request log
         expect(off.container("open-webui").inputs.uploads).toBeUndefined();
         expect(off.ofType(":OpenWebUIFunction")).toEqual([]);
     });

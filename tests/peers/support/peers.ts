@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { LITELLM_CONFIG_FILE, OLLAMA_OPENAI_PATH, renderRouterConfig } from "../../../model/litellm";
+import { REQUEST_LOG_CALLBACK, requestLogFiles } from "../../../routing/requestLog";
 import { ROUTING_HOOK_FILE } from "../../../routing/schema";
 import { routerHookFiles } from "../../../routing/routerFiles";
 import { StackConfig } from "../../../config/stackKeys";
@@ -109,7 +110,8 @@ export function pushModel(ollamaPort: number, model: string, target: string): vo
 
 /**
  * Writes `configText` to `dir`/config.yaml, and each of `files` (name to text, e.g. the routing hook) beside it,
- * then starts the real LiteLLM proxy on it; waits until it is ready.
+ * then starts the real LiteLLM proxy on it; waits until it is ready. A config that names the request log gets its
+ * file too, as every router of the program does.
  */
 export function startLiteLLM(
     configText: string,
@@ -119,7 +121,8 @@ export function startLiteLLM(
     files: Record<string, string> = {},
 ): Peer {
     mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    const shipped = configText.includes(REQUEST_LOG_CALLBACK) ? { ...requestLogFiles(), ...files } : files;
+    for (const [name, text] of Object.entries(shipped)) writeFileSync(path.join(dir, name), text);
     const configFile = path.join(dir, LITELLM_CONFIG_FILE);
     writeFileSync(configFile, configText);
     const peer = { url: loopback(port), dir, pidFiles: [path.join(dir, "litellm.pid")] };

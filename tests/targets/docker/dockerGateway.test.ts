@@ -151,6 +151,7 @@ describe("the dev stack (RTX 4090 host)", () => {
         expect(p.container("litellm").inputs.uploads).toEqual([
             { file: "/app/config.yaml", content: expect.stringContaining("model_list:") },
             { file: "/app/routing_hook.py", content: expect.stringContaining("class RouteByContent(CustomLogger)") },
+            { file: "/app/request_log.py", content: expect.stringContaining("class RequestLog(CustomLogger)") },
         ]);
         expect(p.container("litellm").inputs.command).toEqual(["--config", "/app/config.yaml", "--port", "4000"]);
         expect(p.env("litellm").LITELLM_MASTER_KEY).toBe(`sk-${SECRET_PLACEHOLDER}`);

@@ -106,6 +106,7 @@ describe("the workloads of the Kubernetes target", () => {
         expect(container.volumeMounts).toEqual([
             { name: "files", mountPath: "/app/config.yaml", subPath: "config.yaml", readOnly: true },
             { name: "files", mountPath: "/app/routing_hook.py", subPath: "routing_hook.py", readOnly: true },
+            { name: "files", mountPath: "/app/request_log.py", subPath: "request_log.py", readOnly: true },
         ]);
         expect(pod.volumes).toEqual([{ name: "files", configMap: { name: "litellm-files" } }]);
         expect(pod.initContainers).toEqual([
