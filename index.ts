@@ -41,7 +41,7 @@ const gateway: GatewayOutputs =
 
 /** URL of every service: from the machine that ran `pulumi up` (Docker), inside the cluster (Kubernetes). */
 export const urls = gateway.urls;
-/** Key of the local router (`Authorization: Bearer <key>`): `pulumi stack output --show-secrets masterKey`. */
+/** Key of the local router (`Authorization: Bearer <key>`): `npm run outputs -- --stack <name> masterKey --show-secrets`. */
 export const masterKey = gateway.masterKey;
 /** Key of the cloud-fallback router, when deployed. */
 export const cloudMasterKey = gateway.cloudMasterKey;

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, w
 import * as os from "node:os";
 import * as path from "node:path";
 import type { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { PROJECT } from "../config/primitives";
 import { CommandFailure } from "./cli";
 
 /** The CLI version installed when none is found: the one matching the pinned `@pulumi/pulumi` SDK. */
@@ -223,20 +224,81 @@ export async function setSecretConfig(stack: Stack, key: string, value: string):
     });
 }
 
+/** One output of a stack: its value, and whether Pulumi keeps it as a secret. */
+export interface StackOutput {
+    value: unknown;
+    secret: boolean;
+}
+
+/**
+ * The state file of `stackName` in a `file://` backend (`<root>/.pulumi/stacks/<project>/<stack>.json`, or `.json.gz`,
+ * or the layout of backends from before projects, `<root>/.pulumi/stacks/<stack>.json`); undefined when none exists.
+ */
+export function stateFileOf(backend: Backend, stackName: string): string | undefined {
+    const stacks = path.join(new URL(backend.url).pathname, ".pulumi", "stacks");
+    const candidates = [path.join(stacks, PROJECT, stackName), path.join(stacks, stackName)].flatMap((base) => [
+        `${base}.json`,
+        `${base}.json.gz`,
+    ]);
+    return candidates.find((file) => existsSync(file));
+}
+
+/**
+ * The outputs of the stack deployed from `projectDir`, through the same backend and passphrase as `npm run up`,
+ * secrets in plain text and marked. Fails with one line when there is nothing to read: nothing deployed (no such
+ * stack in the backend, or one without outputs), no Pulumi CLI, no passphrase. Installs nothing.
+ */
+export async function readStackOutputs(
+    stackName: string,
+    projectDir: string,
+    env: NodeJS.ProcessEnv,
+): Promise<Record<string, StackOutput>> {
+    const notDeployed = (where: string) =>
+        new CommandFailure(
+            `stack ${stackName} is not deployed (${where}): deploy it with npm run up -- --stack ${stackName}`,
+        );
+    const backend = chooseBackend(projectDir, env);
+    const where = backend.embedded
+        ? `no stack ${stackName} in ${STATE_DIR}/`
+        : `no stack ${stackName} at ${backend.url}`;
+    // A file backend says it without the CLI: the stack's state file is there or not.
+    if (backend.url.startsWith("file://") && !stateFileOf(backend, stackName)) throw notDeployed(where);
+    const cli = await findPulumiCli(env);
+    if (!cli)
+        throw new CommandFailure(
+            `no Pulumi CLI to read stack ${stackName} with (none on PATH, none in ${installRoot(env)}, where ` +
+                `npm run up installs it): ${INSTALL_HINT}`,
+        );
+    const { passphrase } = prepareBackend(projectDir, env, false);
+    if (needsPassphrase(backend) && !passphrase)
+        throw new CommandFailure(
+            `no passphrase for the secrets of stack ${stackName}: ${PASSPHRASE_VAR} is not set and ${ENV_FILE} holds ` +
+                "none (the one npm run up generated is in the .env of the folder it ran in)",
+        );
+    let outputs: Record<string, StackOutput>;
+    try {
+        const stack = await openStack(stackName, projectDir, { cli, backend, passphrase }, false);
+        outputs = await stack.outputs();
+    } catch (err) {
+        const message = (err as Error).message;
+        if (/no stack named/i.test(message)) throw notDeployed(where);
+        const reason = /^error: (.*)$/m.exec(message)?.[1] ?? message.split("\n")[0];
+        throw new CommandFailure(`cannot read the outputs of stack ${stackName}: ${reason}`);
+    }
+    if (Object.keys(outputs).length === 0) throw notDeployed(`stack ${stackName} has no outputs`);
+    return outputs;
+}
+
 /**
  * The stack's outputs with secrets in plain text, when the CLI is installed and the stack was deployed
  * from this project's backend; undefined otherwise (the caller then asks for environment variables).
  */
 export async function deployedOutputs(stackName: string, projectDir: string, env: NodeJS.ProcessEnv) {
-    const cli = await findPulumiCli(env);
-    if (!cli) return undefined;
-    const { backend, passphrase } = prepareBackend(projectDir, env, false);
     try {
-        const stack = await openStack(stackName, projectDir, { cli, backend, passphrase }, false);
-        const outputs = await stack.outputs();
-        return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.value as unknown]));
+        const outputs = await readStackOutputs(stackName, projectDir, env);
+        return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.value]));
     } catch {
-        // No such stack in this backend, or no passphrase for it: the outputs are not to be had here.
+        // Not deployed, no CLI, no passphrase: the outputs are not to be had here.
         return undefined;
     }
 }

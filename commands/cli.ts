@@ -20,6 +20,8 @@ export interface CommandIO {
     env: NodeJS.ProcessEnv;
     /** Standard input, for a prompt piped into `ask-code`. */
     stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+    /** Whether `out` goes to a terminal (not a pipe or a file): where `outputs` may show every secret. */
+    outIsTTY?: boolean;
 }
 
 /** One operator command: its name as the user types it, its usage line, and what it does. */
@@ -148,6 +150,7 @@ export function processIO(): CommandIO {
         err: (text) => process.stderr.write(text),
         env: process.env,
         stdin: process.stdin,
+        outIsTTY: process.stdout.isTTY === true,
     };
 }
 

@@ -37,7 +37,7 @@ export class StackKeys {
         if (typeof fromOutputs === "string") return fromOutputs;
         throw new CommandFailure(
             `no ${output} for stack ${this.stack}: set ${variable} ` +
-                `(${variable}=$(pulumi stack output --stack ${this.stack} --show-secrets ${output})), ` +
+                `(${variable}=$(npm run -s outputs -- --stack ${this.stack} ${output} --show-secrets)), ` +
                 "or install the Pulumi CLI so it is read from the deployed stack",
         );
     }

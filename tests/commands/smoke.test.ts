@@ -124,7 +124,7 @@ describe("npm run smoke", () => {
         expect(code).toBe(1);
         expect(err).toBe(
             "smoke: no masterKey for stack dev: set AIGW_MASTER_KEY " +
-                "(AIGW_MASTER_KEY=$(pulumi stack output --stack dev --show-secrets masterKey)), " +
+                "(AIGW_MASTER_KEY=$(npm run -s outputs -- --stack dev masterKey --show-secrets)), " +
                 "or install the Pulumi CLI so it is read from the deployed stack\n",
         );
         expect(router.chats).toEqual([]);
