@@ -1,6 +1,6 @@
 /**
- * The config reference in README, generated from the schema so that the two cannot disagree.
- * `npm run docs:config` rewrites README's section; a test fails when README is out of date.
+ * The config reference in docs/configuration.md, generated from the schema so that the two cannot disagree.
+ * `npm run docs:config` rewrites that page's section; a test fails when the page is out of date.
  */
 import { z } from "zod";
 import { PROJECT } from "./primitives";
@@ -72,10 +72,10 @@ function escape(text: string): string {
     return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** README with its reference section replaced by the generated one. */
-export function withReference(readme: string): string {
-    const start = readme.indexOf(REFERENCE_START);
-    const end = readme.indexOf(REFERENCE_END);
-    if (start < 0 || end < start) throw new Error(`README has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
-    return `${readme.slice(0, start + REFERENCE_START.length)}\n${configReference()}\n${readme.slice(end)}`;
+/** A page with its reference section replaced by the generated one. */
+export function withReference(page: string): string {
+    const start = page.indexOf(REFERENCE_START);
+    const end = page.indexOf(REFERENCE_END);
+    if (start < 0 || end < start) throw new Error(`the page has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
+    return `${page.slice(0, start + REFERENCE_START.length)}\n${configReference()}\n${page.slice(end)}`;
 }

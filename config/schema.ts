@@ -2,7 +2,8 @@
  * The stack config schema: every `ai-gateway:*` key (config/stackKeys.ts and the files it assembles), its
  * default and what it allows, and the rules that span several keys (config/crossChecks.ts).
  *
- * The keys' files are the one place where defaults live. The config reference is generated from them
+ * The keys' files are the one place where defaults live. The config reference (docs/configuration.md) is generated
+ * from them
  * (`npm run docs:config`), and a test fails when the two drift apart.
  */
 import { checkCrossReferences } from "./crossChecks";

@@ -48,7 +48,7 @@ const route = z
         patterns: z
             .array(z.string({ error: "is not a pattern" }).refine(isPortablePattern, { error: describePattern }))
             .default([])
-            .describe("Regular expressions that pick this route (Python `re`, the subset README lists)."),
+            .describe("Regular expressions that pick this route (Python `re`, the subset docs/routing.md lists)."),
         examples: z
             .array(nonEmptyText("an example prompt"))
             .default([])
