@@ -3,10 +3,11 @@
  * generated passphrase, the Pulumi CLI on PATH) deploys the whole stack on this machine's Docker engine from
  * images built here (images/) and pulled from a local registry, with models pulled by OllamaModel inside the
  * Ollama containers from a model registry. Then the stack's whole life: the operator commands, every group
- * through the router, the cloud rule, no-change runs, a config change, destroy and up again, and three
- * interrupted runs that a plain re-run must repair. The steps run in order and build on each other.
+ * through the router, the cloud rule, the outputs and which model answered each request (npm run outputs, logs),
+ * no-change runs, a config change, destroy and up again, and three interrupted runs that a plain re-run must
+ * repair. The steps run in order and build on each other.
  *
- * Qdrant is left out: its server cannot be built here (README says so).
+ * Qdrant is left out: its server cannot be built here (docs/proofs.md says so).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, truncateSync } from "node:fs";
@@ -44,6 +45,7 @@ import { widestProgressStep } from "../peers/support/pullProgress";
 import { evaluate } from "../support/stack";
 import { containerStartsBehindModelPulls, criticalPath, measuredSpans } from "../../commands/startOrder";
 import { EGRESS_PROBE } from "../../commands/auditNetwork";
+import { SECRETS_NOT_TO_A_PIPE } from "../../commands/outputs";
 
 const STACK = "e2e";
 /** Ports of the stack on 127.0.0.1, away from the defaults and from the peers suite's. */
@@ -173,6 +175,12 @@ beforeAll(async () => {
 afterAll(() => tearDownStack(STACK, { folder, models, work, servers: [standIn] }), 600_000);
 
 test("a cold up pulls every image and model and brings the whole stack up while the largest model downloads", async () => {
+    // Before it, the stack exists (npm run secret made it) but nothing is deployed: outputs says so in one line.
+    const outputs = await folder.run("outputs");
+    expect(outputs.code).toBe(1);
+    expect(outputs.output.trim()).toBe(
+        `outputs: stack ${STACK} is not deployed (stack ${STACK} has no outputs): deploy it with npm run up -- --stack ${STACK}`,
+    );
     removeLocalImages(Object.values(E2E_IMAGES));
     expect(Object.values(E2E_IMAGES).filter(localImageExists)).toEqual([]);
     const downloadsBefore = models.blobDownloads;
@@ -305,6 +313,102 @@ test("every group and auto answer through the router, from our Ollama instances 
     expect(await signUp(OPEN_WEBUI, STRANGER)).toBe(403);
 });
 
+test("outputs gives the keys without a CLI of one's own, and logs --requests says which model answered each request", async () => {
+    // outputs: the secrets masked, refused on a pipe, the CLI's own values as JSON, one bare value for a script.
+    const listed = await folder.run("outputs");
+    expectSucceeded(listed, "npm run outputs");
+    expect(listed.stdout).toMatch(/^masterKey +\[secret\]$/m);
+    expect(listed.stdout).toContain(ROUTER);
+    expect(listed.output).not.toContain(keys.masterKey);
+    const refused = await folder.run("outputs", ["--show-secrets"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    expect(refused.output).toContain(SECRETS_NOT_TO_A_PIPE);
+    const json = await folder.run("outputs", ["--json", "--show-secrets"]);
+    expectSucceeded(json, "npm run outputs -- --json --show-secrets");
+    expect(JSON.parse(json.stdout)).toEqual(folder.outputs());
+    const script = [
+        `key=$(npm run -s outputs -- --stack ${STACK} masterKey --show-secrets)`,
+        `curl -sf ${ROUTER}/v1/chat/completions -H "Authorization: Bearer $key" -H 'Content-Type: application/json'` +
+            ` -d '{"model":"fast","messages":[{"role":"user","content":"hello"}],"max_tokens":4}'`,
+    ].join(" && ");
+    const answer = JSON.parse(
+        execFileSync("bash", ["-c", script], { cwd: folder.dir, env: folder.env(), encoding: "utf8" }),
+    );
+    expect(answer.choices).toHaveLength(1);
+    phase("npm run outputs", listed.seconds + refused.seconds + json.seconds);
+
+    // logs --requests: a line for each request of the steps before, from the router that took it.
+    expect((await chat({ url: ROUTER, model: "no-such-group", key: keys.masterKey })).status).toBe(400);
+    const logs = await folder.run("logs", ["--requests", "--json"]);
+    expectSucceeded(logs, "npm run logs -- --requests --json");
+    phase("npm run logs -- --requests", logs.seconds);
+    type Line = { router: string; model?: string; group?: string; instance?: string; status: number } & Record<
+        string,
+        any
+    >;
+    const lines = logs.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Line);
+    const of = (router: string, model: string) => lines.filter((l) => l.router === router && l.model === model);
+    for (const router of ["litellm", "litellm-2"]) {
+        for (const line of of(router, "fast"))
+            expect(line).toMatchObject({
+                group: "fast",
+                status: 200,
+                instance: expect.stringMatching(/^ollama(-2)?$/),
+            });
+        expect(of(router, "code")[0]).toMatchObject({ group: "code", status: 200, instance: "ollama" });
+        expect(of(router, "auto")[0]).toMatchObject({
+            group: "code",
+            route: { route: "code", group: "code", reason: expect.stringContaining('keyword "python"') },
+            instance: "ollama",
+            status: 200,
+        });
+    }
+    // smoke's streamed requests, one per group, the cloud router's, and the unknown model.
+    expect(of("litellm", "heavy")[0]).toMatchObject({ group: "heavy", stream: true, status: 200 });
+    expect(of("litellm-cloud", "cloud")).toEqual([expect.objectContaining({ group: "cloud", status: 200 })]);
+    expect(of("litellm", "no-such-group").at(-1)).toMatchObject({ status: 400 });
+    expect(logs.stdout).not.toContain("write a python function");
+
+    // --follow: a new request's line while it runs.
+    const following = folder.start("logs", ["--requests", "--json", "--follow", "litellm-2"]);
+    const count = () =>
+        following
+            .output()
+            .split("\n")
+            .filter((l) => l.startsWith("{")).length;
+    try {
+        const earlier = lines.filter((l) => l.router === "litellm-2").length;
+        await until(() => count() >= earlier, 60, "logs --follow to print the earlier lines");
+        const before = count();
+        await ask(ROUTER_REPLICA, "code", keys.masterKey);
+        await until(() => count() > before, 30, "logs --follow to print the new request");
+        const last = following
+            .output()
+            .trim()
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .at(-1)!;
+        expect(JSON.parse(last)).toMatchObject({ router: "litellm-2", model: "code", status: 200 });
+    } finally {
+        following.kill();
+    }
+
+    // The plain log of one container, behind its name.
+    const plain = await folder.run("logs", ["litellm", "--since", "10m"]);
+    expectSucceeded(plain, "npm run logs -- litellm --since 10m");
+    expect(
+        plain.stdout
+            .split("\n")
+            .filter(Boolean)
+            .every((l) => l.startsWith("litellm | ")),
+    ).toBe(true);
+    expect(plain.stdout).toContain("ai_gateway.request ");
+});
+
 test("a second up and a preview report no changes", async () => {
     const { summary } = await up("second up");
     expect(Object.keys(summary.changes)).toEqual(["same"]);
@@ -345,6 +449,13 @@ test("destroy removes every container and network, and keeps the data and the pu
     expect(stackObjects(STACK)).toEqual({ containers: new Map(), networks: [] });
     expect(readdirSync(path.join(dataDir, "openwebui"))).toContain("webui.db");
     expect(readdirSync(path.join(dataDir, "ollama", "models", "manifests"))).not.toHaveLength(0);
+
+    // Nothing deployed: logs says so in one line.
+    const logs = await folder.run("logs");
+    expect(logs.code).toBe(1);
+    expect(logs.output.trim()).toMatch(
+        new RegExp(`^logs: no container of stack ${STACK} exists \\(.*\\): nothing is deployed;`),
+    );
 });
 
 test("the next up keeps the Open WebUI admin account and pulls no model again", async () => {
