@@ -17,6 +17,13 @@ const UNPINNED = "aigw-test/fake-services:latest";
 const LABEL = "aigw-test=commands";
 const MASTER_KEY = "sk-containers-test-0123456789abcdef";
 const QDRANT_KEY = "qdrant-containers-test-0123456789";
+/** Open WebUI's secrets as the stack gives them: its own, the router's key and, with Qdrant, Qdrant's key. */
+const OPEN_WEBUI_ENV = [
+    "WEBUI_SECRET_KEY=0123456789abcdef0123",
+    "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
+    `OPENAI_API_KEY=${MASTER_KEY}`,
+    `QDRANT_API_KEY=${QDRANT_KEY}`,
+];
 const OLLAMA = "aigwt-ollama";
 const CONTAINERS = [OLLAMA, "litellm", "open-webui", "qdrant"];
 /** The stack's networks, by the names `up` gives them: the audit reads them by name. */
@@ -158,11 +165,7 @@ describe("status, audit and doctor on real containers", () => {
             },
         );
         run("open-webui", ["openWebUI", "8080"], {
-            env: [
-                "WEBUI_SECRET_KEY=0123456789abcdef0123",
-                "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
-                `OPENAI_API_KEY=${MASTER_KEY}`,
-            ],
+            env: OPEN_WEBUI_ENV,
         });
         startQdrant({ apiKey: QDRANT_KEY });
         startDoor();
@@ -288,11 +291,7 @@ describe("status, audit and doctor on real containers", () => {
 
     it("audit fails a service that publishes its own port beside the door's", async () => {
         run("open-webui", ["openWebUI", "8080"], {
-            env: [
-                "WEBUI_SECRET_KEY=0123456789abcdef0123",
-                "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
-                `OPENAI_API_KEY=${MASTER_KEY}`,
-            ],
+            env: OPEN_WEBUI_ENV,
             publish: [`127.0.0.2:${ports.openWebUI}:8080`],
         });
         try {
@@ -308,11 +307,7 @@ describe("status, audit and doctor on real containers", () => {
             });
         } finally {
             run("open-webui", ["openWebUI", "8080"], {
-                env: [
-                    "WEBUI_SECRET_KEY=0123456789abcdef0123",
-                    "WEBUI_ADMIN_PASSWORD=Adm1n-0123456789-pw",
-                    `OPENAI_API_KEY=${MASTER_KEY}`,
-                ],
+                env: OPEN_WEBUI_ENV,
             });
             await ready();
         }
