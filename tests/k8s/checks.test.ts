@@ -6,7 +6,7 @@ import { doctorCommand } from "../../commands/doctor";
 import { PreflightArgs, awaitRollout, preflightProblems } from "../../providers/kubernetesChecks";
 import { StackFolder, runInProcess } from "../support/operator";
 import { freePort } from "../support/httpServer";
-import { KUBECONFIG, STORAGE_CLASS, kubectl } from "./support/cluster";
+import { KUBECONFIG, STORAGE_CLASS, gpuNodesFree, kubectl } from "./support/cluster";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -32,6 +32,8 @@ const args = (overrides: Partial<PreflightArgs> = {}, gpu: Partial<PreflightArgs
 });
 
 describe("the preflight of a Kubernetes stack", () => {
+    beforeAll(gpuNodesFree);
+
     it("finds nothing wrong where the cluster can take the stack", async () => {
         expect(await preflightProblems(args())).toEqual([]);
     });

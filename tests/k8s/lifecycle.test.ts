@@ -11,7 +11,7 @@ import { parse } from "yaml";
 import { PROJECT_DIR } from "../../commands/stackFile";
 import { DeployFolder } from "../e2e/support/deployFolder";
 import { phase } from "../e2e/support/stackHarness";
-import { KUBECONFIG, STORAGE_CLASS, kubeGet, kubectl } from "./support/cluster";
+import { KUBECONFIG, STORAGE_CLASS, gpuNodesFree, kubeGet, kubectl } from "./support/cluster";
 
 /** The `ai-gateway:` keys of Pulumi.k8s.yaml, pointed at the suite's cluster and its StorageClass. */
 function exampleStack(): Record<string, any> {
@@ -36,9 +36,10 @@ describe("Pulumi.k8s.yaml on a real control plane", () => {
     const inNamespace = (kind: string) => kubeGet(["-n", namespace, kind, "-l", `ai-gateway/stack=${stack}`]).items;
     let folder: DeployFolder;
 
-    beforeAll(() => {
+    beforeAll(async () => {
         folder = new DeployFolder(stack);
         folder.writeConfig(config);
+        await gpuNodesFree();
     });
     afterAll(async () => {
         await folder?.run("destroy", ["--yes"]);

@@ -3,9 +3,9 @@
  * before anything is created; a pod the scheduler cannot place, as soon as the scheduler says so, in its words.
  * And a stack that asks for it is destroyed with its data.
  */
-import { DeployFolder, until } from "../e2e/support/deployFolder";
+import { DeployFolder } from "../e2e/support/deployFolder";
 import { phase } from "../e2e/support/stackHarness";
-import { KUBECONFIG, STORAGE_CLASS, kubeGet, kubectl } from "./support/cluster";
+import { KUBECONFIG, STORAGE_CLASS, gpuNodesFree, kubeGet, kubectl } from "./support/cluster";
 
 /** A small stack in a namespace of its own: Ollama instances on the CPU unless `gpus` say otherwise, one router. */
 function smallStack(namespace: string, gpus: (number | "none")[], extra: Record<string, unknown> = {}) {
@@ -24,7 +24,6 @@ function smallStack(namespace: string, gpus: (number | "none")[], extra: Record<
     };
 }
 
-const gpuPods = () => kubeGet(["pods", "-A"]).items.filter((pod: any) => pod.spec.nodeName?.startsWith("gpu-"));
 const namespaceExists = (namespace: string) =>
     kubeGet(["namespaces"]).items.some((n: any) => n.metadata.name === namespace && n.status.phase === "Active");
 
@@ -44,8 +43,7 @@ describe("a stack the cluster cannot take", () => {
     });
 
     it("asking for 3 GPUs of 2 fails before anything is created, saying why and what to do", async () => {
-        // A pod still stopping (another suite's destroy) holds its GPU until it is gone: the cluster's 2 GPUs free first.
-        await until(() => gpuPods().length === 0, 120, "the GPU nodes to have no pod");
+        await gpuNodesFree();
         const folder = folderFor("k8s-gpus", smallStack("gpus", [1, 1, 1]));
         const up = await folder.run("up", ["--yes"]);
         expect(up.code).toBe(1);

@@ -10,6 +10,7 @@ import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../../../commands/stackFile";
+import { until } from "../../e2e/support/deployFolder";
 
 /** Where ../shared/kubernetes is, beside the project, as on this machine kind and in CI. */
 export const KUBE_SHARED = process.env.AIGW_KUBE_SHARED ?? path.resolve(PROJECT_DIR, "..", "shared", "kubernetes");
@@ -49,6 +50,18 @@ export function kubectl(args: string[], input?: string): string {
 export function kubeGet<T = { items: any[] }>(args: string[]): T {
     return JSON.parse(kubectl(["get", ...args, "-o", "json"])) as T;
 }
+
+/** The pods placed on the GPU nodes, in every namespace. */
+const gpuPods = (): any[] =>
+    kubeGet(["pods", "-A"]).items.filter((pod: any) => pod.spec.nodeName?.startsWith("gpu-"));
+
+/**
+ * Waits until no pod is on a GPU node. A pod still stopping (an earlier suite's destroy) holds its GPU until it is
+ * gone, and kwok sees the delete only on its next relist here, up to a minute later: a suite that counts or asks
+ * for the cluster's 2 GPUs starts with them free.
+ */
+export const gpuNodesFree = (): Promise<void> =>
+    until(() => gpuPods().length === 0, 120, "the GPU nodes to have no pod");
 
 /** The folder of the control plane's tools, which also holds the @pulumi/kubernetes provider the engine runs. */
 export function kubeTools(): string {
