@@ -7,7 +7,7 @@ import { PreflightArgs, awaitRollout, preflightProblems } from "../../providers/
 import { StackFolder, runInProcess } from "../support/operator";
 import { freePort } from "../support/httpServer";
 import { KUBECONFIG, STORAGE_CLASS, gpuNodesFree, kubectl } from "./support/cluster";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -44,6 +44,7 @@ describe("the preflight of a Kubernetes stack", () => {
         const port = await freePort();
         writeFileSync(elsewhere, readFileSync(KUBECONFIG, "utf8").replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`));
         const [problem] = await preflightProblems(args({ access: { kubeconfig: elsewhere } }));
+        rmSync(dir, { recursive: true });
         expect(problem).toMatch(
             /^the cluster does not answer: .*ECONNREFUSED.* \(check kubernetes\.kubeconfig and kubernetes\.context\)$/,
         );

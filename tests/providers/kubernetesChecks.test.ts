@@ -2,7 +2,7 @@
  * How the Kubernetes checks read a kubeconfig (as kubectl does) and word the scheduler's reasons. Their calls to a
  * real API server are proven by the Kubernetes suite (tests/k8s/checks.test.ts).
  */
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
@@ -18,6 +18,7 @@ const file = (name: string, content: string) => {
 };
 const kubeconfig = (name: string, doc: Record<string, unknown>) =>
     file(name, stringify({ apiVersion: "v1", kind: "Config", ...doc }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("reading a kubeconfig as kubectl does", () => {
     it("takes the current context's cluster and user, certificates from files relative to the kubeconfig or inline", () => {

@@ -52,8 +52,7 @@ export function kubeGet<T = { items: any[] }>(args: string[]): T {
 }
 
 /** The pods placed on the GPU nodes, in every namespace. */
-const gpuPods = (): any[] =>
-    kubeGet(["pods", "-A"]).items.filter((pod: any) => pod.spec.nodeName?.startsWith("gpu-"));
+const gpuPods = (): any[] => kubeGet(["pods", "-A"]).items.filter((pod: any) => pod.spec.nodeName?.startsWith("gpu-"));
 
 /**
  * Waits until no pod is on a GPU node. A pod still stopping (an earlier suite's destroy) holds its GPU until it is
