@@ -95,9 +95,7 @@ export const remoteAccessKey = z
         httpRedirect: z
             .boolean({ error: "is not true or false" })
             .default(false)
-            .describe(
-                `Also answer plain HTTP on port ${HTTP_REDIRECT_PORT} of the address, with a redirect to HTTPS.`,
-            ),
+            .describe(`Also answer plain HTTP on port ${HTTP_REDIRECT_PORT} of the address, with a redirect to HTTPS.`),
         expose: z
             .array(z.enum(EXPOSABLE, { error: `is not one of ${EXPOSABLE.join(", ")}` }))
             .min(1, { error: "lists nothing (give openWebUI, router or both)" })

@@ -11,7 +11,18 @@ import { GpuRequest, HostConfig, StackConfig } from "../config/stackKeys";
 import { routerHookFiles } from "../routing/routerFiles";
 import { routingFilterFiles, ROUTING_FILTER_DIR } from "../routing/filter";
 import { Reachable, Vantage, baseUrl } from "./addressing";
-import { CLOUD_API_KEY_ENV, LITELLM_CONFIG_DIR, LITELLM_CONFIG_FILE, LITELLM_CONFIG_PATH, LITELLM_CONTAINER_PORT, MASTER_KEY_ENV, REDIS_PASSWORD_ENV, RouterVariant, redisReachable, renderRouterConfig } from "./litellm";
+import {
+    CLOUD_API_KEY_ENV,
+    LITELLM_CONFIG_DIR,
+    LITELLM_CONFIG_FILE,
+    LITELLM_CONFIG_PATH,
+    LITELLM_CONTAINER_PORT,
+    MASTER_KEY_ENV,
+    REDIS_PASSWORD_ENV,
+    RouterVariant,
+    redisReachable,
+    renderRouterConfig,
+} from "./litellm";
 import { OLLAMA_CONTAINER_PORT, ollamaEnv, pullsOverHttp } from "./ollama";
 import { OPEN_WEBUI_CONTAINER_PORT, OPEN_WEBUI_DATA_PATH, openWebUIEnv } from "./openWebUI";
 import { CONTAINER_NAMES, dataDirs, needsRedis, ollamaModelsDir, placements, routerContainerName } from "./plan";

@@ -116,7 +116,9 @@ describe("a stack on Kubernetes", () => {
             'ai-gateway:kubernetes.tolerations[0].effect: "Never" is not a taint effect ("NoSchedule", "PreferNoSchedule" or "NoExecute")',
             "ai-gateway:kubernetes.timeoutSeconds: 0 is not a number of seconds (a whole number, 1 or more)",
             'ai-gateway:kubernetes.resources.router.requests.memory: "8 GB" is not a quantity (e.g. "500m", "2", "8Gi")',
-            expect.stringMatching(/^ai-gateway:kubernetes\.ingres: unknown key \(allowed: kubeconfig, context, namespace, /),
+            expect.stringMatching(
+                /^ai-gateway:kubernetes\.ingres: unknown key \(allowed: kubeconfig, context, namespace, /,
+            ),
         ]);
     });
 });

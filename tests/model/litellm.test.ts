@@ -1,7 +1,14 @@
 import { parse } from "yaml";
 import { validateStackConfig } from "../../config/load";
 import { renderDoorConfig } from "../../targets/docker/doorConfig";
-import { assertLocalOnly, nonLocalReason, ollamaEndpoints, ROUTER_ALLOWED_ROUTES, renderRouterConfig, routerConfig } from "../../model/litellm";
+import {
+    assertLocalOnly,
+    nonLocalReason,
+    ollamaEndpoints,
+    ROUTER_ALLOWED_ROUTES,
+    renderRouterConfig,
+    routerConfig,
+} from "../../model/litellm";
 import { FAILOVER_HOOK_CALLBACK, FAILOVER_HOOK_FILE } from "../../routing/failoverHook";
 import { REQUEST_LOG_CALLBACK, REQUEST_LOG_FILE } from "../../routing/requestLog";
 import { routerHookFiles } from "../../routing/routerFiles";

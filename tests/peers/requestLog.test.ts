@@ -72,12 +72,8 @@ async function recordsOf(count: number): Promise<RequestRecord[]> {
     return [...records, ...newRecords()];
 }
 
-const ask = (
-    model: string,
-    content = "hello",
-    extra: Record<string, unknown> = {},
-    key = MASTER_KEY,
-) => chat({ url: router.url, model, key, content: `${content} ${PROMPT_MARK}`, extra: { max_tokens: 1, ...extra } });
+const ask = (model: string, content = "hello", extra: Record<string, unknown> = {}, key = MASTER_KEY) =>
+    chat({ url: router.url, model, key, content: `${content} ${PROMPT_MARK}`, extra: { max_tokens: 1, ...extra } });
 
 beforeAll(() => {
     state = mkdtempSync(path.join(tmpdir(), "ai-gateway-request-log-"));
