@@ -3,7 +3,7 @@
  * nodes: gpu-0 and gpu-1 with one nvidia.com/gpu each, tainted as GPU nodes are, and cpu-0), started once for
  * the Kubernetes suite and stopped after it, with what a cluster with the NVIDIA GPU operator and a storage
  * provisioner has: the RuntimeClass `nvidia`, a StorageClass, volumes to bind, an IngressClass. No container runs
- * in a pod: kwok marks pods Running and Ready, and Job pods Succeeded.
+ * in a pod: kwok marks pods Running and Ready, and Job pods Succeeded. Its etcd is 3.5, built by tools.sh.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -55,25 +55,37 @@ export function kubeGet<T = { items: any[] }>(args: string[]): T {
 const gpuPods = (): any[] => kubeGet(["pods", "-A"]).items.filter((pod: any) => pod.spec.nodeName?.startsWith("gpu-"));
 
 /**
- * Waits until no pod is on a GPU node. A pod still stopping (an earlier suite's destroy) holds its GPU until it is
- * gone, and kwok sees the delete only on its next relist here, up to a minute later: a suite that counts or asks
- * for the cluster's 2 GPUs starts with them free.
+ * Waits until no pod is on a GPU node: a pod still stopping (an earlier suite's destroy, in the background) holds its
+ * GPU until kwok has removed it, and a suite that counts or asks for the cluster's 2 GPUs starts with them free.
  */
 export const gpuNodesFree = (): Promise<void> =>
     until(() => gpuPods().length === 0, 120, "the GPU nodes to have no pod");
 
-/** The folder of the control plane's tools, which also holds the @pulumi/kubernetes provider the engine runs. */
+/**
+ * The folder of the control plane's tools, which also holds the @pulumi/kubernetes provider the engine runs:
+ * ../shared/kubernetes's, with etcd 3.5 (tools.sh says why), made on first use.
+ */
 export function kubeTools(): string {
-    return execFileSync("bash", [path.join(KUBE_SHARED, "install.sh")], { encoding: "utf8" }).trim();
+    return execFileSync("bash", [path.join(__dirname, "tools.sh")], {
+        encoding: "utf8",
+        env: { ...process.env, AIGW_KUBE_SHARED: KUBE_SHARED },
+        stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
+}
+
+/** control-plane.sh with the suite's tools. */
+function controlPlane(args: string[], stdio: "inherit" | "ignore"): void {
+    execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), ...args], {
+        env: { ...process.env, AIGW_KUBE_DIR: kubeTools() },
+        stdio: ["ignore", "ignore", stdio],
+    });
 }
 
 /** Starts a fresh control plane (whatever an earlier run left is stopped and removed first) and sets it up. */
 export function startControlPlane(): void {
     stopControlPlane();
     rmSync(CONTROL_PLANE_DIR, { recursive: true, force: true });
-    execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), "start", CONTROL_PLANE_DIR, "2", "1"], {
-        stdio: ["ignore", "ignore", "inherit"],
-    });
+    controlPlane(["start", CONTROL_PLANE_DIR, "2", "1"], "inherit");
     kubectl(["apply", "-f", "-"], CLUSTER_SETUP);
     waitForNodes();
 }
@@ -99,6 +111,5 @@ function waitForNodes(): void {
 }
 
 export function stopControlPlane(): void {
-    if (existsSync(path.join(CONTROL_PLANE_DIR, "run")))
-        execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), "stop", CONTROL_PLANE_DIR]);
+    if (existsSync(path.join(CONTROL_PLANE_DIR, "run"))) controlPlane(["stop", CONTROL_PLANE_DIR], "inherit");
 }

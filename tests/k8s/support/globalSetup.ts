@@ -21,6 +21,8 @@ export default function setUpCluster(): void {
     if (!existsSync(path.join(KUBE_SHARED, "control-plane.sh")))
         missing.push(`the control plane's tools (${KUBE_SHARED}; AIGW_KUBE_SHARED names another folder)`);
     if (!has("kubectl", ["version", "--client"])) missing.push("kubectl is not on PATH");
+    if (!has("go", ["version"]) && !existsSync("/usr/local/go/bin/go"))
+        missing.push("Go 1.23 or newer is not on PATH (tests/k8s/support/tools.sh builds etcd 3.5 with it)");
     if (!has("pulumi", ["version"]))
         missing.push(
             'the Pulumi CLI is not on PATH (on this machine: export PATH="$(bash ../shared/engine/install.sh):$PATH")',
