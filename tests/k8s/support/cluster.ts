@@ -74,10 +74,10 @@ export function kubeTools(): string {
 }
 
 /** control-plane.sh with the suite's tools. */
-function controlPlane(args: string[], stdio: "inherit" | "ignore"): void {
+function controlPlane(args: string[]): void {
     execFileSync("bash", [path.join(KUBE_SHARED, "control-plane.sh"), ...args], {
         env: { ...process.env, AIGW_KUBE_DIR: kubeTools() },
-        stdio: ["ignore", "ignore", stdio],
+        stdio: ["ignore", "ignore", "inherit"],
     });
 }
 
@@ -85,7 +85,7 @@ function controlPlane(args: string[], stdio: "inherit" | "ignore"): void {
 export function startControlPlane(): void {
     stopControlPlane();
     rmSync(CONTROL_PLANE_DIR, { recursive: true, force: true });
-    controlPlane(["start", CONTROL_PLANE_DIR, "2", "1"], "inherit");
+    controlPlane(["start", CONTROL_PLANE_DIR, "2", "1"]);
     kubectl(["apply", "-f", "-"], CLUSTER_SETUP);
     waitForNodes();
 }
@@ -111,5 +111,5 @@ function waitForNodes(): void {
 }
 
 export function stopControlPlane(): void {
-    if (existsSync(path.join(CONTROL_PLANE_DIR, "run"))) controlPlane(["stop", CONTROL_PLANE_DIR], "inherit");
+    if (existsSync(path.join(CONTROL_PLANE_DIR, "run"))) controlPlane(["stop", CONTROL_PLANE_DIR]);
 }
