@@ -1,11 +1,11 @@
 /**
  * Runs the operator commands as an operator would, against stack files in a temporary folder: in this
  * process through `execute` (fast, output captured), or as a separate process (exit code and streams as
- * the shell sees them). The environment is isolated: a temporary HOME (so no Pulumi CLI or passphrase of
- * the machine leaks in) and only the variables a test gives.
+ * the shell sees them). The environment is isolated: a temporary HOME and a PATH without a Pulumi CLI (so no
+ * CLI or passphrase of the machine leaks in) and only the variables a test gives.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
@@ -37,9 +37,15 @@ export class StackFolder {
         return name;
     }
 
-    /** The environment commands get: PATH, the temporary HOME, the stack folder, and `extra`. */
+    /**
+     * The environment commands get: PATH less any folder with a Pulumi CLI (a developer's, or the engine the
+     * end-to-end suites add), the temporary HOME, the stack folder, and `extra`.
+     */
     env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-        return { PATH: process.env.PATH, HOME: this.home, AIGW_STACK_DIR: this.dir, ...extra };
+        const searchPath = (process.env.PATH ?? "")
+            .split(path.delimiter)
+            .filter((dir) => !existsSync(path.join(dir, "pulumi")));
+        return { PATH: searchPath.join(path.delimiter), HOME: this.home, AIGW_STACK_DIR: this.dir, ...extra };
     }
 
     remove(): void {
@@ -58,13 +64,20 @@ export async function runInProcess(
     let out = "";
     let err = "";
     const input = Object.assign(Readable.from(stdin === undefined ? [] : [stdin]), { isTTY: stdin === undefined });
-    const code = await execute(command, argv, {
-        out: (text) => (out += text),
-        err: (text) => (err += text),
-        env,
-        stdin: input,
-    });
-    return { code, out, err };
+    // Programs (the Pulumi CLI, docker) are found on this process's PATH: the command's stands in while it runs.
+    const processPath = process.env.PATH;
+    if (env.PATH !== undefined) process.env.PATH = env.PATH;
+    try {
+        const code = await execute(command, argv, {
+            out: (text) => (out += text),
+            err: (text) => (err += text),
+            env,
+            stdin: input,
+        });
+        return { code, out, err };
+    } finally {
+        process.env.PATH = processPath;
+    }
 }
 
 /** Runs `node <args>` from the project folder, as `npm run` / `npx` would, feeding `stdin`. */
