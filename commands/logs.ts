@@ -4,7 +4,7 @@
  *
  * The logs of the stack's containers, read from each host's Docker engine at its endpoint (as `status` asks it),
  * every line behind its container's name, in time order. With `--requests`, one line per request through the
- * routers instead, from the line each router's request log prints (config/requestLog.ts): when it came, the model
+ * routers instead, from the line each router's request log prints (routing/requestLog.ts): when it came, the model
  * the client asked for, the group that answered (for `auto`: the routing decision and why), the Ollama instance
  * that answered, the status and the latency. Exit 1 when no container of the stack is there to read.
  */

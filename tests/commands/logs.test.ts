@@ -17,7 +17,7 @@ const LABEL = "aigw-test=logs";
 const OLLAMA = "aigwt-logs-ollama";
 const ROUTER = "litellm-cloud";
 
-/** A request line as the router's request log prints it (config/requestLog.ts). */
+/** A request line as the router's request log prints it (routing/requestLog.ts). */
 const requestLine = (record: RequestRecord) => `${REQUEST_LOG_MARKER}${JSON.stringify(record)}`;
 const AUTO: RequestRecord = {
     time: "2026-12-05T10:00:01.250Z",

@@ -1,5 +1,5 @@
 """
-Runs the generated request log (config/requestLog.ts) for the jest tests, outside LiteLLM: each event is handed to
+Runs the generated request log (routing/requestLog.ts) for the jest tests, outside LiteLLM: each event is handed to
 the hook shaped as LiteLLM 1.87.0 hands it (seen in the real proxy: tests/peers/requestLog.test.ts proves the hook
 there). The hook's lines go to stderr, as in the router; stdout says which events raised (none may).
 
