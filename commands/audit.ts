@@ -30,7 +30,7 @@ import { isIP } from "node:net";
 import { dockerVantage } from "../targets/docker/doorPlan";
 import { ollamaApiBases } from "../model/litellm";
 import { StackConfig } from "../config/stackKeys";
-import { listServices } from "../targets/docker/endpoints";
+import { isRouter, listServices } from "../targets/docker/endpoints";
 import {
     auditedContainers,
     bindingFindings,
@@ -75,7 +75,7 @@ export async function auditStack(
             ),
         ),
         // Both routers: the one on 4001 would forward to the providers as readily.
-        Promise.all(services.filter((s) => s.kind === "router" || s.kind === "cloudRouter").map(routesFinding)),
+        Promise.all(services.filter(isRouter).map(routesFinding)),
         ollamaCloudFindings(services),
         imageFindings(audited, containers),
         noEgressFindings(audited, containers),

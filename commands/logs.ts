@@ -14,7 +14,7 @@ import { ollamaContainers, serviceContainers } from "../model/plan";
 import { REQUEST_LOG_MARKER, RequestRecord } from "../routing/requestLog";
 import { AUTO_MODEL } from "../routing/schema";
 import { dockerVantage } from "../targets/docker/doorPlan";
-import { listServices } from "../targets/docker/endpoints";
+import { isRouter, listServices } from "../targets/docker/endpoints";
 import {
     Command,
     CommandFailure,
@@ -78,7 +78,7 @@ export interface RouterRequest extends RequestRecord {
 /** Per router container: each api_base it may use, to the Ollama instance (and host) behind it. */
 export function instancesByApiBase(config: StackConfig): Map<string, Map<string, { instance: string; host: string }>> {
     const byRouter = new Map<string, Map<string, { instance: string; host: string }>>();
-    for (const router of listServices(config).filter((s) => s.kind === "router" || s.kind === "cloudRouter"))
+    for (const router of listServices(config).filter(isRouter))
         byRouter.set(
             router.containerName,
             new Map(
@@ -152,7 +152,7 @@ function select(config: StackConfig, names: string[], requests: boolean): Select
     const all = stackContainers(config);
     const routers = new Set(
         listServices(config)
-            .filter((s) => s.kind === "router" || s.kind === "cloudRouter")
+            .filter(isRouter)
             .map((s) => s.containerName),
     );
     const eligible = requests ? all.filter((c) => routers.has(c.name)) : all;

@@ -96,6 +96,11 @@ export function listServices(config: StackConfig): GatewayService[] {
     });
 }
 
+/** Whether the service is one of the routers: a replica of the local one, or the cloud router on 4001. */
+export function isRouter(service: Pick<GatewayService, "kind">): boolean {
+    return service.kind === "router" || service.kind === "cloudRouter";
+}
+
 /** The first service of a kind: for the router, the first replica on the first router host. */
 export function serviceOfKind(
     services: GatewayService[],

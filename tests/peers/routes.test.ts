@@ -13,7 +13,7 @@ import { parseDocument } from "yaml";
 import { CANARY_ROUTES, routesFinding } from "../../commands/auditRouters";
 import { validateStackConfig } from "../../config/load";
 import { ROUTER_ALLOWED_ROUTES, renderRouterConfig } from "../../model/litellm";
-import { listServices } from "../../targets/docker/endpoints";
+import { isRouter, listServices } from "../../targets/docker/endpoints";
 import { NO_DOCKER } from "../support/operator";
 import { toLoopback } from "./support/loopback";
 import { chat, CloudStandIn, loopback, Peer, startCloudStandIn, startLiteLLM, stopPeers } from "./support/peers";
@@ -285,7 +285,7 @@ describe("the allowed routes", () => {
 });
 
 describe("the audit's routes rule on the real LiteLLM", () => {
-    const [local, cloudService] = listServices(config).filter((s) => s.kind === "router" || s.kind === "cloudRouter");
+    const [local, cloudService] = listServices(config).filter(isRouter);
 
     it("passes both rendered routers and fails the control, whose canary still reaches nothing", async () => {
         expect(local.url).toBe(router);
