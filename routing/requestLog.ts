@@ -180,6 +180,11 @@ def _callbacks():
     return getattr(litellm, "callbacks", None) or []
 
 
+def _print(line):
+    """The request's line on the router's log: the marker, then its JSON without spaces."""
+    LOG.info("%s", json.dumps(line, separators=(",", ":")))
+
+
 class RequestLog(CustomLogger):
     """Prints one line per request the proxy answers: on success, and on the error it answers with."""
 
@@ -191,20 +196,16 @@ class RequestLog(CustomLogger):
                 return  # not a client's request (a health check of the models, a call of LiteLLM's own)
             payload = _dict(kwargs.get("standard_logging_object"))
             stream = _dict(request.get("body")).get("stream") is True
-            LOG.info(
-                "%s",
-                json.dumps(
-                    record(
-                        request,
-                        _metadata(params),
-                        _callbacks(),
-                        200,
-                        _seconds(end_time) or time.time(),
-                        model_group=payload.get("model_group"),
-                        first_token=_seconds(payload.get("completionStartTime")) if stream else None,
-                    ),
-                    separators=(",", ":"),
-                ),
+            _print(
+                record(
+                    request,
+                    _metadata(params),
+                    _callbacks(),
+                    200,
+                    _seconds(end_time) or time.time(),
+                    model_group=payload.get("model_group"),
+                    first_token=_seconds(payload.get("completionStartTime")) if stream else None,
+                )
             )
         except Exception as err:  # never a reason for a request to fail
             LOG.warning("request log: %s", _error_text(err))
@@ -219,19 +220,15 @@ class RequestLog(CustomLogger):
                 request = {"body": request_data, "url": getattr(user_api_key_dict, "request_route", None)}
             if not isinstance(_dict(request.get("body")).get("model"), str):
                 return None  # not a model's request (a model list without a key, say)
-            LOG.info(
-                "%s",
-                json.dumps(
-                    record(
-                        request,
-                        _metadata(request_data),
-                        _callbacks(),
-                        _status(original_exception, 401 if refused_by_key_check else 500),
-                        time.time(),
-                        error=_error_text(original_exception),
-                    ),
-                    separators=(",", ":"),
-                ),
+            _print(
+                record(
+                    request,
+                    _metadata(request_data),
+                    _callbacks(),
+                    _status(original_exception, 401 if refused_by_key_check else 500),
+                    time.time(),
+                    error=_error_text(original_exception),
+                )
             )
         except Exception as err:
             LOG.warning("request log: %s", _error_text(err))
