@@ -3,8 +3,7 @@
  * default and what it allows, and the rules that span several keys (config/crossChecks.ts).
  *
  * The keys' files are the one place where defaults live. The config reference (docs/configuration.md) is generated
- * from them
- * (`npm run docs:config`), and a test fails when the two drift apart.
+ * from them (`npm run docs:config`), and a test fails when the two drift apart.
  */
 import { checkCrossReferences } from "./crossChecks";
 import { stackShape } from "./stackKeys";
